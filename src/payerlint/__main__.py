@@ -1,0 +1,5 @@
+import sys
+
+from payerlint.cli import main
+
+sys.exit(main())

@@ -1,0 +1,233 @@
+"""Built-in functions: a short list of general tools, as a table.
+
+Each entry has the words an author calls it by, a signature check used by the compiler,
+and an implementation used by the evaluator. Payer knowledge never lives here: these
+are counting, arithmetic, dates and the two published ways of turning minutes into
+units, which any rulebook may choose between.
+
+To add a function, add an entry to `BUILTINS`; the compiler, the evaluator and
+`payerlint builtins` pick it up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Callable, Sequence
+
+from payerlint.compile import types as T
+from payerlint.compile.types import Type
+
+
+class NoValue(Exception):
+    """Raised by an implementation that has no answer (the minimum of nothing). The
+    evaluator treats it like a missing table row: the condition using it cannot hold."""
+
+
+class SignatureError(Exception):
+    """Raised by a signature check; the message says what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    name: str
+    usage: str
+    """How it is called, with an example, shown in errors and by `payerlint builtins`."""
+    doc: str
+    check: Callable[[Sequence[Type]], Type]
+    build: Callable[[Sequence[Type]], Callable]
+    """Given the argument types, the function the evaluator calls with the values."""
+    aggregate: bool = False
+
+
+def _arity(args: Sequence[Type], n: int, usage: str) -> None:
+    if len(args) != n:
+        raise SignatureError(f"takes {n} argument{'s' if n != 1 else ''}: {usage}")
+
+
+def _list_arg(args: Sequence[Type], usage: str) -> Type:
+    _arity(args, 1, usage)
+    if args[0] == T.UNKNOWN:
+        return T.UNKNOWN
+    if not T.is_list(args[0]):
+        raise SignatureError(f"expects a list, got {args[0]}: {usage}")
+    return args[0].item or T.UNKNOWN
+
+
+def _zero(t: Type):
+    return Decimal("0.00") if t.name == "money" else Decimal(0) if t.name == "decimal" else 0
+
+
+# ------------------------------------------------------------------ aggregates
+
+
+def _count_check(args):
+    _list_arg(args, "count(lines where code in timed)")
+    return T.INTEGER
+
+
+def _sum_check(args):
+    item = _list_arg(args, "sum(minutes of lines where code in timed)")
+    if item not in (T.UNKNOWN,) and item.name not in T.NUMERIC:
+        raise SignatureError(f"adds numbers, but the list holds {item}: sum(minutes of lines)")
+    return T.INTEGER if item == T.UNKNOWN else item
+
+
+def _sum_build(args):
+    zero = _zero(args[0].item or T.INTEGER)
+
+    def total(values):
+        return sum(values, zero)
+
+    return total
+
+
+def _extreme_check(args):
+    if len(args) >= 2:
+        result = args[0]
+        for other in args[1:]:
+            unified = T.unify(result, other)
+            if unified is None or unified.name not in T.NUMERIC | {"date", "unknown"}:
+                raise SignatureError(f"compares numbers or dates, got {result} and {other}: max(a, b)")
+            result = unified
+        return result
+    item = _list_arg(args, "max(minutes of lines) or max(a, b)")
+    if item != T.UNKNOWN and item.name not in T.NUMERIC | {"date"}:
+        raise SignatureError(f"compares numbers or dates, but the list holds {item}")
+    return item
+
+
+def _extreme_build(pick):
+    def build(args):
+        if len(args) >= 2:
+            return lambda *values: pick(values)
+
+        def over_list(values):
+            if not values:
+                raise NoValue("an empty list has no minimum or maximum")
+            return pick(values)
+
+        return over_list
+
+    return build
+
+
+def _anyall_check(args):
+    _list_arg(args, "any(lines where code in timed)")
+    return T.BOOLEAN
+
+
+def _any_build(args):
+    if args[0].item == T.BOOLEAN:
+        return lambda values: any(values)
+    # any(lines where ...): is there at least one?
+    return lambda values: len(values) > 0
+
+
+def _all_build(args):
+    if args[0].item == T.BOOLEAN:
+        return lambda values: all(values)
+    return lambda values: True
+
+
+# ------------------------------------------------------------------ dates, text
+
+
+def _dates_check(usage, result):
+    def check(args):
+        _arity(args, 2, usage)
+        for arg in args:
+            if arg not in (T.DATE, T.UNKNOWN):
+                raise SignatureError(f"expects dates, got {arg}: {usage}")
+        return result
+
+    return check
+
+
+def _age_on(birth: date, on: date) -> int:
+    years = on.year - birth.year
+    if (on.month, on.day) < (birth.month, birth.day):
+        years -= 1
+    return years
+
+
+def _one(usage, accepted, result):
+    def check(args):
+        _arity(args, 1, usage)
+        if args[0] != T.UNKNOWN and not any(accept(args[0]) for accept in accepted):
+            raise SignatureError(f"does not accept {args[0]}: {usage}")
+        return result
+
+    return check
+
+
+def _is(name):
+    return lambda t: t.name == name
+
+
+# ------------------------------------------------------------------ units of time
+
+
+def cms_total_units(minutes: int) -> int:
+    """Units the CMS 8-minute rule allows for a day's total timed minutes
+    (Pub. 100-04 Ch. 5 sec. 20.2): under 8 minutes none, 8-22 one, 23-37 two, and one
+    more for each further 15 minutes, with no upper limit.
+
+    >>> [cms_total_units(m) for m in (7, 8, 22, 23, 37, 38, 127, 128)]
+    [0, 1, 1, 2, 2, 3, 8, 9]
+    """
+    return 0 if minutes < 8 else (minutes + 7) // 15
+
+
+def ama_code_units(minutes: int) -> int:
+    """Units the AMA/CPT midpoint rule allows for one code's minutes: a unit is earned
+    once its midpoint (7.5 minutes) is passed, code by code, without pooling.
+
+    >>> [ama_code_units(m) for m in (7, 8, 22, 23)]
+    [0, 1, 1, 2]
+    """
+    return (minutes + 7) // 15
+
+
+BUILTINS: dict[str, Builtin] = {}
+
+
+def _add(builtin: Builtin) -> None:
+    BUILTINS[builtin.name] = builtin
+
+
+_add(Builtin("count", "count(lines where code in timed)", "How many elements the list has.",
+             _count_check, lambda args: len, aggregate=True))
+_add(Builtin("sum", "sum(minutes of lines where code in timed)", "The total of a list of numbers (0 when empty).",
+             _sum_check, _sum_build, aggregate=True))
+_add(Builtin("min", "min(date of lines) or min(a, b)", "The smallest of a list, or of its arguments.",
+             _extreme_check, _extreme_build(min), aggregate=True))
+_add(Builtin("max", "max(minutes of lines) or max(a, b)", "The largest of a list, or of its arguments.",
+             _extreme_check, _extreme_build(max), aggregate=True))
+_add(Builtin("any", "any(lines where code in timed)",
+             "For a list of yes/no values: whether one is yes. For other lists: whether the list is not empty.",
+             _anyall_check, _any_build, aggregate=True))
+_add(Builtin("all", "all(units > 0 of lines where code in timed)",
+             "For a list of yes/no values: whether every one is yes (yes when empty).",
+             _anyall_check, _all_build, aggregate=True))
+_add(Builtin("days_between", "days_between(episode.evaluation_date, date_of_service)",
+             "Days from the first date to the second (negative when the second is earlier).",
+             _dates_check("days_between(start, end)", T.DAYS), lambda args: lambda a, b: (b - a).days))
+_add(Builtin("age_on", "age_on(patient.birth_date, date_of_service)",
+             "Age in whole years on a date (a birthday counts on the day itself).",
+             _dates_check("age_on(birth_date, on_date)", T.INTEGER), lambda args: _age_on))
+_add(Builtin("year", "year(date_of_service)", "The calendar year of a date.",
+             _one("year(date)", [_is("date")], T.INTEGER), lambda args: lambda d: d.year))
+_add(Builtin("length", "length(modifiers)", "How many characters a text has, or how many elements a list has.",
+             _one("length(text or list)", [T.is_texty, T.is_list], T.INTEGER), lambda args: len))
+_add(Builtin("word_count", "word_count(documentation.patient_response)", "How many words a text has.",
+             _one("word_count(text)", [T.is_texty], T.INTEGER), lambda args: lambda s: len(s.split())))
+_add(Builtin("cms_units", "cms_units(timed_minutes)",
+             "CMS total-time method (8-minute rule): the units a day's total timed minutes support. "
+             "8-22 minutes = 1, 23-37 = 2, and one more per 15 minutes.",
+             _one("cms_units(minutes)", [_is("minutes"), _is("integer")], T.INTEGER), lambda args: cms_total_units))
+_add(Builtin("ama_units", "ama_units(minutes)",
+             "AMA/CPT per-code midpoint method: the units one code's minutes support on their own "
+             "(8 minutes make the first unit; minutes are not pooled across codes).",
+             _one("ama_units(minutes)", [_is("minutes"), _is("integer")], T.INTEGER), lambda args: ama_code_units))

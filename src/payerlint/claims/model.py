@@ -1,0 +1,136 @@
+"""A validated claim as the evaluator reads it.
+
+JSON values become typed values once per claim (ISO dates -> `date`, money strings ->
+`Decimal`), following the schema's `x-payerlint-type`; arrays the schema gives a default
+(`modifiers`, `diagnosis_pointers`) get it when absent. Every object becomes a `Node`: a
+dict that knows its own JSON pointer, so a rule reading an absent field can name it
+(`/lines/2/minutes`). Absent stays absent and null stays null: a rule tells them apart
+with `is missing` (absent or null) versus reading the value (then 'not evaluated').
+
+Each line also gets `index` (0-based) and `date` (its own date, else the claim's date of
+service), which rules read like any other field.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable
+
+
+class Node(dict):
+    """A claim object with its JSON pointer."""
+
+    __slots__ = ("ptr",)
+
+    def __init__(self, ptr: str, *args):
+        super().__init__(*args)
+        self.ptr = ptr
+
+
+def _schema() -> dict:
+    return json.loads(resources.files("payerlint.schemas").joinpath("claim.schema.json").read_text(encoding="utf-8"))
+
+
+Converter = Callable[[Any, str], Any]
+
+
+def _scalar(kind: str | None) -> Converter | None:
+    if kind == "date":
+        return lambda value, ptr: date.fromisoformat(value) if isinstance(value, str) else value
+    if kind == "money":
+        return lambda value, ptr: Decimal(value) if isinstance(value, str) else value
+    return None
+
+
+def _build(schema: dict, node: dict) -> Converter | None:
+    while "$ref" in node:
+        node = schema["definitions"][node["$ref"].split("/")[-1]]
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "object" in types:
+        fields = []
+        for key, sub in node.get("properties", {}).items():
+            default = _deref(schema, sub).get("default")
+            fields.append((key, _build(schema, sub), default))
+        return _object(fields)
+    if "array" in types:
+        inner = _build(schema, node.get("items", {}))
+        if inner is None:
+            return lambda value, ptr: list(value) if isinstance(value, list) else value
+        return lambda value, ptr: [inner(v, f"{ptr}/{i}") for i, v in enumerate(value)] if isinstance(value, list) else value
+    return _scalar(node.get("x-payerlint-type"))
+
+
+def _deref(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["definitions"][node["$ref"].split("/")[-1]]
+    return node
+
+
+def _object(fields: list[tuple[str, Converter | None, Any]]) -> Converter:
+    def convert(value, ptr):
+        if not isinstance(value, dict):
+            return value  # null stays null
+        out = Node(ptr)
+        for key, converter, default in fields:
+            if key in value:
+                item = value[key]
+                out[key] = converter(item, f"{ptr}/{key}") if converter is not None and item is not None else item
+            elif default is not None:
+                out[key] = list(default) if isinstance(default, list) else default
+        return out
+
+    return convert
+
+
+@lru_cache(maxsize=1)
+def _claim_converter() -> Converter:
+    schema = _schema()
+    converter = _build(schema, schema)
+    assert converter is not None
+    return converter
+
+
+class Claim:
+    """A claim ready for evaluation: typed values, lines with index and date, and the
+    lines grouped by date of service and by code and date (built when first asked)."""
+
+    __slots__ = ("root", "lines", "_days", "_groups")
+
+    def __init__(self, data: dict):
+        root = _claim_converter()(data, "")
+        self.root: Node = root
+        service_date = root.get("date_of_service")
+        lines = root.get("lines") or []
+        for index, line in enumerate(lines):
+            line["index"] = index
+            if "date" not in line:
+                line["date"] = service_date
+        self.lines: list[Node] = lines
+        self._days: dict | None = None
+        self._groups: list | None = None
+
+    @property
+    def days(self) -> dict[date, list[Node]]:
+        """Lines by date of service, dates in order."""
+        if self._days is None:
+            days: dict = {}
+            for line in self.lines:
+                days.setdefault(line["date"], []).append(line)
+            self._days = dict(sorted(days.items()))
+        return self._days
+
+    @property
+    def groups(self) -> list[tuple[str, date, list[Node]]]:
+        """(code, date, lines) for each code billed on each date, by date then first line."""
+        if self._groups is None:
+            groups: dict = {}
+            for day, lines in self.days.items():
+                for line in lines:
+                    groups.setdefault((line["code"], day), []).append(line)
+            self._groups = [(code, day, lines) for (code, day), lines in groups.items()]
+        return self._groups

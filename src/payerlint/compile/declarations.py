@@ -1,0 +1,327 @@
+"""Compile each kind of declaration: params, code sets, phrase sets, tables, definitions
+and rules. Expressions go through `resolve.Resolver`; this module checks everything
+around them (required clauses, allowed words, message templates, fixes)."""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+
+from payerlint.compile import ir
+from payerlint.compile import types as T
+from payerlint.compile.resolve import RESERVED, Env, Resolver
+from payerlint.compile.tables import load_table
+from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
+from payerlint.source import Span
+from payerlint.syntax import tree as syn
+
+CATEGORIES = ("units", "ptp", "mue", "modifier", "threshold", "documentation", "coding", "diagnosis",
+              "authorization", "coverage", "limit", "input")
+SEVERITIES = ("deny", "warn", "info")
+RULE_SCOPES = {"the claim": "claim", "each line": "line", "each pair": "pair", "each date": "date", "each code": "code"}
+LET_SCOPES = ("claim", "date", "code", "line")
+FIX_OPS = ("add", "remove", "replace", "test")
+REQUIRED_CLAUSES = ("category", "severity", "when", "say", "cite")
+SINGLE_CLAUSES = ("for", "category", "severity", "when", "unless", "say", "cite")
+
+
+def _error(errors: list[Diagnostic], code: str, message: str, span: Span, *notes: str | None) -> None:
+    errors.append(Diagnostic(code, message, span=span, notes=tuple(n for n in notes if n)))
+
+
+def check_name(name: syn.Ident, errors: list[Diagnostic]) -> None:
+    if name.id in RESERVED:
+        _error(errors, "reserved_name", f"'{name.id}' names a claim field or a scope variable; choose another name",
+               name.span)
+
+
+# ------------------------------------------------------------------ params
+
+
+def compile_param(decl: syn.Param, origin: ir.Origin, errors: list[Diagnostic]) -> ir.Param:
+    check_name(decl.name, errors)
+    literal = decl.value
+    kind = "boolean" if literal.kind == "boolean" else literal.kind
+    value = literal.value
+    if decl.type is not None:
+        wanted = decl.type.id
+        if wanted not in T.PARAM_TYPES:
+            _error(errors, "unknown_type", f"unknown type '{wanted}'", decl.type.span,
+                   "types are: " + ", ".join(T.PARAM_TYPES))
+            return ir.Param(decl.name.id, T.UNKNOWN, value, _cite(decl.cite), origin)
+        allowed = {
+            "minutes": ("minutes", "integer"), "days": ("days", "integer"), "money": ("money", "decimal", "integer"),
+            "decimal": ("decimal", "integer"), "code": ("text",), "text": ("text",),
+        }.get(wanted, (wanted,))
+        if kind not in allowed:
+            _error(errors, "type_mismatch", f"param {decl.name.id} is declared {wanted}, but its value is {kind}",
+                   literal.span, _literal_example(wanted))
+        elif wanted == "money":
+            value = Decimal(value).quantize(Decimal("0.01"))
+        elif wanted == "decimal":
+            value = Decimal(value)
+        kind = wanted
+    return ir.Param(decl.name.id, T.SCALARS[kind], value, _cite(decl.cite), origin)
+
+
+def _literal_example(kind: str) -> str:
+    return {
+        "money": "money is written $2,480.00", "date": "a date is written 2026-04-01",
+        "minutes": "minutes are written 8 minutes", "days": "days are written 30 days",
+        "integer": "an integer is written 12", "text": 'text is written "in quotes"',
+        "code": 'a code is written in quotes: "97140"', "decimal": "a decimal is written 0.85",
+        "boolean": "a yes/no value is written true or false",
+    }.get(kind, "")
+
+
+def _cite(text: syn.Text | None) -> str | None:
+    return text.value if text is not None else None
+
+
+# ------------------------------------------------------------------ code sets and phrases
+
+_DIGITS_AT_END = re.compile(r"^(.*?)([0-9]+)$")
+
+
+def compile_codeset(decl: syn.CodeSet, origin: ir.Origin, errors: list[Diagnostic]) -> ir.CodeSet:
+    check_name(decl.name, errors)
+    codes: set[str] = set()
+    prefixes: list[str] = []
+    ranges: list[tuple[str, str]] = []
+    for item in decl.members:
+        if item.last is None:
+            if item.first.endswith("*"):
+                prefixes.append(item.first[:-1])
+            else:
+                codes.add(item.first)
+            continue
+        lo, hi = item.first, item.last
+        if "*" in lo or "*" in hi or len(lo) != len(hi):
+            _error(errors, "bad_range", f"a range joins two codes of the same length, like 97010-97039; "
+                   f"{lo}-{hi} does not", item.span)
+            continue
+        if lo > hi:
+            _error(errors, "bad_range", f"range {lo}-{hi} runs backwards; write {hi}-{lo}", item.span)
+            continue
+        expanded = _expand(lo, hi)
+        if expanded is None:
+            ranges.append((lo, hi))
+        else:
+            codes.update(expanded)
+    return ir.CodeSet(decl.name.id, decl.label.value if decl.label else None, frozenset(codes),
+                      tuple(sorted(set(prefixes))), tuple(sorted(set(ranges))), _cite(decl.cite), origin)
+
+
+def _expand(lo: str, hi: str) -> list[str] | None:
+    """List a range code by code when both ends differ only in their trailing digits
+    (97010-97039, G0281-G0283, M99.00-M99.05), so a diff can name each member."""
+    a, b = _DIGITS_AT_END.match(lo), _DIGITS_AT_END.match(hi)
+    if not a or not b or a.group(1) != b.group(1) or len(a.group(2)) != len(b.group(2)):
+        return None
+    start, stop = int(a.group(2)), int(b.group(2))
+    if stop - start > 100_000:
+        return None
+    width = len(a.group(2))
+    return [f"{a.group(1)}{n:0{width}d}" for n in range(start, stop + 1)]
+
+
+def compile_phrases(decl: syn.PhraseSet, origin: ir.Origin, errors: list[Diagnostic]) -> ir.PhraseSet:
+    check_name(decl.name, errors)
+    phrases = []
+    for phrase in decl.phrases:
+        text = " ".join(phrase.value.split())
+        if not text:
+            _error(errors, "empty_phrase", "a phrase cannot be empty", phrase.span)
+            continue
+        phrases.append(text)
+    return ir.PhraseSet(decl.name.id, decl.label.value if decl.label else None, tuple(phrases), _cite(decl.cite), origin)
+
+
+# ------------------------------------------------------------------ tables
+
+
+def compile_table(decl: syn.Table, origin: ir.Origin, errors: list[Diagnostic]) -> ir.Table:
+    check_name(decl.name, errors)
+    columns = []
+    seen: dict[str, Span] = {}
+    for column in decl.keys + decl.columns:
+        if column.name.id in seen:
+            _error(errors, "duplicate_column", f"column {column.name.id} is listed twice", column.name.span)
+        seen[column.name.id] = column.name.span
+        type_name = column.type.id
+        if type_name not in T.COLUMN_TYPES:
+            _error(errors, "unknown_type", f"unknown column type '{type_name}'", column.type.span,
+                   did_you_mean(type_name, T.COLUMN_TYPES) or "column types are: " + ", ".join(T.COLUMN_TYPES))
+            type_name = "text"
+        columns.append(ir.Column(column.name.id, T.SCALARS[type_name], column.optional))
+    for key in decl.keys:
+        if key.optional:
+            _error(errors, "optional_key", f"key column {key.name.id} cannot be optional", key.span)
+    base_dir = os.path.dirname(origin.span.file) if origin.span else "."
+    path = os.path.normpath(os.path.join(base_dir, decl.path.value))
+    rows, row_lines = {}, {}
+    try:
+        rows, row_lines = load_table(path, tuple(columns), len(decl.keys), decl.path.span)
+    except DiagnosticError as exc:
+        errors.extend(exc.diagnostics)
+    return ir.Table(decl.name.id, decl.label.value if decl.label else None, path,
+                    tuple(columns[:len(decl.keys)]), tuple(columns), rows, _cite(decl.cite), origin, row_lines)
+
+
+# ------------------------------------------------------------------ definitions and rules
+
+
+def let_scope(decl: syn.Let, errors: list[Diagnostic]) -> str:
+    if decl.scope is None:
+        return "claim"
+    if decl.scope.id not in LET_SCOPES:
+        _error(errors, "unknown_scope", f"a definition is per claim, date, code or line, not '{decl.scope.id}'",
+               decl.scope.span, did_you_mean(decl.scope.id, LET_SCOPES))
+        return "claim"
+    return decl.scope.id
+
+
+def compile_let(decl: syn.Let, scope: str, resolver: Resolver, origin: ir.Origin) -> ir.Let:
+    env = Env.for_scope(scope, "let:" + decl.name.id)
+    expr = resolver.expr(decl.expr, env)
+    return ir.Let(decl.name.id, scope, expr, expr.type, env.size, origin)
+
+
+def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: list[Diagnostic]) -> ir.Rule:
+    counts: dict[str, list[Span]] = {}
+    for kind, span in decl.clause_spans:
+        counts.setdefault(kind, []).append(span)
+    for kind in SINGLE_CLAUSES:
+        if len(counts.get(kind, [])) > 1:
+            extra = " (join conditions with 'and')" if kind in ("when", "unless") else ""
+            _error(errors, "duplicate_clause", f"rule {decl.id.id} has more than one '{kind}' clause{extra}",
+                   counts[kind][1])
+    for kind in REQUIRED_CLAUSES:
+        if kind not in counts:
+            why = {"cite": "every rule cites its source", "say": "every finding needs a message",
+                   "when": "it says when the rule fires"}.get(kind, "")
+            _error(errors, "missing_clause", f"rule {decl.id.id} has no '{kind}' clause" + (f": {why}" if why else ""),
+                   decl.id.span, _clause_example(kind))
+    scope = "claim"
+    if decl.scope is not None:
+        scope = RULE_SCOPES.get(decl.scope.id, "claim")
+        if decl.scope.id not in RULE_SCOPES:
+            _error(errors, "unknown_scope", f"'for {decl.scope.id}' is not a rule scope", decl.scope.span,
+                   did_you_mean(decl.scope.id, RULE_SCOPES) or "scopes are: " + ", ".join(RULE_SCOPES))
+    category = decl.category.id if decl.category else "input"
+    if decl.category and category not in CATEGORIES:
+        _error(errors, "unknown_category", f"unknown category '{category}'", decl.category.span,
+               did_you_mean(category, CATEGORIES) or "categories are: " + ", ".join(CATEGORIES))
+    severity = decl.severity.id if decl.severity else "deny"
+    if decl.severity and severity not in SEVERITIES:
+        _error(errors, "unknown_severity", f"unknown severity '{severity}'", decl.severity.span,
+               did_you_mean(severity, SEVERITIES) or "severities are: deny, warn, info")
+
+    env = Env.for_scope(scope, "rule:" + decl.id.id)
+    bindings = []
+    for binding in decl.bindings:
+        name = binding.name.id
+        if name in env.names or name in RESERVED:
+            _error(errors, "reserved_name", f"'{name}' is already a name here; choose another", binding.name.span)
+        elif name in resolver.g.params or name in resolver.g.sets or name in resolver.g.let_scope:
+            _error(errors, "shadowing", f"'with {name}' would hide the rulebook's {name}; choose another name",
+                   binding.name.span)
+        expr = resolver.expr(binding.expr, env)
+        slot = ir.Slot(name, env.alloc(), expr.type, binding.name.span)
+        env.names[name] = slot
+        env.inline[name] = expr
+        bindings.append(ir.Binding(name, slot.index, expr))
+    when = _condition(decl.when, resolver, env, "when", decl.id.span)
+    unless = _condition(decl.unless, resolver, env, "unless", decl.id.span) if decl.unless else None
+    message = compile_template(decl.say, resolver, env, errors) if decl.say else ir.Template(())
+    fixes = tuple(compile_fix(fix, resolver, env, errors) for fix in decl.fixes)
+    return ir.Rule(decl.id.id, decl.title.value, scope, category, severity, tuple(bindings), when, unless, message,
+                   decl.cite.value if decl.cite else "", fixes, env.size, origin)
+
+
+def _clause_example(kind: str) -> str:
+    return {
+        "category": "for example: category units (one of " + ", ".join(CATEGORIES) + ")",
+        "severity": "for example: severity deny (deny, warn or info)",
+        "when": "for example: when sum(units of lines) > 4",
+        "say": 'for example: say "{billed} units billed; {allowed} allowed"',
+        "cite": 'for example: cite "CMS Pub. 100-04 Ch. 5 sec. 20.2"',
+    }[kind]
+
+
+def _condition(node, resolver: Resolver, env: Env, word: str, fallback: Span) -> ir.Expr:
+    if node is None:
+        return ir.Const(False, T.BOOLEAN, fallback)
+    expr = resolver.expr(node, env)
+    if expr.type not in (T.BOOLEAN, T.UNKNOWN):
+        resolver.error("type_mismatch", f"'{word}' needs a yes/no condition, but this is {expr.type}", node.span)
+    return expr
+
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
+
+
+def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[Diagnostic]) -> ir.Template:
+    """Split `"{billed} units; {line.code}"` into text and resolved expressions."""
+    parts: list = []
+    position = 0
+    raw = text.value
+    for match in _PLACEHOLDER.finditer(raw):
+        parts.append(raw[position:match.start()])
+        position = match.end()
+        if match.group(0) in ("{{", "}}"):
+            parts.append(match.group(0)[0])
+            continue
+        inner = match.group(1).strip()
+        # Columns inside the quoted text: +1 for the opening quote (exact when the text has no escapes).
+        column = text.span.column + 1 + match.start(1)
+        span = Span(text.span.file, text.span.line, column, text.span.line, column + max(1, len(match.group(1))))
+        if not _PATH.fullmatch(inner):
+            _error(errors, "bad_placeholder", f"'{{{inner}}}' is not a name: placeholders hold a name or a dotted path",
+                   span, "for example {timed_minutes} or {line.code}; write {{ for a literal brace")
+            continue
+        first, *rest = inner.split(".")
+        expr = resolver.expr(syn.Name(first, span), env)
+        for name in rest:
+            expr_node = resolver._member_of(expr, name, env, span) if expr.type != T.UNKNOWN else None
+            if expr_node is None:
+                if expr.type != T.UNKNOWN:
+                    _error(errors, "no_such_field", f"{expr.type} has no field '{name}'", span)
+                expr = ir.Const(None, T.UNKNOWN, span)
+                break
+            expr = expr_node
+        parts.append(expr)
+    parts.append(raw[position:])
+    return ir.Template(tuple(p for p in parts if p != ""))
+
+
+def compile_fix(fix: syn.Fix, resolver: Resolver, env: Env, errors: list[Diagnostic]) -> ir.Fix:
+    op = fix.op.id
+    if op not in FIX_OPS:
+        _error(errors, "unknown_fix", f"'{op}' is not a fix operation", fix.op.span,
+               did_you_mean(op, FIX_OPS) or "JSON Patch operations here are add, remove, replace and test")
+    if not fix.path.value.startswith("/"):
+        _error(errors, "bad_fix_path", "a fix path is a JSON pointer into the claim, starting with '/'", fix.path.span,
+               'for example "/lines/{line.index}/units"')
+    if op == "remove" and fix.value is not None:
+        _error(errors, "bad_fix", "'remove' takes no value", fix.span)
+    if op in ("add", "replace", "test") and fix.value is None:
+        _error(errors, "bad_fix", f"'{op}' needs a value: fix {op} \"/path\" value ...", fix.span)
+    loop_slot = None
+    loop_over = None
+    saved = dict(env.names)
+    if fix.loop_var is not None and fix.loop_over is not None:
+        loop_over = resolver.expr(fix.loop_over, env)
+        if loop_over.type != T.UNKNOWN and not T.is_list(loop_over.type):
+            _error(errors, "type_mismatch", f"'fix for each' needs a list, but this is {loop_over.type}", fix.loop_over.span)
+        item = loop_over.type.item if T.is_list(loop_over.type) else T.UNKNOWN
+        loop_slot = env.alloc()
+        env.names[fix.loop_var.id] = ir.Slot(fix.loop_var.id, loop_slot, item or T.UNKNOWN, fix.loop_var.span)
+    try:
+        path = compile_template(fix.path, resolver, env, errors)
+        value = resolver.expr(fix.value, env) if fix.value is not None else None
+    finally:
+        env.names = saved
+    return ir.Fix(op, path, value, loop_slot, loop_over)

@@ -1,0 +1,280 @@
+"""From a rulebook file to a compiled rulebook: the stages, in order.
+
+STAGES below is the whole compiler. Each stage reads what the earlier ones produced and
+reports all of its errors at once; the next stage runs only when a stage found none,
+because each one relies on the previous being sound (types need resolved names; the
+graph needs typed references; closures need an acyclic, ordered graph).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import networkx as nx
+
+from payerlint.compile import declarations as D
+from payerlint.compile import graph as G
+from payerlint.compile import ir
+from payerlint.compile.layering import Layered, merge
+from payerlint.compile.resolve import Globals, Resolver
+from payerlint.compile import types as T
+from payerlint.diagnostics import Diagnostic, DiagnosticError
+from payerlint.home import Home, resolve_home
+from payerlint.quarter import Quarter, QuarterError
+from payerlint.source import Span
+from payerlint.syntax import tree as syn
+from payerlint.syntax.parser import parse_file
+
+
+@dataclass(frozen=True)
+class CompiledRulebook:
+    """A checked rulebook, ready to evaluate claims. Immutable; share it across threads."""
+
+    id: str
+    """`family@quarter`, e.g. medicare@2026Q2."""
+    family: str
+    quarter: Quarter | None
+    title: str
+    payer: str | None
+    sources: tuple[str, ...]
+    facts_as_of: date | None
+    path: str
+    base: "CompiledRulebook | None"
+    params: Mapping[str, ir.Param]
+    codesets: Mapping[str, ir.CodeSet]
+    phrases: Mapping[str, ir.PhraseSet]
+    tables: Mapping[str, ir.Table]
+    lets: Mapping[str, ir.Let]
+    rules: tuple[ir.Rule, ...]
+    """In evaluation order."""
+    disabled: tuple[ir.Disabled, ...]
+    graph: nx.DiGraph = field(compare=False, repr=False)
+    program: Any = field(compare=False, repr=False, default=None)
+    """The closures the evaluator runs (payerlint.evaluate.program.Program)."""
+    layered: Layered | None = field(compare=False, repr=False, default=None)
+    """The effective declarations, kept for rulebooks that extend this one."""
+
+    def rule(self, rule_id: str) -> ir.Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+@dataclass
+class _Unit:
+    """What the stages build up for one rulebook."""
+
+    path: str
+    loader: "Loader"
+    tree: syn.Rulebook | None = None
+    rulebook_id: str = ""
+    quarter: Quarter | None = None
+    base: CompiledRulebook | None = None
+    layered: Layered | None = None
+    params: dict = field(default_factory=dict)
+    codesets: dict = field(default_factory=dict)
+    phrases: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
+    lets: dict = field(default_factory=dict)
+    rules: list = field(default_factory=list)
+    refs: list = field(default_factory=list)
+    graph: nx.DiGraph | None = None
+    order: tuple = ()
+
+
+def _parse(unit: _Unit, errors: list[Diagnostic]) -> None:
+    try:
+        unit.tree = parse_file(unit.path)
+    except DiagnosticError as exc:
+        errors.extend(exc.diagnostics)
+
+
+def _header(unit: _Unit, errors: list[Diagnostic]) -> None:
+    header = unit.tree.header
+    unit.rulebook_id = header.id.id
+    if header.quarter is not None:
+        try:
+            unit.quarter = Quarter.parse(header.quarter.id)
+        except QuarterError as exc:
+            errors.append(Diagnostic("bad_quarter", str(exc), span=header.quarter.span))
+        unit.rulebook_id = f"{header.id.id}@{header.quarter.id}"
+    if header.extends is None:
+        return
+    try:
+        unit.base = unit.loader.load(header.extends.id, relative_to=unit.path, via=header.extends.span,
+                                     ref_is_path=header.extends_is_path)
+    except DiagnosticError as exc:
+        errors.append(Diagnostic("base_does_not_compile",
+                                 f"the base rulebook {header.extends.id} does not compile", span=header.extends.span))
+        errors.extend(exc.diagnostics)
+
+
+def _layer(unit: _Unit, errors: list[Diagnostic]) -> None:
+    base_layer = unit.base.layered if unit.base else None
+    # Errors about the base point at its header, the first line of its file.
+    base_span = Span(unit.base.path, 1, 1, 1, 9) if unit.base else None
+    unit.layered = merge(base_layer, unit.tree, unit.rulebook_id, base_span, errors)
+
+
+def _declare(unit: _Unit, errors: list[Diagnostic]) -> None:
+    """Params, code sets, phrase sets and tables: values known at compile time."""
+    for name, placed in unit.layered.names.items():
+        decl, origin = placed.decl, placed.origin
+        if isinstance(decl, syn.Param):
+            unit.params[name] = D.compile_param(decl, origin, errors)
+        elif isinstance(decl, syn.CodeSet):
+            unit.codesets[name] = D.compile_codeset(decl, origin, errors)
+        elif isinstance(decl, syn.PhraseSet):
+            unit.phrases[name] = D.compile_phrases(decl, origin, errors)
+        elif isinstance(decl, syn.Table):
+            unit.tables[name] = D.compile_table(decl, origin, errors)
+
+
+def _resolve(unit: _Unit, errors: list[Diagnostic]) -> None:
+    """Definitions (on demand, so one may use another written below it) and rules."""
+    let_decls = {n: p for n, p in unit.layered.names.items() if isinstance(p.decl, syn.Let)}
+    scopes = {n: D.let_scope(p.decl, errors) for n, p in let_decls.items()}
+    in_progress: set[str] = set()
+    sets = {n: ("codeset", T.CODESET) for n in unit.codesets}
+    sets.update({n: ("phrases", T.PHRASES) for n in unit.phrases})
+    sets.update({n: ("table", T.TABLE) for n in unit.tables})
+
+    def let_type(name: str, span: Span) -> T.Type:
+        if name in unit.lets:
+            return unit.lets[name].type
+        if name in in_progress:
+            return T.UNKNOWN  # a cycle; the graph stage reports it whole
+        in_progress.add(name)
+        placed = let_decls[name]
+        D.check_name(placed.decl.name, errors)
+        unit.lets[name] = D.compile_let(placed.decl, scopes[name], resolver, placed.origin)
+        in_progress.discard(name)
+        return unit.lets[name].type
+
+    resolver = Resolver(Globals(unit.params, sets, unit.tables, scopes, let_type), errors, unit.refs)
+    for name in let_decls:
+        let_type(name, let_decls[name].decl.span)
+    for rule_id, placed in unit.layered.rules.items():
+        unit.rules.append(D.compile_rule(placed.decl, resolver, placed.origin, errors))
+
+
+def _graph(unit: _Unit, errors: list[Diagnostic]) -> None:
+    nodes: dict[str, Span] = {}
+    for kind, table in (("param", unit.params), ("codeset", unit.codesets), ("phrases", unit.phrases),
+                        ("table", unit.tables), ("let", unit.lets)):
+        for name, value in table.items():
+            nodes[f"{kind}:{name}"] = value.origin.span
+    for rule in unit.rules:
+        nodes[f"rule:{rule.id}"] = rule.origin.span
+    unit.graph = G.build(nodes, unit.refs)
+    errors.extend(G.cycles(unit.graph))
+
+
+def _order(unit: _Unit, errors: list[Diagnostic]) -> None:
+    unit.order = G.order(unit.graph)
+
+
+STAGES = (
+    ("parse", _parse),          # text -> syntax tree; every syntax error of the file
+    ("header", _header),        # id, quarter, and the base rulebook compiled first
+    ("layer", _layer),          # inherited + own declarations; override/disable checked
+    ("declare", _declare),      # constant values: params, code sets, phrases, tables (files read)
+    ("resolve", _resolve),      # names and types of every definition and rule
+    ("graph", _graph),          # dependency graph; cycles reported whole
+    ("order", _order),          # deterministic evaluation order
+)
+
+
+def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
+    """Compile one rulebook file, raising DiagnosticError with every problem of the
+    first stage that found any."""
+    loader = loader or Loader(resolve_home())
+    unit = _Unit(str(path), loader)
+    for _name, stage in STAGES:
+        errors: list[Diagnostic] = []
+        stage(unit, errors)
+        if errors:
+            raise DiagnosticError(errors)
+    from payerlint.evaluate.program import build_program
+
+    header = unit.tree.header
+    order = {node: i for i, node in enumerate(unit.order)}
+    rules = tuple(sorted(unit.rules, key=lambda r: order[f"rule:{r.id}"]))
+    compiled = CompiledRulebook(
+        id=unit.rulebook_id, family=header.id.id, quarter=unit.quarter, title=header.title.value,
+        payer=header.payer.value if header.payer else None, sources=tuple(s.value for s in header.sources),
+        facts_as_of=header.facts_as_of.value if header.facts_as_of else None, path=unit.path, base=unit.base,
+        params=MappingProxyType(dict(sorted(unit.params.items()))),
+        codesets=MappingProxyType(dict(sorted(unit.codesets.items()))),
+        phrases=MappingProxyType(dict(sorted(unit.phrases.items()))),
+        tables=MappingProxyType(dict(sorted(unit.tables.items()))),
+        lets=MappingProxyType({n: unit.lets[n] for n in sorted(unit.lets, key=lambda n: order[f"let:{n}"])}),
+        rules=rules, disabled=unit.layered.disabled, graph=nx.freeze(unit.graph), layered=unit.layered,
+    )
+    object.__setattr__(compiled, "program", build_program(compiled))
+    return compiled
+
+
+class Loader:
+    """Compiles rulebooks by path or by `family@quarter`, once each per process."""
+
+    def __init__(self, home: Home | None = None):
+        self.home = home or resolve_home()
+        self._cache: dict[tuple, CompiledRulebook] = {}
+        self._lock = threading.RLock()
+        self._loading: list[str] = []
+
+    def path_of(self, ref: str, relative_to: str | None = None, ref_is_path: bool = False) -> Path:
+        if not ref_is_path and "@" in ref and not os.path.exists(ref):
+            family, _, quarter = ref.partition("@")
+            try:
+                Quarter.parse(quarter)
+            except QuarterError as exc:
+                raise DiagnosticError([Diagnostic("bad_reference", str(exc))]) from None
+            return self.home.rulebook_path(family, quarter)
+        path = Path(ref)
+        if relative_to is not None and not path.is_absolute():
+            path = Path(os.path.dirname(relative_to)) / path
+        return path
+
+    def load(self, ref: str, relative_to: str | None = None, via: Span | None = None,
+             ref_is_path: bool = False) -> CompiledRulebook:
+        path = self.path_of(ref, relative_to, ref_is_path)
+        if not path.is_file():
+            raise DiagnosticError([Diagnostic(
+                "rulebook_not_found", f"no rulebook {ref} (looked for {path})", span=via,
+                notes=self._nearby(ref))])
+        real = os.path.realpath(path)
+        stat = os.stat(real)
+        key = (real, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+            if real in self._loading:
+                chain = " -> ".join(self._loading[self._loading.index(real):] + [real])
+                raise DiagnosticError([Diagnostic("extends_cycle", f"rulebooks extend each other in a cycle: {chain}", span=via)])
+            self._loading.append(real)
+            try:
+                compiled = compile_path(str(path), self)
+            finally:
+                self._loading.pop()
+            self._cache[key] = compiled
+            return compiled
+
+    def _nearby(self, ref: str) -> tuple[str, ...]:
+        family = ref.partition("@")[0]
+        folder = self.home.rulebooks / family
+        if folder.is_dir():
+            quarters = sorted(p.stem for p in folder.glob("*.rules"))
+            return (f"{family} has rulebooks for: " + ", ".join(quarters),) if quarters else ()
+        if self.home.rulebooks.is_dir():
+            families = sorted(p.name for p in self.home.rulebooks.iterdir() if p.is_dir())
+            from payerlint.diagnostics import did_you_mean
+
+            hint = did_you_mean(family, families)
+            return (hint,) if hint else (f"rulebook families in {self.home.rulebooks}: " + ", ".join(families),)
+        return ()

@@ -1,0 +1,473 @@
+"""Resolve names and check types in one walk over an expression.
+
+The two are one walk because the meaning of a name depends on types: in
+`sum(minutes of lines where code in timed)`, `minutes` and `code` are fields of the line
+being looked at, which is known only once `lines` is known to be a list of lines.
+
+Where a bare name can come from, innermost first:
+1. the element of an enclosing `where` / `of` (`it`, or a field of it, or a per-line
+   definition of it); in a rule `for each line`, the line itself is the outermost element;
+2. the rule's own names: `with` bindings, a fix loop variable, and the scope's variables
+   (`lines`; `line`; `first` and `second`; `service_date`; `code`);
+3. definitions, params, code sets, phrase sets and tables of the rulebook;
+4. the claim's top-level fields (`patient`, `episode`, `documentation`, ...) and `all_lines`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from payerlint import builtins as B
+from payerlint.compile import ir
+from payerlint.compile import types as T
+from payerlint.compile.types import Type
+from payerlint.diagnostics import Diagnostic, did_you_mean
+from payerlint.source import Span
+from payerlint.syntax import tree as syn
+
+# Frame layout of each scope: slot 0 always holds the lines in scope.
+SCOPE_SLOTS: dict[str, tuple[tuple[str, Type], ...]] = {
+    "claim": (("lines", T.list_of(T.line_type())),),
+    "line": (("lines", T.list_of(T.line_type())), ("line", T.line_type())),
+    "pair": (("lines", T.list_of(T.line_type())), ("first", T.line_type()), ("second", T.line_type())),
+    "date": (("lines", T.list_of(T.line_type())), ("service_date", T.DATE)),
+    "code": (("lines", T.list_of(T.line_type())), ("code", T.CODE), ("service_date", T.DATE)),
+}
+RESERVED = {"it", "all_lines", "lines", "line", "first", "second", "service_date", "code"} | set(T.claim_fields())
+
+
+@dataclass
+class Env:
+    """What is visible while resolving one body (a rule or a definition)."""
+
+    scope: str
+    owner: str
+    """Graph node id of the body: `rule:units.total`, `let:timed_minutes`."""
+    names: dict[str, ir.Slot] = field(default_factory=dict)
+    elements: list[ir.Slot] = field(default_factory=list)
+    size: int = 0
+    inline: dict[str, ir.Expr] = field(default_factory=dict)
+    """`with` bindings by name, so `x is missing` can test the bound expression itself."""
+
+    @classmethod
+    def for_scope(cls, scope: str, owner: str) -> "Env":
+        env = cls(scope, owner)
+        for name, type_ in SCOPE_SLOTS[scope]:
+            env.names[name] = ir.Slot(name, env.alloc(), type_)
+        if scope == "line":
+            env.elements.append(env.names["line"])
+        return env
+
+    def alloc(self) -> int:
+        self.size += 1
+        return self.size - 1
+
+
+@dataclass
+class Globals:
+    """The rulebook's declarations as the resolver sees them."""
+
+    params: dict[str, ir.Param]
+    sets: dict[str, tuple[str, Type]]
+    """Code sets, phrase sets and tables: name -> (kind, type)."""
+    tables: dict[str, ir.Table]
+    let_scope: dict[str, str]
+    let_type: Callable[[str, Span], Type]
+    """Resolves a definition on demand (definitions may be used before they are written)."""
+
+
+class Resolver:
+    def __init__(self, globals_: Globals, errors: list[Diagnostic], refs: list[tuple[str, str, Span]]):
+        self.g = globals_
+        self.errors = errors
+        self.refs = refs
+        """(from node, to node, span) for the dependency graph."""
+
+    # -- reporting
+    def error(self, code: str, message: str, span: Span, *notes: str | None) -> Type:
+        self.errors.append(Diagnostic(code, message, span=span, notes=tuple(n for n in notes if n)))
+        return T.UNKNOWN
+
+    def ref(self, env: Env, target: str, span: Span) -> None:
+        self.refs.append((target, env.owner, span))
+
+    # -- entry point
+    def expr(self, node: syn.Expr, env: Env) -> ir.Expr:
+        method = getattr(self, "_" + type(node).__name__.lower())
+        return method(node, env)
+
+    def expect(self, node: syn.Expr, env: Env, wanted: Type, what: str) -> ir.Expr:
+        out = self.expr(node, env)
+        if out.type != T.UNKNOWN and out.type != wanted:
+            self.error("type_mismatch", f"{what} must be {wanted}, but this is {out.type}", node.span)
+        return out
+
+    # -- names
+    def _name(self, node: syn.Name, env: Env) -> ir.Expr:
+        name, span = node.id, node.span
+        for element in reversed(env.elements):
+            if name == "it" and element is env.elements[-1]:
+                return ir.Slot("it", element.index, element.type, span)
+            found = self._member_of(ir.Slot(element.name, element.index, element.type, span), name, env, span)
+            if found is not None:
+                return found
+        if name in env.names:
+            return env.names[name].__class__(name, env.names[name].index, env.names[name].type, span)
+        if name in self.g.let_scope:
+            return self._let_in_scope(name, env, span)
+        if name in self.g.params:
+            param = self.g.params[name]
+            self.ref(env, "param:" + name, span)
+            return ir.ParamRef(name, param.type, span)
+        if name in self.g.sets:
+            kind, type_ = self.g.sets[name]
+            self.ref(env, f"{kind}:{name}", span)
+            return ir.SetRef(kind, name, type_, span)
+        claim_fields = T.claim_fields()
+        if name in claim_fields:
+            return ir.GetField(ir.ClaimRoot(T.Type("object:claim", None, T.claim_type()), span), name, claim_fields[name], span)
+        if name == "all_lines":
+            return ir.GetField(ir.ClaimRoot(T.Type("object:claim", None, T.claim_type()), span), "lines", claim_fields["lines"], span)
+        visible = set(env.names) | set(self.g.let_scope) | set(self.g.params) | set(self.g.sets) | set(claim_fields)
+        for element in env.elements:
+            if element.type.object is not None:
+                visible |= set(element.type.object.field_names())
+        hint = did_you_mean(name, visible)
+        if name == "it":
+            hint = "'it' names the element inside `where` or `of`, as in: modifiers where it in distinct"
+        elif name in T.line_object().field_names():
+            hint = hint or None
+            hint = (f"'{name}' is a field of a claim line; inside `lines where ...` it names the line's "
+                    f"own field, and in a rule `for each line` the line's; elsewhere write line.{name}, "
+                    f"first.{name} or second.{name}")
+        elif name in ("line", "first", "second", "service_date", "code"):
+            hint = _scope_hint(name)
+        self.error("unresolved_name", f"unknown name '{name}'", span, hint)
+        return ir.Const(None, T.UNKNOWN, span)
+
+    def _let_in_scope(self, name: str, env: Env, span: Span) -> ir.Expr:
+        scope = self.g.let_scope[name]
+        let_type = self.g.let_type(name, span)
+        self.ref(env, "let:" + name, span)
+        if scope == "claim":
+            return ir.DefRef(name, "claim", (), let_type, span)
+        names = env.names
+        if scope == "date":
+            if "service_date" in names:
+                return ir.DefRef(name, "date", (self._slot(names["service_date"], span),), let_type, span)
+            if "line" in names:
+                return ir.DefRef(name, "date", (self._line_field(names["line"], "date", span),), let_type, span)
+        if scope == "code":
+            if env.scope == "code":
+                return ir.DefRef(name, "code", (self._slot(names["code"], span), self._slot(names["service_date"], span)), let_type, span)
+            if "line" in names:
+                line = names["line"]
+                return ir.DefRef(name, "code", (self._line_field(line, "code", span), self._line_field(line, "date", span)), let_type, span)
+        if scope == "line" and "line" in names:
+            return ir.DefRef(name, "line", (self._slot(names["line"], span),), let_type, span)
+        where = {"date": "a date of service", "code": "a code on a date", "line": "a line"}[scope]
+        rule_kinds = {"date": "each date, each code or each line", "code": "each code or each line", "line": "each line"}[scope]
+        return ir.Const(None, self.error(
+            "scope_mismatch",
+            f"'{name}' is defined per {scope}, and this {env.scope}-level body has no single {scope} to take it for",
+            span,
+            f"use it in a rule `for {rule_kinds}`, or name the line: first.{name}, second.{name}, line.{name}"
+            if env.scope in ("pair", "claim") else f"{name} has one value for each {where}",
+        ), span)
+
+    @staticmethod
+    def _slot(slot: ir.Slot, span: Span) -> ir.Slot:
+        return ir.Slot(slot.name, slot.index, slot.type, span)
+
+    @staticmethod
+    def _line_field(line: ir.Expr, name: str, span: Span) -> ir.Expr:
+        return ir.GetField(line, name, T.line_object().field_type(name), span)
+
+    def _member_of(self, base: ir.Expr, name: str, env: Env, span: Span) -> ir.Expr | None:
+        """`name` read from `base` (an object): a field, a row column, or a definition of a line."""
+        obj = base.type.object
+        if obj is None:
+            return None
+        if obj.name.startswith("row:"):
+            table = obj.name[4:]
+            for index, (column, type_) in enumerate(obj.fields):
+                if column == name:
+                    return ir.RowField(base, table, column, index, type_, span)
+            return None
+        field_type = obj.field_type(name)
+        if field_type is not None:
+            return ir.GetField(base, name, field_type, span)
+        if obj.name == "line" and name in self.g.let_scope:
+            scope = self.g.let_scope[name]
+            if scope == "claim":
+                return None
+            let_type = self.g.let_type(name, span)
+            self.ref(env, "let:" + name, span)
+            if scope == "line":
+                key: tuple = (base,)
+            elif scope == "date":
+                key = (self._line_field(base, "date", span),)
+            else:
+                key = (self._line_field(base, "code", span), self._line_field(base, "date", span))
+            return ir.DefRef(name, scope, key, let_type, span)
+        return None
+
+    def _field(self, node: syn.Field, env: Env) -> ir.Expr:
+        base = self.expr(node.base, env)
+        if base.type == T.UNKNOWN:
+            return ir.Const(None, T.UNKNOWN, node.span)
+        found = self._member_of(base, node.name, env, node.span)
+        if found is not None:
+            return found
+        obj = base.type.object
+        if obj is None:
+            self.error("no_such_field", f"{base.type} has no fields, so '.{node.name}' means nothing here", node.name_span)
+        else:
+            options = obj.field_names() + ([n for n, s in self.g.let_scope.items() if s != "claim"] if obj.name == "line" else [])
+            self.error("no_such_field", f"{obj.label} has no field '{node.name}'", node.name_span,
+                       did_you_mean(node.name, options) or "it has: " + ", ".join(obj.field_names()))
+        return ir.Const(None, T.UNKNOWN, node.span)
+
+    def _lookup(self, node: syn.Lookup, env: Env) -> ir.Expr:
+        table_expr = self.expr(node.table, env)
+        keys = tuple(self.expr(k, env) for k in node.keys)
+        if table_expr.type == T.UNKNOWN:
+            return ir.Const(None, T.UNKNOWN, node.span)
+        if not isinstance(table_expr, ir.SetRef) or table_expr.kind != "table":
+            self.error("type_mismatch", f"only a table can be looked up with [...]; this is {table_expr.type}", node.span)
+            return ir.Const(None, T.UNKNOWN, node.span)
+        table = self.g.tables[table_expr.name]
+        if len(keys) != len(table.keys):
+            names = ", ".join(c.name for c in table.keys)
+            self.error("wrong_key", f"table {table.name} is looked up by {len(table.keys)} value(s) ({names}), "
+                       f"but {len(keys)} were given", node.span)
+        for key, column in zip(keys, table.keys):
+            if not T.comparable(key.type, column.type):
+                self.error("type_mismatch", f"key {column.name} of table {table.name} is {column.type}, "
+                           f"but this is {key.type}", key.span)
+        row = T.row_type(table.name, tuple((c.name, c.type) for c in table.columns))
+        return ir.Lookup(table.name, keys, row, node.span)
+
+    # -- calls
+    def _call(self, node: syn.Call, env: Env) -> ir.Expr:
+        args = tuple(self.expr(a, env) for a in node.args)
+        builtin = B.BUILTINS.get(node.function)
+        if builtin is None:
+            hint = did_you_mean(node.function, B.BUILTINS)
+            if node.function in self.g.let_scope or node.function in self.g.params:
+                hint = f"'{node.function}' is a value, not a function: write it without parentheses"
+            return ir.Const(None, self.error("unknown_function", f"unknown function '{node.function}'",
+                                             node.name_span, hint or "see `payerlint builtins` for the list"), node.span)
+        if any(a.type == T.UNKNOWN for a in args):
+            return ir.Call(node.function, args, T.UNKNOWN, node.span)
+        try:
+            result = builtin.check([a.type for a in args])
+        except B.SignatureError as exc:
+            return ir.Const(None, self.error("bad_arguments", f"{node.function}() {exc}", node.span), node.span)
+        return ir.Call(node.function, args, result, node.span)
+
+    # -- operators
+    def _binary(self, node: syn.Binary, env: Env) -> ir.Expr:
+        left = self.expr(node.left, env)
+        right = self.expr(node.right, env)
+        op = node.op
+        if op in ("and", "or"):
+            for side, sub in ((left, node.left), (right, node.right)):
+                if side.type not in (T.BOOLEAN, T.UNKNOWN):
+                    self.error("type_mismatch", f"'{op}' joins yes/no conditions, but this is {side.type}", sub.span)
+            return ir.Logic(op, left, right, T.BOOLEAN, node.span)
+        if op == "otherwise":
+            unified = T.unify(left.type, right.type)
+            if unified is None:
+                self.error("type_mismatch", f"both sides of 'otherwise' must be the same kind of value; "
+                           f"got {left.type} and {right.type}", node.span)
+                unified = T.UNKNOWN
+            return ir.Otherwise(left, right, unified, node.span)
+        if op in ("=", "!=", "<", "<=", ">", ">="):
+            if not T.comparable(left.type, right.type):
+                self.error("type_mismatch", f"cannot compare {left.type} with {right.type}", node.span,
+                           "write codes in quotes: code = \"97140\"" if T.is_texty(left.type) or T.is_texty(right.type) else None)
+            elif op not in ("=", "!=") and (left.type.name in ("boolean", "list") or T.is_object(left.type)):
+                self.error("type_mismatch", f"'{op}' orders numbers, dates and texts, not {left.type}", node.span)
+            return ir.Compare(op, left, right, T.BOOLEAN, node.span)
+        result = _arith_type(op, left.type, right.type)
+        if result is None:
+            self.error("type_mismatch", f"cannot compute {left.type} {op} {right.type}", node.span,
+                       _arith_hint(op, left.type, right.type))
+            result = T.UNKNOWN
+        return ir.Arith(op, left, right, result, node.span)
+
+    def _not(self, node: syn.Not, env: Env) -> ir.Expr:
+        operand = self.expr(node.operand, env)
+        if operand.type not in (T.BOOLEAN, T.UNKNOWN):
+            self.error("type_mismatch", f"'not' needs a yes/no condition, but this is {operand.type}", node.span)
+        return ir.Not(operand, T.BOOLEAN, node.span)
+
+    def _negate(self, node: syn.Negate, env: Env) -> ir.Expr:
+        operand = self.expr(node.operand, env)
+        if operand.type != T.UNKNOWN and operand.type.name not in T.NUMERIC:
+            self.error("type_mismatch", f"'-' needs a number, but this is {operand.type}", node.span)
+        return ir.Negate(operand, operand.type, node.span)
+
+    def _member(self, node: syn.Member, env: Env) -> ir.Expr:
+        element = self.expr(node.element, env)
+        collection = self.expr(node.collection, env)
+        self._check_membership(element.type, collection, node.span, "in")
+        return ir.Member(element, collection, node.negated, T.BOOLEAN, node.span)
+
+    def _check_membership(self, element: Type, collection: ir.Expr, span: Span, word: str) -> None:
+        ctype = collection.type
+        if T.UNKNOWN in (element, ctype):
+            return
+        if ctype == T.CODESET:
+            if not T.is_texty(element):
+                self.error("type_mismatch", f"a code set holds codes, but this is {element}", span)
+        elif ctype == T.TABLE:
+            table = self.g.tables[collection.name]  # type: ignore[union-attr]
+            if len(table.keys) != 1:
+                self.error("type_mismatch", f"'{word} {table.name}' needs a table with one key column; "
+                           f"look it up instead: {table.name}[...] is present", span)
+        elif ctype == T.PHRASES:
+            self.error("type_mismatch", "test phrase sets with 'mentions': documentation.x mentions any of vague", span)
+        elif T.is_list(ctype):
+            if ctype.item not in (None, T.UNKNOWN) and not T.comparable(element, ctype.item):
+                self.error("type_mismatch", f"the list holds {ctype.item}, which cannot match {element}", span)
+        else:
+            self.error("type_mismatch", f"'{word}' needs a code set, a table or a list on its right, not {ctype}", span)
+
+    def _has(self, node: syn.Has, env: Env) -> ir.Expr:
+        items = self.expr(node.items, env)
+        collection = self.expr(node.collection, env)
+        if items.type != T.UNKNOWN and not T.is_list(items.type):
+            self.error("type_mismatch", f"'has {node.quantifier} of' needs a list on its left, not {items.type}", node.items.span)
+        elif items.type != T.UNKNOWN:
+            self._check_membership(items.type.item or T.UNKNOWN, collection, node.span, "has")
+        return ir.Has(items, node.quantifier, collection, T.BOOLEAN, node.span)
+
+    def _mentions(self, node: syn.Mentions, env: Env) -> ir.Expr:
+        text = self.expr(node.text, env)
+        phrases = self.expr(node.phrases, env)
+        if text.type != T.UNKNOWN and not T.is_texty(text.type):
+            self.error("type_mismatch", f"'mentions' reads text, but this is {text.type}", node.text.span)
+        if phrases.type not in (T.PHRASES, T.TEXT, T.UNKNOWN) and phrases.type != T.list_of(T.TEXT):
+            self.error("type_mismatch", f"'mentions' needs a phrase set or a quoted phrase, not {phrases.type}", node.phrases.span)
+        return ir.Mentions(text, node.quantifier, phrases, T.BOOLEAN, node.span)
+
+    def _istest(self, node: syn.IsTest, env: Env) -> ir.Expr:
+        operand = self.expr(node.operand, env)
+        # `with pa = episode.prior_authorization ... when pa is missing` tests the field itself.
+        if isinstance(operand, ir.Slot) and operand.name in env.inline:
+            operand = env.inline[operand.name]
+        if node.test == "blank" and operand.type != T.UNKNOWN and not (T.is_texty(operand.type) or T.is_list(operand.type)):
+            self.error("type_mismatch", f"'is blank' tests text or a list, not {operand.type}; use 'is missing'", node.span)
+        return ir.IsTest(operand, node.test, node.negated, T.BOOLEAN, node.span)
+
+    def _element_body(self, collection: ir.Expr, env: Env, span: Span) -> ir.Slot:
+        item = collection.type.item if T.is_list(collection.type) else T.UNKNOWN
+        if collection.type != T.UNKNOWN and not T.is_list(collection.type):
+            self.error("type_mismatch", f"'where' and 'of' work on a list, but this is {collection.type}", collection.span or span)
+        slot = ir.Slot("it", env.alloc(), item or T.UNKNOWN, span)
+        return slot
+
+    def _filter(self, node: syn.Filter, env: Env) -> ir.Expr:
+        collection = self.expr(node.collection, env)
+        slot = self._element_body(collection, env, node.span)
+        env.elements.append(slot)
+        try:
+            condition = self.expr(node.condition, env)
+        finally:
+            env.elements.pop()
+        if condition.type not in (T.BOOLEAN, T.UNKNOWN):
+            self.error("type_mismatch", f"the condition after 'where' must be yes/no, but this is {condition.type}", node.condition.span)
+        return ir.Filter(collection, slot.index, condition, collection.type, node.span)
+
+    def _map(self, node: syn.Map, env: Env) -> ir.Expr:
+        collection = self.expr(node.collection, env)
+        slot = self._element_body(collection, env, node.span)
+        env.elements.append(slot)
+        try:
+            value = self.expr(node.value, env)
+        finally:
+            env.elements.pop()
+        return ir.Map(collection, slot.index, value, T.list_of(value.type), node.span)
+
+    def _conditional(self, node: syn.Conditional, env: Env) -> ir.Expr:
+        condition = self.expect(node.condition, env, T.BOOLEAN, "the condition after 'if'")
+        then = self.expr(node.then, env)
+        other = self.expr(node.otherwise, env)
+        unified = T.unify(then.type, other.type)
+        if unified is None:
+            self.error("type_mismatch", f"'then' gives {then.type} but 'else' gives {other.type}", node.span)
+            unified = T.UNKNOWN
+        return ir.Conditional(condition, then, other, unified, node.span)
+
+    def _listliteral(self, node: syn.ListLiteral, env: Env) -> ir.Expr:
+        items = tuple(self.expr(i, env) for i in node.items)
+        item_type: Type | None = T.UNKNOWN
+        for item in items:
+            item_type = T.unify(item_type, item.type) if item_type is not None else None
+        if item_type is None:
+            self.error("type_mismatch", "a list holds values of one kind", node.span)
+            item_type = T.UNKNOWN
+        return ir.ListLit(items, T.list_of(item_type), node.span)
+
+    def _literal(self, node: syn.Literal, env: Env) -> ir.Expr:
+        return ir.Const(node.value, T.SCALARS["boolean" if node.kind == "boolean" else node.kind], node.span)
+
+
+def _scope_hint(name: str) -> str:
+    return {
+        "line": "`line` exists in a rule `for each line` (or a definition `per line`)",
+        "first": "`first` and `second` exist in a rule `for each pair`",
+        "second": "`first` and `second` exist in a rule `for each pair`",
+        "service_date": "`service_date` exists in a rule `for each date` or `for each code`",
+        "code": "bare `code` names a line's code inside `lines where ...`, the line's code in a rule "
+                "`for each line`, and the code in a rule `for each code`",
+    }[name]
+
+
+_ADDITIVE = {
+    ("integer", "integer"): "integer", ("decimal", "decimal"): "decimal", ("integer", "decimal"): "decimal",
+    ("decimal", "integer"): "decimal", ("money", "money"): "money", ("minutes", "minutes"): "minutes",
+    ("minutes", "integer"): "minutes", ("integer", "minutes"): "minutes", ("days", "days"): "days",
+    ("days", "integer"): "days", ("integer", "days"): "days",
+}
+
+
+def _arith_type(op: str, a: Type, b: Type) -> Type | None:
+    if T.UNKNOWN in (a, b):
+        return T.UNKNOWN
+    pair = (a.name, b.name)
+    if op in ("+", "-"):
+        if pair == ("date", "days") or (op == "+" and pair == ("days", "date")):
+            return T.DATE
+        if op == "-" and pair == ("date", "date"):
+            return T.DAYS
+        name = _ADDITIVE.get(pair)
+        return T.SCALARS[name] if name else None
+    if op == "*":
+        if "money" in pair and set(pair) <= {"money", "integer", "decimal"} and pair != ("money", "money"):
+            return T.MONEY
+        if set(pair) <= {"integer"}:
+            return T.INTEGER
+        if set(pair) <= {"integer", "decimal"}:
+            return T.DECIMAL
+        if set(pair) in ({"minutes", "integer"}, {"days", "integer"}):
+            return a if a.name != "integer" else b
+        return None
+    if op == "/":
+        if pair in (("money", "integer"), ("money", "decimal")):
+            return T.MONEY
+        if set(pair) <= {"integer", "decimal", "minutes", "days"} or pair == ("money", "money"):
+            return T.DECIMAL
+        return None
+    return None
+
+
+def _arith_hint(op: str, a: Type, b: Type) -> str | None:
+    if {a.name, b.name} == {"date", "integer"}:
+        return "add a number of days with its unit: service_date + 30 days"
+    if "money" in (a.name, b.name):
+        return "money adds to money, and multiplies or divides by a plain number"
+    return None

@@ -1,0 +1,189 @@
+"""Evaluate a compiled rulebook against one claim.
+
+For each rule (in the compiled order) and each instance of its scope (the claim, each
+line, each ordered pair of lines, each date of service, each code on each date), the
+rule's condition is evaluated in a fresh frame. Three outcomes:
+- true: a finding, with its message, citation and fix;
+- false, or a condition that needs a table row that does not exist: nothing;
+- a value the claim does not carry: the rule is 'not evaluated', naming the JSON pointer.
+
+The evaluator imports the compiled form only; it never sees the syntax tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from payerlint.evaluate.program import Ctx, RuleCode
+from payerlint.evaluate.result import Finding, NotEvaluated
+from payerlint.evaluate.values import UNSET, Missing, NoData, Unknown, format_value, to_json
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    findings: tuple[Finding, ...]
+    not_evaluated: tuple[NotEvaluated, ...]
+
+
+def _instances(scope: str, claim):
+    """(initial frame values, line index for findings) for each instance of a scope."""
+    lines = claim.lines
+    if scope == "claim":
+        yield (lines,), None
+    elif scope == "line":
+        for line in lines:
+            yield (lines, line), line["index"]
+    elif scope == "pair":
+        for first in lines:
+            for second in lines:
+                if first is not second:
+                    yield (lines, first, second), second["index"]
+    elif scope == "date":
+        for day, day_lines in claim.days.items():
+            yield (day_lines, day), None
+    elif scope == "code":
+        for code, day, group in claim.groups:
+            yield (group, code, day), group[0]["index"]
+
+
+def evaluate(compiled, claim, *, explain: bool = False) -> Evaluation:
+    """Run every rule of `compiled` on `claim` (a `payerlint.claims.model.Claim`)."""
+    program = compiled.program
+    ctx = Ctx(claim)
+    findings: list[Finding] = []
+    skipped: dict[tuple, NotEvaluated] = {}
+    rulebook = compiled.id
+    for code in program.rules:
+        rule = code.rule
+        size = rule.frame_size
+        condition = code.condition
+        for initial, line in _instances(rule.scope, claim):
+            frame = [UNSET] * size
+            frame[:len(initial)] = initial
+            ctx.frame = frame
+            try:
+                fired = condition(ctx)
+            except Missing as missing:
+                key = (rule.id, missing.pointer)
+                if key not in skipped:
+                    skipped[key] = NotEvaluated(rule.id, rulebook, missing.pointer, line)
+                continue
+            except NoData:
+                continue
+            if fired:
+                findings.append(_finding(ctx, code, rulebook, line, initial, program if explain else None))
+    unique = {(f.rule, f.line, f.message): f for f in findings}
+    return Evaluation(
+        tuple(sorted(unique.values(), key=Finding.sort_key)),
+        tuple(sorted(skipped.values(), key=NotEvaluated.sort_key)),
+    )
+
+
+def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, initial, program) -> Finding:
+    rule = code.rule
+    message = render(ctx, code.message)
+    fixes = []
+    for op, path, value, value_type, loop_slot, loop_over in code.fixes:
+        try:
+            if loop_over is not None:
+                for item in loop_over(ctx):
+                    ctx.frame[loop_slot] = item
+                    fixes.append(_patch(ctx, op, path, value, value_type))
+            else:
+                fixes.append(_patch(ctx, op, path, value, value_type))
+        except Unknown:
+            # A fix that needs a value the claim lacks is left out rather than guessed.
+            continue
+    explanation = explain_instance(ctx, program, rule, initial) if program is not None else None
+    return Finding(rule.id, rulebook, rule.category, rule.severity, line, message, rule.citation, tuple(fixes),
+                   explanation)
+
+
+def _patch(ctx, op, path, value, value_type) -> dict:
+    patch = {"op": op, "path": render(ctx, path, strict=True)}
+    if value is not None:
+        patch["value"] = to_json(value(ctx), value_type)
+    return patch
+
+
+def render(ctx, parts, strict: bool = False) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        fn, type_ = part
+        try:
+            out.append(format_value(fn(ctx), type_))
+        except Unknown:
+            if strict:
+                raise
+            out.append("(not given)")
+    return "".join(out)
+
+
+def explain_instance(ctx: Ctx, program, rule, initial) -> dict:
+    """Re-run one rule instance with the traced closures and list what it read."""
+    traced = program.traced(rule.id)
+    frame = [UNSET] * rule.frame_size
+    frame[:len(initial)] = initial
+    saved_frame, saved_trace = ctx.frame, ctx.trace
+    ctx.frame, ctx.trace = frame, []
+    try:
+        try:
+            traced.condition(ctx)
+        except Unknown:
+            pass
+        for slot, binding in traced.bindings:
+            try:
+                binding(ctx)
+            except Unknown:
+                pass
+        for part in traced.message:
+            if not isinstance(part, str):
+                try:
+                    part[0](ctx)
+                except Unknown:
+                    pass
+        reads = ctx.trace
+        bindings = []
+        for b in rule.bindings:
+            value = ctx.frame[b.slot]
+            if value is not UNSET and not hasattr(value, "error"):
+                bindings.append({"name": b.name, "value": format_value(value, b.expr.type)})
+    finally:
+        ctx.frame, ctx.trace = saved_frame, saved_trace
+    return summarize(reads, program.compiled, bindings)
+
+
+def summarize(reads, compiled, bindings=()) -> dict:
+    params, lets, rows, members, phrases = {}, {}, {}, {}, {}
+    for entry in reads:
+        kind = entry[0]
+        if kind == "param":
+            _, name, value = entry
+            params[name] = {"name": name, "value": format_value(value, compiled.params[name].type)}
+        elif kind == "let":
+            _, name, key, value = entry
+            shown_key = ", ".join(format_value(k) for k in key) if key else None
+            lets[(name, shown_key)] = {"name": name, "for": shown_key,
+                                       "value": format_value(value, compiled.lets[name].type)}
+        elif kind == "row":
+            _, table, key, found = entry
+            line = compiled.tables[table].row_lines.get(key) if found else None
+            rows[(table, key)] = {"table": table, "key": [format_value(k) for k in key], "found": found,
+                                  "file_line": line}
+        elif kind == "member":
+            _, name, value, result = entry
+            members[(name, str(value))] = {"code_set": name, "code": format_value(value), "member": result}
+        elif kind == "phrase":
+            _, name, phrase = entry
+            phrases[(name, phrase)] = {"phrases": name, "matched": phrase}
+    return {
+        "bindings": list(bindings),
+        "params": [params[k] for k in sorted(params)],
+        "definitions": [lets[k] for k in sorted(lets, key=lambda k: (k[0], k[1] or ""))],
+        "table_rows": [rows[k] for k in sorted(rows, key=lambda k: (k[0], [str(x) for x in k[1]]))],
+        "code_sets": [members[k] for k in sorted(members)],
+        "phrases": [phrases[k] for k in sorted(phrases)],
+    }

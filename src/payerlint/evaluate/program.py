@@ -1,0 +1,606 @@
+"""Compiled expression trees to Python closures.
+
+Each IR node becomes a function `f(ctx) -> value`, built once per rulebook. Names were
+resolved by the compiler, so a closure never looks anything up by name: params are
+constants, fields are dict reads, scope values are frame slots.
+
+Every expression is built twice: a fast form for checking claims, and a traced form that
+records what it read (params, definitions, table rows, code set and phrase tests) for
+explanations and for the quarter diff's attribution. The traced form runs only for
+findings that are explained, so checking pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, DivisionByZero, InvalidOperation
+from typing import Any, Callable
+
+from payerlint import builtins as B
+from payerlint.compile import ir
+from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown
+
+Fn = Callable[["Ctx"], Any]
+
+
+class Ctx:
+    """Per-claim evaluation state. Never shared between threads."""
+
+    __slots__ = ("claim", "root", "frame", "cache", "trace", "group_index")
+
+    def __init__(self, claim):
+        self.claim = claim
+        self.root = claim.root
+        self.frame: list = []
+        self.cache: dict = {}
+        self.trace: list | None = None
+        self.group_index: dict | None = None
+
+
+class _Raised:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Unknown):
+        self.error = error
+
+
+@dataclass(frozen=True)
+class RuleCode:
+    """The closures of one rule."""
+
+    rule: ir.Rule
+    condition: Fn
+    message: tuple
+    """(text or (closure, type)) parts."""
+    fixes: tuple
+    bindings: tuple
+    """(slot, closure) for each `with`; computed when first read."""
+
+
+class Program:
+    """All closures of a rulebook. Built at compile time; the traced variant on first use."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+        self.fast = _Builder(compiled, traced=False)
+        self.rules = tuple(self.fast.rule(rule) for rule in compiled.rules)
+        self._traced: dict[str, RuleCode] | None = None
+        self._lock = threading.Lock()
+
+    def traced(self, rule_id: str) -> RuleCode:
+        with self._lock:
+            if self._traced is None:
+                builder = _Builder(self.compiled, traced=True)
+                self._traced = {rule.id: builder.rule(rule) for rule in self.compiled.rules}
+        return self._traced[rule_id]
+
+
+def build_program(compiled) -> Program:
+    return Program(compiled)
+
+
+# ------------------------------------------------------------------ phrase matching
+
+
+def phrase_pattern(phrases) -> re.Pattern:
+    """One case-insensitive pattern for a phrase set; a phrase matches as whole words,
+    with any run of spaces between its words."""
+    parts = []
+    for phrase in sorted(phrases, key=len, reverse=True):
+        words = [re.escape(w) for w in phrase.split()]
+        body = r"\s+".join(words)
+        left = r"(?<!\w)" if re.match(r"\w", phrase) else ""
+        right = r"(?!\w)" if re.search(r"\w$", phrase) else ""
+        parts.append(f"{left}{body}{right}")
+    return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
+
+
+class PhraseMatcher:
+    __slots__ = ("name", "phrases", "any_pattern", "each")
+
+    def __init__(self, name: str, phrases):
+        self.name = name
+        self.phrases = tuple(phrases)
+        self.any_pattern = phrase_pattern(self.phrases)
+        self.each = tuple((p, phrase_pattern([p])) for p in self.phrases)
+
+    def matched(self, text: str) -> list[str]:
+        return [p for p, pattern in self.each if pattern.search(text)]
+
+
+# ------------------------------------------------------------------ the builder
+
+_COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _divide(a, b):
+    try:
+        return Decimal(a) / Decimal(b)
+    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+        raise NoData("division by zero") from None
+
+
+def _arith(op: str, left_type: str, right_type: str):
+    if op == "+":
+        if left_type == "date":
+            return lambda a, b: a + timedelta(days=b)
+        if right_type == "date":
+            return lambda a, b: b + timedelta(days=a)
+        return operator.add
+    if op == "-":
+        if left_type == "date" and right_type == "date":
+            return lambda a, b: (a - b).days
+        if left_type == "date":
+            return lambda a, b: a - timedelta(days=b)
+        return operator.sub
+    if op == "*":
+        return operator.mul
+    return _divide
+
+
+class _Builder:
+    def __init__(self, compiled, traced: bool):
+        self.c = compiled
+        self.traced = traced
+        self.lets: dict[str, tuple] = {}
+        self.phrases = {name: PhraseMatcher(name, p.phrases) for name, p in compiled.phrases.items()}
+        self.binding_slots: dict[int, Fn] = {}
+
+    # -- declarations
+    def rule(self, rule: ir.Rule) -> RuleCode:
+        self.binding_slots = {}
+        bindings = []
+        for binding in rule.bindings:
+            fn = self.expr(binding.expr)
+            self.binding_slots[binding.slot] = fn
+            bindings.append((binding.slot, fn))
+        condition = self.expr(rule.when)
+        if rule.unless is not None:
+            condition = self._logic("and", condition, self._not(self.expr(rule.unless)))
+        message = self.template(rule.message)
+        fixes = tuple(
+            (fix.op, self.template(fix.path), self.expr(fix.value) if fix.value is not None else None,
+             fix.value.type if fix.value is not None else None, fix.loop_slot,
+             self.expr(fix.loop_over) if fix.loop_over is not None else None)
+            for fix in rule.fixes
+        )
+        code = RuleCode(rule, condition, message, fixes, tuple(bindings))
+        self.binding_slots = {}
+        return code
+
+    def template(self, template: ir.Template) -> tuple:
+        return tuple(part if isinstance(part, str) else (self.expr(part), part.type) for part in template.parts)
+
+    def let(self, name: str) -> tuple:
+        """(closure, frame size, scope) of a definition, built on first use."""
+        if name not in self.lets:
+            let = self.c.lets[name]
+            self.lets[name] = (None, let.frame_size, let.scope)  # placeholder for recursion safety
+            saved = self.binding_slots
+            self.binding_slots = {}
+            fn = self.expr(let.expr)
+            self.binding_slots = saved
+            self.lets[name] = (fn, let.frame_size, let.scope)
+        return self.lets[name]
+
+    # -- expressions
+    def expr(self, node) -> Fn:
+        return getattr(self, "_" + type(node).__name__)(node)
+
+    def _Const(self, node: ir.Const) -> Fn:
+        value = node.value
+        return lambda ctx: value
+
+    def _ParamRef(self, node: ir.ParamRef) -> Fn:
+        name, value = node.name, self.c.params[node.name].value
+        if not self.traced:
+            return lambda ctx: value
+
+        def traced(ctx):
+            ctx.trace.append(("param", name, value))
+            return value
+
+        return traced
+
+    def _SetRef(self, node: ir.SetRef) -> Fn:
+        if node.kind == "codeset":
+            value = self.c.codesets[node.name]
+        elif node.kind == "phrases":
+            value = self.phrases[node.name]
+        else:
+            value = self.c.tables[node.name]
+        return lambda ctx: value
+
+    def _ClaimRoot(self, node) -> Fn:
+        return lambda ctx: ctx.root
+
+    def _Slot(self, node: ir.Slot) -> Fn:
+        index = node.index
+        binding = self.binding_slots.get(index)
+        if binding is None:
+            return lambda ctx: ctx.frame[index]
+
+        def lazy(ctx):
+            frame = ctx.frame
+            value = frame[index]
+            if value is UNSET:
+                try:
+                    value = binding(ctx)
+                except Unknown as error:
+                    frame[index] = _Raised(error)
+                    raise
+                frame[index] = value
+            elif type(value) is _Raised:
+                raise value.error
+            return value
+
+        return lazy
+
+    def _GetField(self, node: ir.GetField) -> Fn:
+        name = node.name
+        base_node = node.base
+        if isinstance(base_node, ir.ClaimRoot):
+            def get(ctx):
+                obj = ctx.root
+                value = obj.get(name)
+                if value is None:
+                    raise Missing(obj.ptr + "/" + name, name in obj)
+                return value
+            return get
+        if isinstance(base_node, ir.Slot) and base_node.index not in self.binding_slots:
+            index = base_node.index
+
+            def get_slot(ctx):
+                obj = ctx.frame[index]
+                value = obj.get(name)
+                if value is None:
+                    raise Missing(obj.ptr + "/" + name, name in obj)
+                return value
+            return get_slot
+        base = self.expr(base_node)
+
+        def get_any(ctx):
+            obj = base(ctx)
+            value = obj.get(name)
+            if value is None:
+                raise Missing(obj.ptr + "/" + name, name in obj)
+            return value
+        return get_any
+
+    def _DefRef(self, node: ir.DefRef) -> Fn:
+        name, scope = node.name, node.scope
+        keys = tuple(self.expr(k) for k in node.key)
+        traced = self.traced
+        builder = self
+
+        def run(ctx, key_values):
+            fn, size, _ = builder.let(name)
+            frame = [UNSET] * size
+            claim = ctx.claim
+            if scope == "claim":
+                frame[0] = claim.lines
+            elif scope == "date":
+                day = key_values[0]
+                frame[0] = claim.days.get(day, [])
+                frame[1] = day
+            elif scope == "code":
+                code, day = key_values
+                frame[0] = [line for line in claim.days.get(day, ()) if line["code"] == code]
+                frame[1] = code
+                frame[2] = day
+            else:
+                frame[0] = claim.lines
+                frame[1] = key_values[0]
+            saved = ctx.frame
+            ctx.frame = frame
+            try:
+                return fn(ctx)
+            finally:
+                ctx.frame = saved
+
+        def key_of(ctx):
+            if scope == "line":
+                return (name, ctx_line_index(keys[0](ctx)))
+            return (name,) + tuple(k(ctx) for k in keys)
+
+        if not traced:
+            def fast(ctx):
+                key = key_of(ctx)
+                cached = ctx.cache.get(key)
+                if cached is None:
+                    try:
+                        value = run(ctx, tuple(k(ctx) for k in keys))
+                    except Unknown as error:
+                        ctx.cache[key] = _Raised(error)
+                        raise
+                    ctx.cache[key] = (value,)
+                    return value
+                if type(cached) is _Raised:
+                    raise cached.error
+                return cached[0]
+            return fast
+
+        def slow(ctx):
+            key = key_of(ctx)
+            outer = ctx.trace
+            ctx.trace = []
+            try:
+                value = run(ctx, tuple(k(ctx) for k in keys))
+            except Unknown:
+                outer.extend(ctx.trace)
+                raise
+            finally:
+                reads = ctx.trace
+                ctx.trace = outer
+            outer.extend(reads)
+            outer.append(("let", name, key[1:], value))
+            return value
+        return slow
+
+    def _Lookup(self, node: ir.Lookup) -> Fn:
+        table = self.c.tables[node.table]
+        rows = table.rows
+        keys = tuple(self.expr(k) for k in node.keys)
+        name = node.table
+        if len(keys) == 1:
+            only = keys[0]
+            key_of = lambda ctx: (only(ctx),)  # noqa: E731
+        elif len(keys) == 2:
+            first, second = keys
+            key_of = lambda ctx: (first(ctx), second(ctx))  # noqa: E731
+        else:
+            key_of = lambda ctx: tuple(k(ctx) for k in keys)  # noqa: E731
+        if not self.traced:
+            return lambda ctx: rows.get(key_of(ctx), NO_ROW)
+
+        def traced(ctx):
+            key = key_of(ctx)
+            row = rows.get(key, NO_ROW)
+            ctx.trace.append(("row", name, key, row is not NO_ROW))
+            return row
+        return traced
+
+    def _RowField(self, node: ir.RowField) -> Fn:
+        base = self.expr(node.base)
+        index, table, column = node.index, node.table, node.column
+
+        def get(ctx):
+            row = base(ctx)
+            if row is NO_ROW:
+                raise NoData(f"table {table} has no row for this key")
+            value = row[index]
+            if value is None:
+                raise NoData(f"column {column} of table {table} is empty in this row")
+            return value
+        return get
+
+    def _Call(self, node: ir.Call) -> Fn:
+        impl = B.BUILTINS[node.function].build([a.type for a in node.args])
+        args = tuple(self.expr(a) for a in node.args)
+
+        def guarded(fn):
+            def call(ctx):
+                try:
+                    return fn(ctx)
+                except B.NoValue as exc:
+                    raise NoData(str(exc)) from None
+            return call
+
+        if len(args) == 1:
+            (a,) = args
+            return guarded(lambda ctx: impl(a(ctx)))
+        if len(args) == 2:
+            a, b = args
+            return guarded(lambda ctx: impl(a(ctx), b(ctx)))
+        return guarded(lambda ctx: impl(*(f(ctx) for f in args)))
+
+    def _Arith(self, node: ir.Arith) -> Fn:
+        fn = _arith(node.op, node.left.type.name, node.right.type.name)
+        left, right = self.expr(node.left), self.expr(node.right)
+        return lambda ctx: fn(left(ctx), right(ctx))
+
+    def _Compare(self, node: ir.Compare) -> Fn:
+        fn = _COMPARE[node.op]
+        left, right = self.expr(node.left), self.expr(node.right)
+        return lambda ctx: fn(left(ctx), right(ctx))
+
+    def _Logic(self, node: ir.Logic) -> Fn:
+        return self._logic(node.op, self.expr(node.left), self.expr(node.right))
+
+    @staticmethod
+    def _logic(op: str, left: Fn, right: Fn) -> Fn:
+        decisive = op == "or"  # the value that settles the answer on its own
+
+        def kleene(ctx):
+            try:
+                value = left(ctx)
+            except Unknown as error:
+                # Unknown on the left: the right side may still settle it.
+                if right(ctx) is decisive:
+                    return decisive
+                raise error
+            if value is decisive:
+                return decisive
+            return right(ctx)
+        return kleene
+
+    def _Not(self, node: ir.Not) -> Fn:
+        return self._not(self.expr(node.operand))
+
+    @staticmethod
+    def _not(operand: Fn) -> Fn:
+        return lambda ctx: not operand(ctx)
+
+    def _Negate(self, node: ir.Negate) -> Fn:
+        operand = self.expr(node.operand)
+        return lambda ctx: -operand(ctx)
+
+    def _contains(self, collection_node) -> Callable:
+        """A function (ctx, value) -> bool testing membership in the collection."""
+        if isinstance(collection_node, ir.SetRef) and collection_node.kind == "codeset":
+            codeset = self.c.codesets[collection_node.name]
+            name = codeset.name
+            if codeset.prefixes or codeset.ranges:
+                test = codeset.__contains__
+            else:
+                test = codeset.codes.__contains__
+            if not self.traced:
+                return lambda ctx, value: test(value)
+
+            def traced(ctx, value):
+                result = test(value)
+                ctx.trace.append(("member", name, value, result))
+                return result
+            return traced
+        if isinstance(collection_node, ir.SetRef) and collection_node.kind == "table":
+            table = self.c.tables[collection_node.name]
+            rows, name = table.rows, table.name
+            if not self.traced:
+                return lambda ctx, value: (value,) in rows
+
+            def traced_row(ctx, value):
+                result = (value,) in rows
+                ctx.trace.append(("row", name, (value,), result))
+                return result
+            return traced_row
+        collection = self.expr(collection_node)
+        return lambda ctx, value: value in collection(ctx)
+
+    def _Member(self, node: ir.Member) -> Fn:
+        element = self.expr(node.element)
+        contains = self._contains(node.collection)
+        if node.negated:
+            return lambda ctx: not contains(ctx, element(ctx))
+        return lambda ctx: contains(ctx, element(ctx))
+
+    def _Has(self, node: ir.Has) -> Fn:
+        items = self.expr(node.items)
+        contains = self._contains(node.collection)
+        quantifier = node.quantifier
+        if quantifier == "any":
+            return lambda ctx: any(contains(ctx, v) for v in items(ctx))
+        if quantifier == "all":
+            return lambda ctx: all(contains(ctx, v) for v in items(ctx))
+        return lambda ctx: not any(contains(ctx, v) for v in items(ctx))
+
+    def _Mentions(self, node: ir.Mentions) -> Fn:
+        text = self.expr(node.text)
+        quantifier = node.quantifier
+        phrases_node = node.phrases
+        if isinstance(phrases_node, ir.SetRef):
+            matcher = self.phrases[phrases_node.name]
+        elif isinstance(phrases_node, ir.Const):
+            matcher = PhraseMatcher(repr(phrases_node.value), [phrases_node.value])
+        else:
+            dynamic = self.expr(phrases_node)
+            return lambda ctx: _mentions(PhraseMatcher("", dynamic(ctx) if isinstance(dynamic(ctx), list) else [dynamic(ctx)]),
+                                         text(ctx), quantifier)
+        if not self.traced:
+            if quantifier == "any":
+                search = matcher.any_pattern.search
+                return lambda ctx: search(text(ctx)) is not None
+            return lambda ctx: _mentions(matcher, text(ctx), quantifier)
+
+        def traced(ctx):
+            value = text(ctx)
+            for phrase in matcher.matched(value):
+                ctx.trace.append(("phrase", matcher.name, phrase))
+            return _mentions(matcher, value, quantifier)
+        return traced
+
+    def _IsTest(self, node: ir.IsTest) -> Fn:
+        test, negated = node.test, node.negated
+        operand = node.operand
+
+        def verdict(value) -> bool:
+            if value is None or value is NO_ROW:
+                result = True
+            elif test == "blank":
+                result = (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, tuple)) and not value)
+            else:
+                result = False
+            if test == "present":
+                result = not result
+            return result != negated
+
+        if isinstance(operand, ir.GetField):
+            base = self.expr(operand.base)
+            name = operand.name
+
+            def field_test(ctx):
+                try:
+                    obj = base(ctx)
+                except Missing as missing:
+                    if missing.null:  # a container known to be empty: its fields are missing
+                        return verdict(None)
+                    raise
+                return verdict(obj.get(name))
+            return field_test
+        value_fn = self.expr(operand)
+
+        def value_test(ctx):
+            try:
+                value = value_fn(ctx)
+            except NoData:
+                value = None
+            return verdict(value)
+        return value_test
+
+    def _Filter(self, node: ir.Filter) -> Fn:
+        collection, condition, slot = self.expr(node.collection), self.expr(node.condition), node.slot
+
+        def filtered(ctx):
+            frame = ctx.frame
+            out = []
+            for item in collection(ctx):
+                frame[slot] = item
+                if condition(ctx):
+                    out.append(item)
+            return out
+        return filtered
+
+    def _Map(self, node: ir.Map) -> Fn:
+        collection, value, slot = self.expr(node.collection), self.expr(node.value), node.slot
+
+        def mapped(ctx):
+            frame = ctx.frame
+            out = []
+            for item in collection(ctx):
+                frame[slot] = item
+                out.append(value(ctx))
+            return out
+        return mapped
+
+    def _Conditional(self, node: ir.Conditional) -> Fn:
+        condition, then, other = self.expr(node.condition), self.expr(node.then), self.expr(node.otherwise)
+        return lambda ctx: then(ctx) if condition(ctx) else other(ctx)
+
+    def _ListLit(self, node: ir.ListLit) -> Fn:
+        items = tuple(self.expr(i) for i in node.items)
+        return lambda ctx: [f(ctx) for f in items]
+
+    def _Otherwise(self, node: ir.Otherwise) -> Fn:
+        left, right = self.expr(node.left), self.expr(node.right)
+
+        def otherwise(ctx):
+            try:
+                return left(ctx)
+            except Unknown:
+                return right(ctx)
+        return otherwise
+
+
+def _mentions(matcher: PhraseMatcher, text: str, quantifier: str) -> bool:
+    if quantifier == "any":
+        return matcher.any_pattern.search(text) is not None
+    if quantifier == "none":
+        return matcher.any_pattern.search(text) is None
+    return len(matcher.matched(text)) == len(matcher.phrases)
+
+
+def ctx_line_index(line) -> int:
+    return line["index"]

@@ -1,0 +1,102 @@
+"""Runtime signals and value formatting shared by the evaluator's parts."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from payerlint.compile.types import Type
+
+
+class Unknown(Exception):
+    """A value could not be determined. Three-valued logic catches it: `false and
+    unknown` is false, `true or unknown` is true; anything else stays unknown."""
+
+    __slots__ = ()
+
+
+class Missing(Unknown):
+    """The claim does not carry a value a rule reads: the rule is 'not evaluated'."""
+
+    __slots__ = ("pointer", "null")
+
+    def __init__(self, pointer: str, null: bool = False):
+        super().__init__(pointer)
+        self.pointer = pointer or "/"
+        self.null = null
+        """True when the value is present as null (known empty) rather than absent."""
+
+
+class NoData(Unknown):
+    """A table has no row for a key (or an empty optional cell), or a computation has no
+    answer (the minimum of nothing, division by zero). A condition that needs it cannot
+    hold, so the rule does not fire; this is about the rulebook's data, not the claim."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _NoRow:
+    """The result of looking up a key a table does not have."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_ROW"
+
+
+NO_ROW = _NoRow()
+
+
+class _Unset:
+    __slots__ = ()
+
+
+UNSET = _Unset()
+"""A `with` binding not computed yet (bindings are computed when first read)."""
+
+
+def format_value(value: Any, type_: Type | None = None) -> str:
+    """How a value reads inside a message."""
+    kind = type_.name if type_ is not None else None
+    if value is None:
+        return "(not given)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if kind == "money" and isinstance(value, (Decimal, int)):
+        return f"${Decimal(value):,.2f}"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        item = type_.item if type_ is not None and type_.name == "list" else None
+        return ", ".join(format_value(v, item) for v in value) if value else "(none)"
+    if isinstance(value, dict) and "index" in value and "code" in value:
+        return f"line {value['index']} ({value['code']})"
+    if value is NO_ROW:
+        return "(no row)"
+    return str(value)
+
+
+def to_json(value: Any, type_: Type | None = None) -> Any:
+    """A value as it is written in a claim (for fix values): money and dates as strings."""
+    kind = type_.name if type_ is not None else None
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        if kind == "money":
+            return f"{value:.2f}"
+        return int(value) if value == value.to_integral_value() and kind in ("integer", "minutes", "days") else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        item = type_.item if type_ is not None and type_.name == "list" else None
+        return [to_json(v, item) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items() if k not in ("index",)}
+    return value

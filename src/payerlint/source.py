@@ -1,0 +1,106 @@
+"""Source files, spans and caret excerpts.
+
+Every syntax node, compiled node and graph edge carries a `Span`; diagnostics use the
+same type, so a message about a rulebook, a table file or a claim file can always show
+the line it is about with a caret under the offending text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of one source file. Lines and columns are 1-based, as editors show them."""
+
+    file: str
+    """Path as the user gave it (or a label such as `<stdin>`)."""
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    """One past the last character, on `end_line`."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line, self.column, self.end_line, self.end_column)
+
+    def to(self, other: "Span") -> "Span":
+        """The span from the start of self to the end of other (same file)."""
+        return Span(self.file, self.line, self.column, other.end_line, other.end_column)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """The text of one file, kept so that diagnostics can quote it."""
+
+    path: str
+    text: str = field(repr=False)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "SourceFile":
+        # utf-8-sig drops a byte-order mark that editors on Windows like to add.
+        return cls(str(path), Path(path).read_text(encoding="utf-8-sig"))
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        if 1 <= line <= len(lines):
+            return lines[line - 1]
+        return ""
+
+    def span_at(self, offset: int, length: int = 1) -> Span:
+        """A span from a 0-based character offset (clamped to the text)."""
+        offset = max(0, min(offset, len(self.text)))
+        line = self.text.count("\n", 0, offset) + 1
+        start_of_line = self.text.rfind("\n", 0, offset) + 1
+        column = offset - start_of_line + 1
+        return Span(self.path, line, column, line, column + max(1, length))
+
+
+# Source texts by path, so that a diagnostic rendered far from where the file was read
+# can still quote it. Filled by whoever reads a file that spans point into.
+_registry: dict[str, SourceFile] = {}
+
+
+def remember(source: SourceFile) -> SourceFile:
+    _registry[source.path] = source
+    return source
+
+
+def lookup(path: str) -> SourceFile | None:
+    source = _registry.get(path)
+    if source is None:
+        try:
+            source = remember(SourceFile.read(path))
+        except (OSError, UnicodeDecodeError):
+            return None
+    return source
+
+
+def excerpt(span: Span, source: SourceFile | None = None) -> str:
+    """The line of `span` with a caret line under it, gutter included.
+
+    >>> src = SourceFile("a.rules", "let x = y\\n")
+    >>> print(excerpt(Span("a.rules", 1, 9, 1, 10), src))
+      |
+    1 | let x = y
+      |         ^
+    """
+    source = source or lookup(span.file)
+    if source is None:
+        return ""
+    text = source.line_text(span.line)
+    # Tabs would shift the caret; show them as single spaces.
+    shown = text.replace("\t", " ")
+    end = span.end_column if span.end_line == span.line else len(text) + 1
+    width = max(1, min(end, len(text) + 1) - span.column)
+    gutter = " " * len(str(span.line))
+    return (
+        f"{gutter} |\n"
+        f"{span.line} | {shown}\n"
+        f"{gutter} | {' ' * (span.column - 1)}{'^' * width}"
+    )
