@@ -231,3 +231,174 @@ _add(Builtin("ama_units", "ama_units(minutes)",
              "AMA/CPT per-code midpoint method: the units one code's minutes support on their own "
              "(8 minutes make the first unit; minutes are not pooled across codes).",
              _one("ama_units(minutes)", [_is("minutes"), _is("integer")], T.INTEGER), lambda args: ama_code_units))
+
+
+# ------------------------------------------------------------------ the CMS allocation of units
+
+
+def cms_allocation(minutes: Sequence[int]) -> list[int]:
+    """Units per service under the CMS total-time method (Pub. 100-04 Ch. 5 sec. 20.2):
+    the day's total comes from the 8-minute table; each service first gets its full
+    15-minute units; the units left go one at a time to the largest remaining minutes
+    (ties to the service with more minutes, then to the earlier line, since either is
+    correct).
+
+    >>> cms_allocation([24, 23])      # CMS Example 1: 47 minutes, 3 units
+    [2, 1]
+    >>> cms_allocation([33, 7])       # CMS Example 3: 97110 x2, 97140 x1
+    [2, 1]
+    >>> cms_allocation([18, 13, 10, 8])   # Example 4: 49 minutes, 3 units, 97035 gets none
+    [1, 1, 1, 0]
+    """
+    total = cms_total_units(sum(minutes))
+    units = [m // 15 for m in minutes]
+    left = total - sum(units)
+    order = sorted(range(len(minutes)), key=lambda i: (-(minutes[i] % 15), -minutes[i], i))
+    for i in order[:max(0, left)]:
+        units[i] += 1
+    return units
+
+
+def _line_minutes(line) -> int:
+    from payerlint.evaluate.values import Missing
+
+    value = line.get("minutes")
+    if value is None:
+        raise Missing(line.ptr + "/minutes", "minutes" in line)
+    return value
+
+
+def _share_check(args):
+    usage = "cms_share(lines where code in timed and date = line.date, line)"
+    _arity(args, 2, usage)
+    if args[0] != T.UNKNOWN and not (T.is_list(args[0]) and args[0].item == T.line_type()):
+        raise SignatureError(f"expects a list of lines first, got {args[0]}: {usage}")
+    if args[1] not in (T.line_type(), T.UNKNOWN):
+        raise SignatureError(f"expects a line second, got {args[1]}: {usage}")
+    return T.INTEGER
+
+
+def _cms_share(lines, line) -> int:
+    for position, other in enumerate(lines):
+        if other is line:
+            return cms_allocation([_line_minutes(l) for l in lines])[position]
+    # A line outside the group gets nothing from the group's allocation.
+    return 0
+
+
+_add(Builtin("cms_share", "cms_share(lines where code in timed and date = line.date, line)",
+             "The units the CMS total-time method gives one line among the timed lines of its date: "
+             "full 15-minute units first, then the remaining units by largest leftover minutes.",
+             _share_check, lambda args: _cms_share))
+
+
+# ------------------------------------------------------------------ lists
+
+
+def _first_check(args):
+    item = _list_arg(args, "first(diagnoses)")
+    return item
+
+
+def _first(values):
+    if not values:
+        raise NoValue("an empty list has no first element")
+    return values[0]
+
+
+def _distinct(values):
+    out = []
+    for value in values:
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def _position_check(args):
+    usage = 'position(modifiers, "59")'
+    _arity(args, 2, usage)
+    if args[0] != T.UNKNOWN and not T.is_list(args[0]):
+        raise SignatureError(f"expects a list first: {usage}")
+    return T.INTEGER
+
+
+def _position(values, value):
+    try:
+        return list(values).index(value)
+    except ValueError:
+        raise NoValue("the value is not in the list") from None
+
+
+def _same_list(args):
+    item = _list_arg(args, "distinct(code of lines)")
+    return T.list_of(item)
+
+
+_add(Builtin("first", "first(diagnoses)", "The first element of a list (the primary diagnosis, for diagnoses).",
+             _first_check, lambda args: _first))
+_add(Builtin("distinct", "distinct(code of lines)", "The list without repeats, in first-seen order.",
+             _same_list, lambda args: _distinct))
+_add(Builtin("sorted", "sorted(modifiers)", "The list in ascending order.",
+             _same_list, lambda args: sorted))
+_add(Builtin("position", 'position(modifiers, "59")', "Where a value first appears in a list, counting from 0.",
+             _position_check, lambda args: _position))
+
+
+# ------------------------------------------------------------------ text
+
+import re as _re
+
+_NUMBER = _re.compile(r"\d+(?:[.,]\d+)?")
+
+_add(Builtin("number_count", "number_count(documentation.patient_response)",
+             "How many numbers a text contains (measurable statements have some: 'ROM 5 to 12 degrees').",
+             _one("number_count(text)", [T.is_texty], T.INTEGER), lambda args: lambda s: len(_NUMBER.findall(s))))
+
+
+# ------------------------------------------------------------------ ICD-10-CM code set
+
+_icd_lock = __import__("threading").Lock()
+_icd_codes = None
+
+
+def icd10_codes():
+    """The ICD-10-CM code set, loaded once per process from its compact cache (see
+    payerlint.icd10); never on the per-claim path after the first call."""
+    global _icd_codes
+    with _icd_lock:
+        if _icd_codes is None:
+            from payerlint.icd10 import load_codes
+
+            _icd_codes = load_codes()
+        return _icd_codes
+
+
+def _icd_status(code: str) -> str:
+    return icd10_codes().status(code)
+
+
+def _icd_hint(code: str) -> str:
+    return icd10_codes().explain(code) or f"{code} is not an ICD-10-CM code in {icd10_codes().release.name}"
+
+
+_add(Builtin("icd10_status", "icd10_status(first(diagnoses))",
+             'ICD-10-CM status of a code in the installed release: "billable" (a leaf of the tabular '
+             'list), "header" (a category with more specific codes) or "unknown".',
+             _one("icd10_status(code)", [T.is_texty], T.TEXT), lambda args: _icd_status))
+_add(Builtin("icd10_hint", "icd10_hint(code)",
+             "A short hint for a code that is not billable (a header's more specific codes, a missing 7th character).",
+             _one("icd10_hint(code)", [T.is_texty], T.TEXT), lambda args: _icd_hint))
+
+
+def _no_args(usage, result):
+    def check(args):
+        _arity(args, 0, usage)
+        return result
+    return check
+
+
+_add(Builtin("icd10_valid_through", "icd10_valid_through()",
+             "The last date of the fiscal year of the installed ICD-10-CM release (FY runs October to September).",
+             _no_args("icd10_valid_through()", T.DATE), lambda args: lambda: icd10_codes().release.valid_to))
+_add(Builtin("icd10_release", "icd10_release()", "The name of the installed ICD-10-CM release, for messages.",
+             _no_args("icd10_release()", T.TEXT), lambda args: lambda: icd10_codes().release.name))

@@ -31,6 +31,9 @@ class Diagnostic:
     related: tuple[Span, ...] = ()
     """Other places that explain this one (the inherited definition, the rest of a cycle)."""
     severity: str = "error"
+    quote: bool = True
+    """Whether rendering may quote the source line. False for claim files: their lines
+    hold patient data, which must never reach a log."""
 
     def sort_key(self) -> tuple:
         where = self.span.sort_key() if self.span else ("", 0, 0, 0, 0)
@@ -41,7 +44,7 @@ class Diagnostic:
         out = [f"{self.severity}[{self.code}]: {self.message}"]
         if self.span is not None:
             out.append(f"  --> {self.span}")
-            quoted = excerpt(self.span)
+            quoted = excerpt(self.span) if self.quote else ""
             if quoted:
                 out.append(quoted)
         elif self.pointer is not None:

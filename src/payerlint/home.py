@@ -35,6 +35,30 @@ def bundled_root() -> Path:
     )
 
 
+def cache_dir() -> Path | None:
+    """Where payerlint keeps derived data it can rebuild (the ICD-10-CM code set, the
+    parser tables): $PAYERLINT_CACHE_DIR, else $XDG_CACHE_HOME/payerlint, else
+    ~/.cache/payerlint. None when no such place can be named (no home directory)."""
+    if os.environ.get("PAYERLINT_CACHE_DIR"):
+        return Path(os.environ["PAYERLINT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        return Path(base) / "payerlint" if base else Path.home() / ".cache" / "payerlint"
+    except RuntimeError:  # no home directory (a bare container user)
+        return None
+
+
+def writable_cache_dir() -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
 def grammar_path() -> Path:
     return bundled_root() / "grammar" / "payerlint.lark"
 

@@ -7,7 +7,7 @@ dict that knows its own JSON pointer, so a rule reading an absent field can name
 (`/lines/2/minutes`). Absent stays absent and null stays null: a rule tells them apart
 with `is missing` (absent or null) versus reading the value (then 'not evaluated').
 
-Each line also gets `index` (0-based) and `date` (its own date, else the claim's date of
+Each object in a list gets `index` (its 0-based position); each line also gets `date` (its own date, else the claim's date of
 service), which rules read like any other field.
 """
 
@@ -61,7 +61,15 @@ def _build(schema: dict, node: dict) -> Converter | None:
         inner = _build(schema, node.get("items", {}))
         if inner is None:
             return lambda value, ptr: list(value) if isinstance(value, list) else value
-        return lambda value, ptr: [inner(v, f"{ptr}/{i}") for i, v in enumerate(value)] if isinstance(value, list) else value
+        def convert_list(value, ptr):
+            if not isinstance(value, list):
+                return value
+            out = [inner(v, f"{ptr}/{i}") for i, v in enumerate(value)]
+            for i, item in enumerate(out):
+                if isinstance(item, Node):
+                    item["index"] = i  # its position, for fix paths
+            return out
+        return convert_list
     return _scalar(node.get("x-payerlint-type"))
 
 
@@ -106,8 +114,7 @@ class Claim:
         self.root: Node = root
         service_date = root.get("date_of_service")
         lines = root.get("lines") or []
-        for index, line in enumerate(lines):
-            line["index"] = index
+        for line in lines:
             if "date" not in line:
                 line["date"] = service_date
         self.lines: list[Node] = lines

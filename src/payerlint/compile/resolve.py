@@ -251,7 +251,7 @@ class Resolver:
 
     # -- calls
     def _call(self, node: syn.Call, env: Env) -> ir.Expr:
-        args = tuple(self.expr(a, env) for a in node.args)
+        args = tuple(self._rows(self.expr(a, env)) for a in node.args)
         builtin = B.BUILTINS.get(node.function)
         if builtin is None:
             hint = did_you_mean(node.function, B.BUILTINS)
@@ -291,6 +291,12 @@ class Resolver:
             elif op not in ("=", "!=") and (left.type.name in ("boolean", "list") or T.is_object(left.type)):
                 self.error("type_mismatch", f"'{op}' orders numbers, dates and texts, not {left.type}", node.span)
             return ir.Compare(op, left, right, T.BOOLEAN, node.span)
+        if op == "+" and T.is_list(left.type) and T.is_list(right.type):
+            joined = T.unify(left.type, right.type)
+            if joined is None:
+                self.error("type_mismatch", f"cannot join {left.type} and {right.type}", node.span)
+                joined = T.UNKNOWN
+            return ir.Arith(op, left, right, joined, node.span)
         result = _arith_type(op, left.type, right.type)
         if result is None:
             self.error("type_mismatch", f"cannot compute {left.type} {op} {right.type}", node.span,
@@ -363,6 +369,14 @@ class Resolver:
             self.error("type_mismatch", f"'is blank' tests text or a list, not {operand.type}; use 'is missing'", node.span)
         return ir.IsTest(operand, node.test, node.negated, T.BOOLEAN, node.span)
 
+    def _rows(self, collection: ir.Expr) -> ir.Expr:
+        """A table used where a list is expected is the list of its rows."""
+        if isinstance(collection, ir.SetRef) and collection.kind == "table":
+            table = self.g.tables[collection.name]
+            row = T.row_type(table.name, tuple((c.name, c.type) for c in table.columns))
+            return ir.SetRef("table", collection.name, T.list_of(row), collection.span)
+        return collection
+
     def _element_body(self, collection: ir.Expr, env: Env, span: Span) -> ir.Slot:
         item = collection.type.item if T.is_list(collection.type) else T.UNKNOWN
         if collection.type != T.UNKNOWN and not T.is_list(collection.type):
@@ -371,7 +385,7 @@ class Resolver:
         return slot
 
     def _filter(self, node: syn.Filter, env: Env) -> ir.Expr:
-        collection = self.expr(node.collection, env)
+        collection = self._rows(self.expr(node.collection, env))
         slot = self._element_body(collection, env, node.span)
         env.elements.append(slot)
         try:
@@ -383,7 +397,7 @@ class Resolver:
         return ir.Filter(collection, slot.index, condition, collection.type, node.span)
 
     def _map(self, node: syn.Map, env: Env) -> ir.Expr:
-        collection = self.expr(node.collection, env)
+        collection = self._rows(self.expr(node.collection, env))
         slot = self._element_body(collection, env, node.span)
         env.elements.append(slot)
         try:

@@ -154,6 +154,9 @@ def _from_schema(schema: dict, node: dict, name: str, label: str) -> Type:
         items = _deref(schema, node.get("items", {}))
         if items.get("type") == "object" or "properties" in items:
             inner = _from_schema(schema, items, _singular(name), _label(_singular(name)))
+            # Every object in a list knows its position, so a fix can name its path.
+            obj = inner.object
+            inner = object_type(ObjectType(obj.name, obj.label, obj.fields + (("index", INTEGER),)))
         else:
             inner = SCALARS.get(items.get("x-payerlint-type", "text"), TEXT)
         return list_of(inner)
@@ -183,7 +186,6 @@ def line_object() -> ObjectType:
     base = claim_type().field_type("lines")
     assert base is not None and base.item is not None and base.item.object is not None
     fields = dict(base.item.object.fields)
-    fields["index"] = INTEGER
     fields["date"] = DATE
     return ObjectType("line", "a claim line", tuple(fields.items()))
 

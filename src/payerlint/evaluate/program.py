@@ -16,6 +16,7 @@ import operator
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any, Callable
@@ -142,6 +143,10 @@ def _arith(op: str, left_type: str, right_type: str):
     return _divide
 
 
+def _concat(a, b):
+    return list(a) + list(b)
+
+
 class _Builder:
     def __init__(self, compiled, traced: bool):
         self.c = compiled
@@ -213,6 +218,9 @@ class _Builder:
             value = self.phrases[node.name]
         else:
             value = self.c.tables[node.name]
+            if node.type.name == "list":  # a table read as the list of its rows
+                rows = tuple(value.rows.values())
+                return lambda ctx: rows
         return lambda ctx: value
 
     def _ClaimRoot(self, node) -> Fn:
@@ -390,6 +398,8 @@ class _Builder:
                     raise NoData(str(exc)) from None
             return call
 
+        if not args:
+            return guarded(lambda ctx: impl())
         if len(args) == 1:
             (a,) = args
             return guarded(lambda ctx: impl(a(ctx)))
@@ -399,7 +409,7 @@ class _Builder:
         return guarded(lambda ctx: impl(*(f(ctx) for f in args)))
 
     def _Arith(self, node: ir.Arith) -> Fn:
-        fn = _arith(node.op, node.left.type.name, node.right.type.name)
+        fn = _concat if node.type.name == "list" else _arith(node.op, node.left.type.name, node.right.type.name)
         left, right = self.expr(node.left), self.expr(node.right)
         return lambda ctx: fn(left(ctx), right(ctx))
 
@@ -497,8 +507,12 @@ class _Builder:
             matcher = PhraseMatcher(repr(phrases_node.value), [phrases_node.value])
         else:
             dynamic = self.expr(phrases_node)
-            return lambda ctx: _mentions(PhraseMatcher("", dynamic(ctx) if isinstance(dynamic(ctx), list) else [dynamic(ctx)]),
-                                         text(ctx), quantifier)
+
+            def dynamic_mentions(ctx):
+                phrases = dynamic(ctx)
+                phrases = tuple(phrases) if isinstance(phrases, (list, tuple)) else (phrases,)
+                return _mentions(_matcher(phrases), text(ctx), quantifier)
+            return dynamic_mentions
         if not self.traced:
             if quantifier == "any":
                 search = matcher.any_pattern.search
@@ -517,6 +531,8 @@ class _Builder:
         operand = node.operand
 
         def verdict(value) -> bool:
+            if test == "null":
+                return (value is None) != negated
             if value is None or value is NO_ROW:
                 result = True
             elif test == "blank":
@@ -538,6 +554,9 @@ class _Builder:
                     if missing.null:  # a container known to be empty: its fields are missing
                         return verdict(None)
                     raise
+                if test == "null" and name not in obj:
+                    # `is null` asks whether the claim says "none"; absent means unknown.
+                    raise Missing(obj.ptr + "/" + name)
                 return verdict(obj.get(name))
             return field_test
         value_fn = self.expr(operand)
@@ -558,7 +577,14 @@ class _Builder:
             out = []
             for item in collection(ctx):
                 frame[slot] = item
-                if condition(ctx):
+                try:
+                    keep = condition(ctx)
+                except NoData:
+                    # The condition needs table data this element does not have (an empty
+                    # optional cell): it cannot hold for this element. Missing claim data
+                    # still makes the whole list unknown.
+                    continue
+                if keep:
                     out.append(item)
             return out
         return filtered
@@ -592,6 +618,12 @@ class _Builder:
             except Unknown:
                 return right(ctx)
         return otherwise
+
+
+@lru_cache(maxsize=4096)
+def _matcher(phrases: tuple) -> PhraseMatcher:
+    """Phrases that come from data (a table column) are compiled once per distinct list."""
+    return PhraseMatcher("", phrases)
 
 
 def _mentions(matcher: PhraseMatcher, text: str, quantifier: str) -> bool:

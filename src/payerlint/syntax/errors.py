@@ -25,7 +25,7 @@ TERMINAL_WORDS = {
     "QUARTER": "a quarter like 2026Q2",
     "COMPARE": "a comparison (= != < <= > >=)",
     "QUANTIFIER": "any, all or none",
-    "TEST": "missing, present or blank",
+    "TEST": "missing, present, blank or null",
     "MINUTES_UNIT": "minutes",
     "DAYS_UNIT": "days or weeks",
     "SCOPE_ARTICLE": "each or the",

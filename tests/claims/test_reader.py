@@ -1,0 +1,332 @@
+"""Reading claim files: what a user running payerlint over their exports would notice."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tracemalloc
+
+import pytest
+
+from payerlint.claims.reader import Record, read_records
+from payerlint.source import Span
+
+SECRET = "Jane Q Patient"  # stands in for patient data that must never reach a message
+
+
+def claim(n: int) -> dict:
+    return {"claim_id": f"C-{n}", "patient": {"id": f"P-{n}", "name": SECRET}}
+
+
+def write(path, text: str | bytes) -> str:
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return str(path)
+
+
+def jsonl(*values) -> str:
+    return "".join(json.dumps(v) + "\n" for v in values)
+
+
+def read(*paths, stdin=None) -> list[Record]:
+    return list(read_records(list(paths), stdin=stdin))
+
+
+def assert_no_secret(records: list[Record]) -> None:
+    for r in records:
+        if r.error is not None:
+            assert SECRET not in r.error.render()
+            assert SECRET not in json.dumps(r.error.to_json())
+            assert all(SECRET not in n for n in r.error.notes)
+            assert SECRET not in r.error.message
+
+
+# --- detection -----------------------------------------------------------------------
+
+
+def test_single_object_file(tmp_path):
+    path = write(tmp_path / "one.json", json.dumps(claim(1), indent=2))
+    [record] = read(path)
+    assert record == Record(path, claim(1), None)
+
+
+def test_single_object_on_one_line(tmp_path):
+    path = write(tmp_path / "one.json", json.dumps(claim(1)) + "\n\n")
+    [record] = read(path)
+    assert record.origin == path and record.data == claim(1)
+
+
+def test_array_file_origins_are_indexes(tmp_path):
+    path = write(tmp_path / "batch.json", json.dumps([claim(0), claim(1), claim(2)], indent=1))
+    records = read(path)
+    assert [r.origin for r in records] == [f"{path}[0]", f"{path}[1]", f"{path}[2]"]
+    assert [r.data["claim_id"] for r in records] == ["C-0", "C-1", "C-2"]
+
+
+def test_empty_array_yields_nothing(tmp_path):
+    assert read(write(tmp_path / "none.json", "  []\n")) == []
+
+
+def test_jsonl_detected_by_content_not_extension(tmp_path):
+    path = write(tmp_path / "claims.json", jsonl(claim(1), claim(2)))
+    records = read(path)
+    assert [r.origin for r in records] == [f"{path}:1", f"{path}:2"]
+    assert [r.data for r in records] == [claim(1), claim(2)]
+
+
+def test_object_in_jsonl_extension_is_still_an_object(tmp_path):
+    path = write(tmp_path / "odd.jsonl", json.dumps(claim(1), indent=2))
+    assert read(path) == [Record(path, claim(1), None)]
+
+
+def test_jsonl_blank_lines_skipped_but_counted(tmp_path):
+    path = write(tmp_path / "c.jsonl", "\n" + json.dumps(claim(1)) + "\n\n   \n" + json.dumps(claim(2)) + "\n")
+    records = read(path)
+    assert [r.origin for r in records] == [f"{path}:2", f"{path}:5"]
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+def test_broken_second_line_yields_three_records(tmp_path):
+    bad = '{"claim_id": "C-2" "patient": {"name": "' + SECRET + '"}}'
+    path = write(tmp_path / "claims.jsonl", json.dumps(claim(1)) + "\n" + bad + "\n" + json.dumps(claim(3)) + "\n")
+    records = read(path)
+    assert len(records) == 3
+    assert records[0].data == claim(1) and records[2].data == claim(3)
+    broken = records[1]
+    assert broken.data is None and broken.origin == f"{path}:2"
+    assert broken.error.code == "claim_unreadable"
+    assert f"{path}:2:20:" in broken.error.message
+    assert "invalid JSON: Expecting ',' delimiter" in broken.error.message
+    assert broken.error.span == Span(path, 2, 20, 2, 21)
+    assert SECRET not in broken.error.message
+
+
+def test_broken_first_line_of_jsonl_loses_nothing_else(tmp_path):
+    path = write(tmp_path / "claims.jsonl", '{"claim_id": \n' + jsonl(claim(2), claim(3)))
+    records = read(path)
+    assert [r.origin for r in records] == [f"{path}:1", f"{path}:2", f"{path}:3"]
+    assert records[0].error.code == "claim_unreadable"
+    assert [r.data for r in records[1:]] == [claim(2), claim(3)]
+
+
+def test_truncated_last_line(tmp_path):
+    path = write(tmp_path / "claims.jsonl", jsonl(claim(1)) + json.dumps(claim(2))[:25])
+    records = read(path)
+    assert len(records) == 2 and records[1].error.code == "claim_unreadable"
+    assert records[1].origin == f"{path}:2"
+
+
+def test_malformed_whole_file_names_line_and_column(tmp_path):
+    text = '{\n  "claim_id": "C-1",\n  "lines": [1 2]\n}\n'
+    path = write(tmp_path / "one.json", text)
+    [record] = read(path)
+    assert record.data is None and record.error.code == "claim_unreadable"
+    assert f"{path}:3:15: invalid JSON: Expecting ',' delimiter" in record.error.message
+    assert record.error.span == Span(path, 3, 15, 3, 16)
+
+
+def test_malformed_array_is_one_error(tmp_path):
+    path = write(tmp_path / "batch.json", "[\n" + json.dumps(claim(1)) + ",\n" + '{"claim_id": }' + "\n]")
+    [record] = read(path)
+    assert record.error.code == "claim_unreadable" and f"{path}:3:" in record.error.message
+
+
+def test_values_that_are_not_objects(tmp_path):
+    arr = write(tmp_path / "a.json", json.dumps([claim(1), [SECRET], SECRET, 3, None]))
+    lines = write(tmp_path / "b.jsonl", jsonl(claim(1), [SECRET], 4.5))
+    single = write(tmp_path / "c.json", json.dumps(SECRET))
+    records = read(arr, lines, single)
+    codes = [(r.origin, r.error.code if r.error else None) for r in records]
+    assert codes == [
+        (f"{arr}[0]", None),
+        (f"{arr}[1]", "claim_not_object"),
+        (f"{arr}[2]", "claim_not_object"),
+        (f"{arr}[3]", "claim_not_object"),
+        (f"{arr}[4]", "claim_not_object"),
+        (f"{lines}:1", None),
+        (f"{lines}:2", "claim_not_object"),
+        (f"{lines}:3", "claim_not_object"),
+        (single, "claim_not_object"),
+    ]
+    assert "found an array" in records[1].error.message
+    assert "found a string" in records[2].error.message
+    assert_no_secret(records)
+
+
+def test_missing_file_then_next_path(tmp_path):
+    good = write(tmp_path / "good.json", json.dumps(claim(1)))
+    missing = str(tmp_path / "missing.json")
+    records = read(missing, good)
+    assert records[0].origin == missing and records[0].error.code == "file_unreadable"
+    assert "no such file" in records[0].error.message
+    assert records[1].data == claim(1)
+
+
+def test_empty_file_and_empty_directory(tmp_path):
+    empty = write(tmp_path / "empty.json", "  \n\n")
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "notes.txt").write_text("x")
+    records = read(empty, str(tmp_path / "nothing"))
+    assert [r.error.code for r in records] == ["file_unreadable", "file_unreadable"]
+    assert "no .json or .jsonl files" in records[1].error.message
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs file permissions")
+def test_permission_denied(tmp_path):
+    locked = write(tmp_path / "locked.json", json.dumps(claim(1)))
+    os.chmod(locked, 0)
+    try:
+        records = read(locked, write(tmp_path / "ok.json", json.dumps(claim(2))))
+    finally:
+        os.chmod(locked, 0o600)
+    assert records[0].error.code == "file_unreadable" and "permission" in records[0].error.message
+    assert records[1].data == claim(2)
+
+
+def test_not_utf8_single_file(tmp_path):
+    path = write(tmp_path / "latin.json", json.dumps({"name": "Jos\u00e9"}, ensure_ascii=False).encode("latin-1"))
+    [record] = read(path)
+    assert record.error.code == "file_unreadable" and "not UTF-8" in record.error.message
+
+
+def test_not_utf8_line_in_jsonl_costs_one_record(tmp_path):
+    data = jsonl(claim(1)).encode() + '{"name": "Jos\u00e9"}\n'.encode("latin-1") + jsonl(claim(3)).encode()
+    path = write(tmp_path / "c.jsonl", data)
+    records = read(path)
+    assert [r.data for r in records] == [claim(1), None, claim(3)]
+    assert records[1].error.code == "claim_unreadable" and records[1].origin == f"{path}:2"
+    assert records[1].error.span == Span(path, 2, 14, 2, 15)
+
+
+def test_bom_and_crlf(tmp_path):
+    crlf = jsonl(claim(1), claim(2)).replace("\n", "\r\n")
+    lines = write(tmp_path / "c.jsonl", b"\xef\xbb\xbf" + crlf.encode())
+    single = write(tmp_path / "one.json", b"\xef\xbb\xbf" + json.dumps(claim(3), indent=2).replace("\n", "\r\n").encode())
+    array = write(tmp_path / "arr.json", b"\xef\xbb\xbf" + json.dumps([claim(4)]).encode())
+    records = read(lines, single, array)
+    assert [r.data for r in records] == [claim(1), claim(2), claim(3), claim(4)]
+    assert [r.origin for r in records] == [f"{lines}:1", f"{lines}:2", single, f"{array}[0]"]
+
+
+def test_crlf_error_column_is_right(tmp_path):
+    path = write(tmp_path / "c.jsonl", (jsonl(claim(1)) + '{"a" 1}\n').replace("\n", "\r\n"))
+    records = read(path)
+    assert records[1].error.span == Span(path, 2, 6, 2, 7)
+
+
+def test_huge_number_and_deep_nesting_do_not_raise(tmp_path):
+    path = write(tmp_path / "c.jsonl", '{"n": ' + "9" * 5000 + "}\n" + "[" * 100000 + "\n" + jsonl(claim(3)))
+    records = read(path)
+    assert [r.error.code if r.error else None for r in records] == ["claim_unreadable", "claim_unreadable", None]
+
+
+def test_floats_stay_floats_and_money_strings_stay_strings(tmp_path):
+    path = write(tmp_path / "c.json", '{"units": 1.0, "charge": "48.00", "minutes": 22}')
+    [record] = read(path)
+    assert type(record.data["units"]) is float and record.data["charge"] == "48.00"
+    assert type(record.data["minutes"]) is int
+
+
+# --- directories and stdin ----------------------------------------------------------------
+
+
+def test_directory_is_recursive_sorted_and_filtered(tmp_path):
+    root = tmp_path / "exports"
+    (root / "b").mkdir(parents=True)
+    (root / "a" / "deep").mkdir(parents=True)
+    write(root / "z.json", json.dumps(claim(9)))
+    write(root / "b" / "x.jsonl", jsonl(claim(5), claim(6)))
+    write(root / "a" / "deep" / "y.JSON", json.dumps(claim(1)))
+    write(root / "a" / "m.json", json.dumps([claim(2)]))
+    write(root / "a" / "readme.txt", "not claims")
+    write(root / "a" / "data.csv", "id\n1\n")
+    records = read(str(root))
+    assert [r.data["claim_id"] for r in records] == ["C-1", "C-2", "C-5", "C-6", "C-9"]
+    assert records[0].origin == os.path.join(str(root), "a", "deep", "y.JSON")
+    assert records[2].origin == os.path.join(str(root), "b", "x.jsonl") + ":1"
+
+
+def test_stdin_jsonl_and_object():
+    stream = io.StringIO(jsonl(claim(1)) + "{oops}\n" + jsonl(claim(3)))
+    records = read("-", stdin=stream)
+    assert [r.origin for r in records] == ["<stdin>:1", "<stdin>:2", "<stdin>:3"]
+    assert records[1].error.code == "claim_unreadable" and "<stdin>:2:2:" in records[1].error.message
+    [one] = read("-", stdin=io.StringIO("\ufeff" + json.dumps(claim(1), indent=2)))
+    assert one == Record("<stdin>", claim(1), None)
+
+
+def test_stdin_between_files(tmp_path):
+    a = write(tmp_path / "a.json", json.dumps(claim(1)))
+    records = read(a, "-", a, stdin=io.StringIO(json.dumps([claim(2)])))
+    assert [r.origin for r in records] == [a, "<stdin>[0]", a]
+
+
+def test_process_stdin_is_read_as_utf8_bytes():
+    # As the CLI passes it: sys.stdin itself. A bad byte costs one line, whatever the locale.
+    script = (
+        "import sys\n"
+        "from payerlint.claims.reader import read_records\n"
+        "for r in read_records(['-'], stdin=sys.stdin):\n"
+        "    print(r.origin, r.error.code if r.error else r.data['claim_id'])\n"
+    )
+    data = b"\xef\xbb\xbf" + jsonl(claim(1)).encode() + b'{"name": "Jos\xe9"}\r\n' + jsonl(claim(3)).encode()
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "src")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(src), LC_ALL="C", PYTHONIOENCODING="ascii")
+    out = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, env=env, check=True)
+    assert out.stdout.decode().split("\n") == ["<stdin>:1 C-1", "<stdin>:2 claim_unreadable", "<stdin>:3 C-3", ""]
+
+
+# --- streaming ----------------------------------------------------------------------------
+
+
+class CountingReader(io.RawIOBase):
+    """A file that counts how many bytes the reader has pulled from it."""
+
+    def __init__(self, data: bytes):
+        self._inner = io.BytesIO(data)
+        self.pulled = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._inner.readinto(buffer)
+        self.pulled += n
+        return n
+
+
+def test_first_record_does_not_read_whole_stdin():
+    data = jsonl(*(claim(i) for i in range(50_000))).encode()
+    raw = CountingReader(data)
+    stream = io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8")
+    records = read_records(["-"], stdin=stream)
+    first, second = next(records), next(records)
+    assert first.data == claim(0) and second.origin == "<stdin>:2"
+    assert raw.pulled < 100_000 < len(data)
+
+
+def test_memory_stays_flat_over_a_large_jsonl_file(tmp_path):
+    path = tmp_path / "big.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(100_000):
+            out.write(json.dumps(claim(i)) + "\n")
+    size = path.stat().st_size
+    assert size > 5_000_000
+    tracemalloc.start()
+    try:
+        records = read_records([str(path)])
+        assert next(records).data == claim(0)
+        _, peak_first = tracemalloc.get_traced_memory()
+        count = 1 + sum(1 for _ in records)
+        _, peak_all = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 100_000
+    assert peak_first < 200_000
+    assert peak_all < 500_000 < size / 10
