@@ -61,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("paths", nargs="+", metavar="PATH|FAMILY@QUARTER")
     compile_.set_defaults(run=_compile)
 
+    importer = commands.add_parser(
+        "import", help="turn a CMS NCCI PTP or MUE file into a payerlint table file",
+        description="Read a CMS quarterly file (NCCI practitioner PTP text file, or MUE practitioner CSV) and "
+                    "write the table file a rulebook's `table` declaration reads.")
+    importer.add_argument("kind", choices=("ncci-ptp", "mue"))
+    importer.add_argument("file", metavar="FILE")
+    importer.add_argument("-o", "--output", metavar="PATH",
+                          help="where to write (default: tables/ncci_ptp.csv or tables/mue.csv)")
+    importer.add_argument("--source", metavar="TEXT", help="the source text each row records")
+    importer.set_defaults(run=_import)
+
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
     return parser
@@ -118,26 +129,34 @@ def write_results(results: Iterable, fmt: str, out: TextIO) -> int:
 
 
 def render_text(result) -> str:
-    severities = {"deny": 0, "warn": 0, "info": 0}
+    """One block per claim: a header line, then each finding with its fix and citation,
+    then the rules that could not run for missing data, grouped by what was missing."""
+    severities: dict[str, int] = {}
     for finding in result.findings:
         severities[finding.severity] = severities.get(finding.severity, 0) + 1
-    head = result.claim_id or "(no claim id)"
-    where = f" ({result.record})" if result.record else ""
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(severities.items(), key=lambda i: ("deny", "warn", "info").index(i[0])
+                                                      if i[0] in ("deny", "warn", "info") else 9)) or "no findings"
     books = ", ".join(result.rulebooks) or "no rulebook"
-    summary = ", ".join(f"{n} {s}" for s, n in severities.items() if n) or "no findings"
-    lines = [f"{head}{where}  {result.verdict.upper()}  [{books}]  {summary}; "
-             f"{len(result.not_evaluated)} not evaluated"]
+    out = [f"{result.claim_id or '(no claim id)'}  {result.verdict.upper()}  {books}  ({counts}; "
+           f"{len(result.not_evaluated)} not evaluated)"]
+    if result.record:
+        out.append(f"  from {result.record}")
     for finding in result.findings:
         place = f"line {finding.line}" if finding.line is not None else "claim"
-        lines.append(f"  {finding.severity:<5} {finding.category:<13} {finding.rule:<28} {place:<8} {finding.message}")
+        out.append(f"  {place:<7} {finding.severity:<4}  {finding.category}  {finding.rule}"
+                   + (f"  [{finding.rulebook}]" if len(result.rulebooks) > 1 else ""))
+        out.append(f"          {finding.message}")
         for patch in finding.fix:
             value = f" {json.dumps(patch['value'])}" if "value" in patch else ""
-            lines.append(f"{'':<58}fix: {patch['op']} {patch['path']}{value}")
+            out.append(f"          fix:  {patch['op']} {patch['path']}{value}")
         if finding.citation:
-            lines.append(f"{'':<58}cite: {finding.citation}")
+            out.append(f"          cite: {finding.citation}")
+    by_pointer: dict[str, list[str]] = {}
     for skipped in result.not_evaluated:
-        lines.append(f"  {'-':<5} {'not evaluated':<13} {skipped.rule:<28} {'':<8} missing {skipped.missing}")
-    return "\n".join(lines) + "\n\n"
+        by_pointer.setdefault(skipped.missing, []).append(skipped.rule)
+    for pointer, rules in sorted(by_pointer.items()):
+        out.append(f"  not evaluated, the claim has no {pointer}: {', '.join(sorted(set(rules)))}")
+    return "\n".join(out) + "\n\n"
 
 
 # ------------------------------------------------------------------ compile, builtins
@@ -164,6 +183,15 @@ def _compile(args) -> int:
               f"{len(compiled.params)} params, {len(compiled.codesets)} code sets, {len(compiled.phrases)} phrase sets, "
               f"{len(compiled.tables)} tables ({rows} rows), {len(compiled.disabled)} disabled")
     return status
+
+
+def _import(args) -> int:
+    from payerlint.tables.importers import run_import
+
+    report = run_import(args.kind, args.file, args.output, args.source)
+    print(f"{args.file}: {report.rows_read} rows read, {report.rows_written} written to {report.output} "
+          f"({report.skipped_preamble_lines} preamble lines skipped)")
+    return EXIT_OK
 
 
 def _builtins(args) -> int:
