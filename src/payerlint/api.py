@@ -84,8 +84,11 @@ class Checker:
         if self.strict:
             findings.extend(strict_findings(evaluation.not_evaluated))
         findings.sort(key=Finding.sort_key)
+        from payerlint.payers.routing import code_sets_used
+
         return Result(data.get("claim_id"), data.get("payer_id"), (self.rulebook.id,), verdict_of(findings),
-                      tuple(findings), evaluation.not_evaluated, record)
+                      tuple(findings), evaluation.not_evaluated, record,
+                      tuple(sorted(code_sets_used(self.rulebook).items())))
 
     def check_record(self, record: Record) -> Result:
         if record.data is None:

@@ -402,3 +402,23 @@ _add(Builtin("icd10_valid_through", "icd10_valid_through()",
              _no_args("icd10_valid_through()", T.DATE), lambda args: lambda: icd10_codes().release.valid_to))
 _add(Builtin("icd10_release", "icd10_release()", "The name of the installed ICD-10-CM release, for messages.",
              _no_args("icd10_release()", T.TEXT), lambda args: lambda: icd10_codes().release.name))
+
+
+def _positions_check(args):
+    usage = "at_positions(diagnoses, diagnosis_pointers)"
+    _arity(args, 2, usage)
+    if args[0] != T.UNKNOWN and not T.is_list(args[0]):
+        raise SignatureError(f"expects a list first: {usage}")
+    if args[1] != T.UNKNOWN and not (T.is_list(args[1]) and args[1].item in (T.INTEGER, T.UNKNOWN)):
+        raise SignatureError(f"expects a list of whole numbers second: {usage}")
+    return args[0]
+
+
+def _at_positions(values, positions):
+    return [values[p - 1] for p in positions if 1 <= p <= len(values)]
+
+
+_add(Builtin("at_positions", "at_positions(diagnoses, diagnosis_pointers)",
+             "The elements at the given positions, counting from 1 (positions past the end are skipped): "
+             "the diagnoses a line points to.",
+             _positions_check, lambda args: _at_positions))

@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "'-' reads standard input; a folder is read for *.json and *.jsonl).")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--rulebook", metavar="PATH|FAMILY@QUARTER",
-                       help="check every claim against this one rulebook, whatever its payer and dates")
+                       help="check every claim against this one rulebook, whatever its payer and dates "
+                            "(without it, each claim's payer_id and dates of service pick the rulebooks)")
     check.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     check.add_argument("--strict", action="store_true",
                        help="report each rule that could not be evaluated as a warning of category input")
@@ -72,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--source", metavar="TEXT", help="the source text each row records")
     importer.set_defaults(run=_import)
 
+    payers = commands.add_parser("payers", parents=[home], help="the payer registry: list, show, scaffold",
+                                 description="Without a subcommand, list the payers of the registry.")
+    payers.set_defaults(run=_payers_list)
+    payer_commands = payers.add_subparsers(dest="payers_command", metavar="SUBCOMMAND")
+    show = payer_commands.add_parser("show", parents=[home], help="one payer, with its quarters")
+    show.add_argument("id", metavar="ID")
+    show.set_defaults(run=_payers_show)
+    new = payer_commands.add_parser("new", parents=[home],
+                                    help="scaffold payers/ID.toml and a first rulebook that extends the right base")
+    new.add_argument("id", metavar="ID")
+    new.add_argument("--type", required=True, choices=("medicare_advantage", "medicaid", "commercial"))
+    new.add_argument("--name", required=True, help="display name")
+    new.add_argument("--quarter", metavar="YYYYQn", help="first quarter (default: the latest quarter of the base)")
+    new.add_argument("--state", action="append", default=[], metavar="XX", help="a state where it applies (repeatable)")
+    new.add_argument("--unit-method", choices=("cms_total_time", "ama_per_code"), default="cms_total_time")
+    new.set_defaults(run=_payers_new)
+
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
     return parser
@@ -86,15 +104,23 @@ def _check(args) -> int:
     from payerlint.compile.pipeline import Loader
     from payerlint.home import resolve_home
 
-    loader = Loader(resolve_home(args.home))
-    if not args.rulebook:
-        print("payerlint check: give --rulebook PATH or FAMILY@QUARTER (e.g. --rulebook medicare@2026Q2)",
-              file=sys.stderr)
-        return EXIT_USAGE
-    rulebook = load_rulebook(args.rulebook, loader=loader)
-    checker = Checker(rulebook, strict=args.strict, explain=args.explain)
+    home = resolve_home(args.home)
+    loader = Loader(home)
+    if args.rulebook:
+        rulebook = load_rulebook(args.rulebook, loader=loader)
+        checker = Checker(rulebook, strict=args.strict, explain=args.explain)
+    else:
+        from payerlint.payers.registry import Registry
+        from payerlint.payers.routing import Router
+
+        checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
     results = checker.check_records(read_records(args.files, stdin=sys.stdin))
-    return write_results(results, args.format, sys.stdout)
+    status = write_results(results, args.format, sys.stdout)
+    broken = getattr(checker, "rulebook_errors", {})
+    for ref, error in sorted(broken.items()):
+        print(f"rulebook {ref} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
+              file=sys.stderr)
+    return EXIT_USAGE if broken else status
 
 
 def write_results(results: Iterable, fmt: str, out: TextIO) -> int:
@@ -183,6 +209,60 @@ def _compile(args) -> int:
               f"{len(compiled.params)} params, {len(compiled.codesets)} code sets, {len(compiled.phrases)} phrase sets, "
               f"{len(compiled.tables)} tables ({rows} rows), {len(compiled.disabled)} disabled")
     return status
+
+
+def _payers_list(args) -> int:
+    from payerlint.home import resolve_home
+    from payerlint.payers.registry import Registry
+
+    registry = Registry.load(resolve_home(args.home))
+    rows = [("id", "type", "states", "rulebooks", "unit method", "name")]
+    for payer in registry.payers.values():
+        quarters = registry.quarters(payer)
+        span = f"{quarters[0]}..{quarters[-1]}" if quarters else "none"
+        rows.append((payer.id, payer.type, ",".join(payer.states) or "all", f"{payer.rulebook_family} {span}",
+                     payer.unit_method, payer.name))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    return EXIT_OK
+
+
+def _payers_show(args) -> int:
+    from payerlint.home import resolve_home
+    from payerlint.payers.registry import Registry
+
+    registry = Registry.load(resolve_home(args.home))
+    payer = registry.resolve(args.id)
+    if payer is None:
+        print(f"payerlint: no payer '{args.id}'; closest: {', '.join(registry.closest(args.id))}", file=sys.stderr)
+        return EXIT_USAGE
+    quarters = registry.quarters(payer)
+    print(f"{payer.id}: {payer.name}")
+    print(f"  type:          {payer.type}")
+    print(f"  states:        {', '.join(payer.states) or 'all'}")
+    print(f"  aliases:       {', '.join(payer.aliases) or 'none'}")
+    print(f"  unit method:   {payer.unit_method}")
+    print(f"  rulebooks:     {payer.rulebook_family}: " + (", ".join(str(q) for q in quarters) or "none"))
+    print(f"  facts as of:   {payer.facts_as_of}")
+    for source in payer.sources:
+        print(f"  source:        {source}")
+    for assumption in payer.assumptions:
+        print(f"  ASSUMPTION:    {assumption}")
+    if payer.notes:
+        print(f"  notes:         {payer.notes}")
+    print(f"  file:          {payer.path}")
+    return EXIT_OK
+
+
+def _payers_new(args) -> int:
+    from payerlint.home import resolve_home
+    from payerlint.payers.scaffold import scaffold_payer
+
+    home = resolve_home(args.home)
+    for path in scaffold_payer(home, args.id, args.type, args.name, args.quarter, args.state, args.unit_method):
+        print(f"wrote {path}")
+    return EXIT_OK
 
 
 def _import(args) -> int:

@@ -121,6 +121,16 @@ class Claim:
         self._days: dict | None = None
         self._groups: list | None = None
 
+    def subset(self, indexes) -> "Claim":
+        """The same claim with only some of its lines (which keep their index and JSON
+        pointer): what a rulebook for one quarter sees of a claim spanning two."""
+        part = Claim.__new__(Claim)
+        root = Node(self.root.ptr, self.root)
+        lines = [self.lines[i] for i in indexes]
+        root["lines"] = lines
+        part.root, part.lines, part._days, part._groups = root, lines, None, None
+        return part
+
     @property
     def days(self) -> dict[date, list[Node]]:
         """Lines by date of service, dates in order."""

@@ -394,3 +394,24 @@ class Disabled:
     rule_id: str
     reason: str | None
     origin: Origin = field(compare=False)
+
+
+def walk(node):
+    """Every IR node inside `node` (itself included), depth first."""
+    import dataclasses
+
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (list, tuple)):
+            stack.extend(reversed(current))
+            continue
+        if not dataclasses.is_dataclass(current) or isinstance(current, type):
+            continue
+        yield current
+        for f in dataclasses.fields(current):
+            if f.name in ("span", "type", "origin"):
+                continue
+            value = getattr(current, f.name)
+            if isinstance(value, (list, tuple)) or dataclasses.is_dataclass(value):
+                stack.append(value)

@@ -59,6 +59,8 @@ class CompiledRulebook:
     """The closures the evaluator runs (payerlint.evaluate.program.Program)."""
     layered: Layered | None = field(compare=False, repr=False, default=None)
     """The effective declarations, kept for rulebooks that extend this one."""
+    functions_used: frozenset = field(compare=False, repr=False, default=frozenset())
+    """Built-in functions the rules and definitions call (the result names code-set releases)."""
 
     def rule(self, rule_id: str) -> ir.Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -214,6 +216,8 @@ def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
         tables=MappingProxyType(dict(sorted(unit.tables.items()))),
         lets=MappingProxyType({n: unit.lets[n] for n in sorted(unit.lets, key=lambda n: order[f"let:{n}"])}),
         rules=rules, disabled=unit.layered.disabled, graph=nx.freeze(unit.graph), layered=unit.layered,
+        functions_used=frozenset(node.function for node in ir.walk(list(unit.rules) + list(unit.lets.values()))
+                                 if isinstance(node, ir.Call)),
     )
     object.__setattr__(compiled, "program", build_program(compiled))
     return compiled

@@ -1,0 +1,159 @@
+"""Payer files: `payers/<id>.toml`, read with tomllib and validated against
+`schemas/payer.schema.json`.
+
+>>> registry = Registry.load(resolve_home())                       # doctest: +SKIP
+>>> registry.resolve("medicare").rulebook_family                    # doctest: +SKIP
+'medicare'
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from jsonschema import Draft7Validator, FormatChecker
+
+from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
+from payerlint.home import Home, resolve_home
+from payerlint.quarter import Quarter, QuarterError
+from payerlint.source import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    id: str
+    name: str
+    type: str
+    states: tuple[str, ...]
+    rulebook_family: str
+    unit_method: str
+    aliases: tuple[str, ...]
+    sources: tuple[str, ...]
+    facts_as_of: str
+    assumptions: tuple[str, ...]
+    notes: str
+    path: str
+
+
+def payer_schema() -> dict:
+    return json.loads(resources.files("payerlint.schemas").joinpath("payer.schema.json").read_text(encoding="utf-8"))
+
+
+def _plain(value):
+    """TOML dates become ISO strings so the JSON Schema can check them."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def read_payer(path: Path) -> Payer:
+    """One payer file, or DiagnosticError naming file:line:column (TOML) or the field (schema)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = _plain(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+        raise DiagnosticError([Diagnostic("payer_file_syntax", f"not valid TOML: {str(exc).split(' (at')[0]}",
+                                          span=Span(str(path), line, column, line, column + 1))]) from None
+    problems = []
+    for error in sorted(Draft7Validator(payer_schema(), format_checker=FormatChecker()).iter_errors(data),
+                        key=lambda e: list(map(str, e.absolute_path))):
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        line = _line_of(text, str(error.absolute_path[0])) if error.absolute_path else 1
+        message = error.message
+        if error.validator == "additionalProperties":
+            unknown = [k for k in data if k not in payer_schema()["properties"]]
+            hint = did_you_mean(unknown[0], payer_schema()["properties"]) if unknown else None
+            message = f"unknown field {', '.join(unknown)}" + (f"; {hint}" if hint else "")
+        problems.append(Diagnostic("payer_file_invalid", f"{where}: {message}", span=Span(str(path), line, 1, line, 2)))
+    if not problems and data.get("id") != path.stem:
+        problems.append(Diagnostic("payer_file_invalid",
+                                   f"the file is named {path.name} but its id is '{data.get('id')}'; they must match",
+                                   span=Span(str(path), _line_of(text, "id"), 1, _line_of(text, "id"), 2)))
+    if problems:
+        raise DiagnosticError(problems)
+    return Payer(
+        id=data["id"], name=data["name"], type=data["type"], states=tuple(data.get("states", ())),
+        rulebook_family=data["rulebook_family"], unit_method=data["unit_method"], aliases=tuple(data["aliases"]),
+        sources=tuple(data["sources"]), facts_as_of=data["facts_as_of"],
+        assumptions=tuple(data.get("assumptions", ())), notes=data.get("notes", ""), path=str(path),
+    )
+
+
+def _line_of(text: str, key: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return 1
+
+
+class Registry:
+    """Every payer of a rulebook tree, by id and by alias."""
+
+    def __init__(self, home: Home, payers: dict[str, Payer]):
+        self.home = home
+        self.payers = dict(sorted(payers.items()))
+        self._by_key: dict[str, Payer] = {}
+        for payer in self.payers.values():
+            for key in (payer.id, *payer.aliases):
+                self._by_key[key.casefold()] = payer
+
+    @classmethod
+    def load(cls, home: Home | None = None) -> "Registry":
+        home = home or resolve_home()
+        payers: dict[str, Payer] = {}
+        problems: list[Diagnostic] = []
+        folder = home.payers
+        if not folder.is_dir():
+            raise DiagnosticError([Diagnostic("no_registry", f"no payer registry: {folder} is not a folder",
+                                              notes=("a rulebook tree holds payers/<id>.toml and rulebooks/",))])
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                payer = read_payer(path)
+            except DiagnosticError as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            payers[payer.id] = payer
+        seen: dict[str, str] = {}
+        for payer in payers.values():
+            for alias in payer.aliases:
+                other = seen.get(alias.casefold())
+                if other and other != payer.id:
+                    problems.append(Diagnostic("duplicate_alias", f"alias '{alias}' belongs to both {other} and {payer.id}",
+                                               span=Span(payer.path, 1, 1, 1, 2)))
+                seen[alias.casefold()] = payer.id
+        if problems:
+            raise DiagnosticError(problems)
+        return cls(home, payers)
+
+    def resolve(self, key: str) -> Payer | None:
+        return self._by_key.get(key.casefold()) if isinstance(key, str) else None
+
+    def closest(self, key: str, limit: int = 3) -> list[str]:
+        import difflib
+
+        key = key if isinstance(key, str) else ""
+        pool = sorted(self.payers)
+        close = difflib.get_close_matches(key.casefold(), pool, n=limit, cutoff=0.4)
+        return close or pool[:limit]
+
+    def quarters(self, payer: Payer) -> list[Quarter]:
+        """The quarters that have a rulebook for this payer, in order."""
+        folder = self.home.rulebooks / payer.rulebook_family
+        found = []
+        for path in folder.glob("*.rules"):
+            try:
+                found.append(Quarter.parse(path.stem))
+            except QuarterError:
+                continue
+        return sorted(found)

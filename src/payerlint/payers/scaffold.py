@@ -1,0 +1,91 @@
+"""`payerlint payers new`: a payer file and a first rulebook that extends the right base.
+
+Which base is data too: `BASES` maps a payer type to the rulebook family it builds on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import tomli_w
+
+from payerlint.diagnostics import Diagnostic, DiagnosticError
+from payerlint.home import Home
+from payerlint.quarter import Quarter, QuarterError
+
+# Medicare Advantage plans must follow Traditional Medicare's coverage rules (CMS-4201-F),
+# so they extend the Medicare rulebook; Medicaid and commercial payers extend the common
+# therapy rules, which are Medicare's coding conventions without its payment policy.
+BASES = {"medicare_advantage": "medicare", "medicaid": "therapy-common", "commercial": "therapy-common"}
+
+_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+
+def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarter: str | None,
+                   states: list[str], unit_method: str) -> list[Path]:
+    if not _ID.fullmatch(payer_id):
+        raise DiagnosticError([Diagnostic("bad_payer_id", f"'{payer_id}' is not a payer id",
+                                          notes=("ids are lower case words joined by hyphens, like acme-commercial",))])
+    for state in states:
+        if not re.fullmatch(r"[A-Z]{2}", state):
+            raise DiagnosticError([Diagnostic("bad_state", f"'{state}' is not a two-letter state code like AZ")])
+    base = BASES[payer_type]
+    base_quarters = sorted(_quarters(home.rulebooks / base))
+    if not base_quarters:
+        raise DiagnosticError([Diagnostic("no_base", f"the base family {base} has no rulebooks in {home.rulebooks}")])
+    if quarter is None:
+        first = base_quarters[-1]
+    else:
+        try:
+            first = Quarter.parse(quarter)
+        except QuarterError as exc:
+            raise DiagnosticError([Diagnostic("bad_quarter", str(exc))]) from None
+        if first not in base_quarters:
+            raise DiagnosticError([Diagnostic(
+                "no_base", f"{base} has no rulebook for {first}",
+                notes=("its quarters: " + ", ".join(map(str, base_quarters)),))])
+    payer_path = home.payers / f"{payer_id}.toml"
+    rulebook_path = home.rulebooks / payer_id / f"{first}.rules"
+    for path in (payer_path, rulebook_path):
+        if path.exists():
+            raise DiagnosticError([Diagnostic("exists", f"{path} already exists; payerlint will not overwrite it")])
+    today = datetime.date.today().isoformat()
+    payer = {
+        "id": payer_id, "name": name, "type": payer_type, "states": states, "rulebook_family": payer_id,
+        "unit_method": unit_method, "aliases": [],
+        "sources": ["(name the payer policy or bulletin these rules come from, with its date)"],
+        "facts_as_of": today,
+        "assumptions": [], "notes": f"Scaffolded by payerlint on {today}; rules extend {base}@{first}.",
+    }
+    payer_path.parent.mkdir(parents=True, exist_ok=True)
+    payer_path.write_bytes(tomli_w.dumps(payer).encode("utf-8"))
+    method_line = ('override param unit_method = "ama_per_code"\n  cite "(the payer policy that says so)"\n'
+                   if unit_method == "ama_per_code" else "")
+    rulebook_path.parent.mkdir(parents=True, exist_ok=True)
+    rulebook_path.write_text(
+        f"# {name}: rules for dates of service in {first} ({first.start} to {first.end}).\n"
+        f"# Inherits every rule of {base}@{first}. To change one, write `override rule <id> ...`;\n"
+        f"# to drop one, `disable rule <id> because \"...\"`; new rule ids are added as they are.\n"
+        f"# Cite the payer's own document in each rule.\n\n"
+        f"rulebook {payer_id} \"{name}\"\n"
+        f"  payer \"{name}\"\n"
+        f"  quarter {first}\n"
+        f"  facts as of {today}\n"
+        f"  extends {base}@{first}\n"
+        f"  source \"(the payer policy or bulletin)\"\n\n"
+        f"{method_line}",
+        encoding="utf-8",
+    )
+    return [payer_path, rulebook_path]
+
+
+def _quarters(folder: Path) -> list[Quarter]:
+    found = []
+    for path in folder.glob("*.rules"):
+        try:
+            found.append(Quarter.parse(path.stem))
+        except QuarterError:
+            continue
+    return found
