@@ -1,7 +1,7 @@
 """The Python API: compile a rulebook once, check many claims.
 
 >>> from payerlint.api import Checker, load_rulebook
->>> checker = Checker(load_rulebook("medicare@2026Q2"))          # doctest: +SKIP
+>>> checker = Checker(load_rulebook("acme@2026Q2"))              # doctest: +SKIP
 >>> result = checker.check({"claim_id": "C-1", ...})              # doctest: +SKIP
 >>> result.verdict, [f.rule for f in result.findings]             # doctest: +SKIP
 

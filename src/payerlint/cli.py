@@ -83,12 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     new = payer_commands.add_parser("new", parents=[home],
                                     help="scaffold payers/ID.toml and a first rulebook that extends the right base")
     new.add_argument("id", metavar="ID")
-    new.add_argument("--type", required=True, choices=("medicare_advantage", "medicaid", "commercial"))
+    new.add_argument("--type", required=True, help="the payer type (see payerlint/schemas/payer.schema.json)")
     new.add_argument("--name", required=True, help="display name")
     new.add_argument("--quarter", metavar="YYYYQn", help="first quarter (default: the latest quarter of the base)")
     new.add_argument("--state", action="append", default=[], metavar="XX", help="a state where it applies (repeatable)")
     new.add_argument("--unit-method", choices=("cms_total_time", "ama_per_code"), default="cms_total_time")
     new.set_defaults(run=_payers_new)
+
+    quarter = commands.add_parser("quarter", help="quarterly versions of rulebooks")
+    quarter_commands = quarter.add_subparsers(dest="quarter_command", metavar="SUBCOMMAND", required=True)
+    quarter_new = quarter_commands.add_parser(
+        "new", parents=[home], help="start a quarter as a copy of the latest one, header updated",
+        description="Copy the latest rulebook before QUARTER to QUARTER, moving its quarter, its dates and its "
+                    "base (extends) to the new quarter. Then edit what changed.")
+    quarter_new.add_argument("payer", metavar="PAYER", help="a payer id, or a rulebook family such as therapy-common")
+    quarter_new.add_argument("quarter", metavar="QUARTER", help="like 2027Q1")
+    quarter_new.set_defaults(run=_quarter_new)
 
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
@@ -262,6 +272,22 @@ def _payers_new(args) -> int:
     home = resolve_home(args.home)
     for path in scaffold_payer(home, args.id, args.type, args.name, args.quarter, args.state, args.unit_method):
         print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _quarter_new(args) -> int:
+    from payerlint.compile.pipeline import Loader
+    from payerlint.home import resolve_home
+    from payerlint.versions.new_quarter import new_quarter
+
+    home = resolve_home(args.home)
+    made = new_quarter(home, args.payer, args.quarter)
+    print(f"wrote {made.path} (a copy of {made.copied_from.name})")
+    for change in made.changes:
+        print(f"  {change}")
+    compiled = Loader(home).load(str(made.path))
+    print(f"  compiles: {compiled.id}; now update what changed this quarter (params that change each year, "
+          f"table versions, sources, facts as of)")
     return EXIT_OK
 
 

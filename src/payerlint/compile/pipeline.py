@@ -37,7 +37,7 @@ class CompiledRulebook:
     """A checked rulebook, ready to evaluate claims. Immutable; share it across threads."""
 
     id: str
-    """`family@quarter`, e.g. medicare@2026Q2."""
+    """`family@quarter`, e.g. acme@2026Q2."""
     family: str
     quarter: Quarter | None
     title: str

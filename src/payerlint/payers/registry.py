@@ -2,8 +2,8 @@
 `schemas/payer.schema.json`.
 
 >>> registry = Registry.load(resolve_home())                       # doctest: +SKIP
->>> registry.resolve("medicare").rulebook_family                    # doctest: +SKIP
-'medicare'
+>>> registry.resolve("acme").rulebook_family                        # doctest: +SKIP
+'acme'
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ class Registry:
             raise DiagnosticError([Diagnostic("no_registry", f"no payer registry: {folder} is not a folder",
                                               notes=("a rulebook tree holds payers/<id>.toml and rulebooks/",))])
         for path in sorted(folder.glob("*.toml")):
+            if path.name.startswith("_"):  # registry settings, such as _types.toml
+                continue
             try:
                 payer = read_payer(path)
             except DiagnosticError as exc:

@@ -1,6 +1,7 @@
 """`payerlint payers new`: a payer file and a first rulebook that extends the right base.
 
-Which base is data too: `BASES` maps a payer type to the rulebook family it builds on.
+Which base is data too: `payers/_types.toml` maps each payer type to the rulebook family
+a new payer of that type builds on.
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import Home
 from payerlint.quarter import Quarter, QuarterError
 
-# Medicare Advantage plans must follow Traditional Medicare's coverage rules (CMS-4201-F),
-# so they extend the Medicare rulebook; Medicaid and commercial payers extend the common
-# therapy rules, which are Medicare's coding conventions without its payment policy.
-BASES = {"medicare_advantage": "medicare", "medicaid": "therapy-common", "commercial": "therapy-common"}
+
+
+def bases(home: Home) -> dict[str, str]:
+    """Payer type -> base rulebook family, from the tree's payers/_types.toml."""
+    import tomllib
+
+    path = home.payers / "_types.toml"
+    try:
+        return dict(tomllib.loads(path.read_text(encoding="utf-8")).get("base", {}))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DiagnosticError([Diagnostic("no_base", f"cannot read {path}: {exc}",
+                                          notes=("it maps each payer type to the family new payers extend",))]) from None
 
 _ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
@@ -31,7 +40,11 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
     for state in states:
         if not re.fullmatch(r"[A-Z]{2}", state):
             raise DiagnosticError([Diagnostic("bad_state", f"'{state}' is not a two-letter state code like AZ")])
-    base = BASES[payer_type]
+    known = bases(home)
+    if payer_type not in known:
+        raise DiagnosticError([Diagnostic("no_base", f"{home.payers / '_types.toml'} names no base for type {payer_type}",
+                                          notes=("types with a base: " + ", ".join(sorted(known)),))])
+    base = known[payer_type]
     base_quarters = sorted(_quarters(home.rulebooks / base))
     if not base_quarters:
         raise DiagnosticError([Diagnostic("no_base", f"the base family {base} has no rulebooks in {home.rulebooks}")])

@@ -1,0 +1,1 @@
+"""Quarterly versions of rulebooks: starting the next quarter, and (diff.py) comparing two."""

@@ -1,0 +1,91 @@
+"""`payerlint quarter new PAYER 2027Q1`: start a quarter as a copy of the latest one.
+
+The copy differs only in its header: the quarter, the dates of service in the opening
+comment, and `extends family@quarter`, which moves to the same quarter of the base. The
+compliance lead then edits what changed (the year's thresholds, the NCCI version).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from payerlint.diagnostics import Diagnostic, DiagnosticError
+from payerlint.home import Home
+from payerlint.quarter import Quarter, QuarterError
+
+
+@dataclass(frozen=True, slots=True)
+class NewQuarter:
+    path: Path
+    copied_from: Path
+    changes: tuple[str, ...]
+
+
+def family_of(home: Home, name: str) -> str:
+    """A payer id (or alias) names its rulebook family; a family's own name is accepted too."""
+    from payerlint.payers.registry import Registry
+
+    if (home.payers).is_dir():
+        payer = Registry.load(home).resolve(name)
+        if payer is not None:
+            return payer.rulebook_family
+    if (home.rulebooks / name).is_dir():
+        return name
+    families = sorted(p.name for p in home.rulebooks.iterdir() if p.is_dir()) if home.rulebooks.is_dir() else []
+    from payerlint.diagnostics import did_you_mean
+
+    raise DiagnosticError([Diagnostic("unknown_payer", f"no payer or rulebook family '{name}'",
+                                      notes=(did_you_mean(name, families) or "families: " + ", ".join(families),))])
+
+
+def quarters_of(folder: Path) -> list[Quarter]:
+    found = []
+    for path in folder.glob("*.rules"):
+        try:
+            found.append(Quarter.parse(path.stem))
+        except QuarterError:
+            continue
+    return sorted(found)
+
+
+def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
+    try:
+        quarter = Quarter.parse(quarter_text)
+    except QuarterError as exc:
+        raise DiagnosticError([Diagnostic("bad_quarter", str(exc))]) from None
+    family = family_of(home, name)
+    folder = home.rulebooks / family
+    target = folder / f"{quarter}.rules"
+    if target.exists():
+        raise DiagnosticError([Diagnostic("exists", f"{target} already exists; payerlint will not overwrite it")])
+    earlier = [q for q in quarters_of(folder) if q < quarter]
+    if not earlier:
+        raise DiagnosticError([Diagnostic("no_earlier_quarter", f"{family} has no rulebook before {quarter} to copy",
+                                          notes=("quarters: " + (", ".join(map(str, quarters_of(folder))) or "none"),))])
+    source_quarter = earlier[-1]
+    source = folder / f"{source_quarter}.rules"
+    text = source.read_text(encoding="utf-8")
+    changes = []
+
+    text, count = re.subn(rf"(?m)^(\s*quarter\s+){source_quarter}\b", rf"\g<1>{quarter}", text)
+    if count:
+        changes.append(f"quarter {source_quarter} -> {quarter}")
+    old_range = f"{source_quarter.start.isoformat()} to {source_quarter.end.isoformat()}"
+    if old_range in text:
+        text = text.replace(old_range, f"{quarter.start.isoformat()} to {quarter.end.isoformat()}")
+        changes.append(f"dates of service {old_range} -> {quarter.start} to {quarter.end}")
+
+    def move_base(match: re.Match) -> str:
+        base = match.group(2)
+        if not (home.rulebooks / base / f"{quarter}.rules").is_file():
+            raise DiagnosticError([Diagnostic(
+                "no_base_quarter", f"{family}@{source_quarter} extends {base}@{match.group(3)}, but {base} has no "
+                f"rulebook for {quarter} yet", notes=(f"start it first: payerlint quarter new {base} {quarter}",))])
+        changes.append(f"extends {base}@{match.group(3)} -> {base}@{quarter}")
+        return f"{match.group(1)}{base}@{quarter}"
+
+    text = re.sub(r"(?m)^(\s*extends\s+)([a-z][a-z0-9]*(?:-[a-z0-9]+)*)@([0-9]{4}Q[1-4])", move_base, text)
+    target.write_text(text, encoding="utf-8")
+    return NewQuarter(target, source, tuple(changes))
