@@ -100,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     quarter_new.add_argument("quarter", metavar="QUARTER", help="like 2027Q1")
     quarter_new.set_defaults(run=_quarter_new)
 
+    differ = commands.add_parser(
+        "diff", parents=[home], help="what changed between two rulebooks, and which claims it changes",
+        description="Compare two compiled rulebooks (paths or family@quarter): params, code set members, table "
+                    "rows by key, rules and the parts of each that changed, and the rules each change reaches. "
+                    "With --claims, check every claim under both and list those whose outcome changes, with "
+                    "the change that caused it. Exit 0: no changes; 1: changes; 2: error.")
+    differ.add_argument("old", metavar="OLD")
+    differ.add_argument("new", metavar="NEW")
+    differ.add_argument("--claims", metavar="FILE", nargs="+",
+                        help="claims to replay (JSON, JSON array or JSON Lines; JSON Lines streams)")
+    differ.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    differ.set_defaults(run=_diff)
+
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
     return parser
@@ -289,6 +302,53 @@ def _quarter_new(args) -> int:
     print(f"  compiles: {compiled.id}; now update what changed this quarter (params that change each year, "
           f"table versions, sources, facts as of)")
     return EXIT_OK
+
+
+def _diff(args) -> int:
+    from payerlint.compile.pipeline import Loader
+    from payerlint.home import resolve_home
+    from payerlint.versions import report
+    from payerlint.versions.diff import diff
+
+    home = resolve_home(args.home)
+    loader = Loader(home)
+    old, new = loader.load(_rulebook_ref(home, args.old)), loader.load(_rulebook_ref(home, args.new))
+    changes = diff(old, new)
+    impacts = summary = None
+    if args.claims:
+        from payerlint.claims.reader import read_records
+        from payerlint.versions.replay import Replay
+
+        replay = Replay(changes, old, new)
+        impacts = replay.run(read_records(args.claims, stdin=sys.stdin))
+        summary = replay.summary
+    out = sys.stdout
+    if args.format == "json":
+        report.write_json(changes, impacts, summary, out)
+    elif args.format == "markdown":
+        report.write_markdown(changes, out)
+        if impacts is not None:
+            report.write_impacts_markdown(impacts, summary, out)
+    else:
+        report.write_text(changes, out)
+        if impacts is not None:
+            report.write_impacts_text(impacts, summary, out)
+    found = changes.changed or bool(summary and summary.changed)
+    return EXIT_FOUND if found else EXIT_OK
+
+
+def _rulebook_ref(home, ref: str) -> str:
+    """`payer@quarter` may name a payer id or alias; it means that payer's rulebook family."""
+    import os
+
+    if "@" in ref and not os.path.exists(ref) and (home.payers / "_types.toml").exists():
+        name, _, quarter = ref.partition("@")
+        from payerlint.payers.registry import Registry
+
+        payer = Registry.load(home).resolve(name)
+        if payer is not None:
+            return f"{payer.rulebook_family}@{quarter}"
+    return ref
 
 
 def _import(args) -> int:

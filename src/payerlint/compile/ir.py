@@ -68,7 +68,8 @@ class Slot:
     a `where`/`of`."""
 
     name: str
-    index: int
+    index: int = field(compare=False)
+    """Frame position; not part of equality, so reordering `with` bindings is no change."""
     type: Type
     span: Span = _span()
 
@@ -202,7 +203,7 @@ class IsTest:
 @dataclass(frozen=True, slots=True)
 class Filter:
     collection: "Expr"
-    slot: int
+    slot: int = field(compare=False)
     condition: "Expr"
     type: Type
     span: Span = _span()
@@ -211,7 +212,7 @@ class Filter:
 @dataclass(frozen=True, slots=True)
 class Map:
     collection: "Expr"
-    slot: int
+    slot: int = field(compare=False)
     value: "Expr"
     type: Type
     span: Span = _span()
@@ -351,7 +352,7 @@ class Let:
 @dataclass(frozen=True, slots=True)
 class Binding:
     name: str
-    slot: int
+    slot: int = field(compare=False)
     expr: Expr
 
 
@@ -367,7 +368,7 @@ class Fix:
     op: str
     path: Template
     value: Expr | None
-    loop_slot: int | None = None
+    loop_slot: int | None = field(default=None, compare=False)
     loop_over: Expr | None = None
 
 

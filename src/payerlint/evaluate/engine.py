@@ -187,3 +187,27 @@ def summarize(reads, compiled, bindings=()) -> dict:
         "code_sets": [members[k] for k in sorted(members)],
         "phrases": [phrases[k] for k in sorted(phrases)],
     }
+
+
+def trace_rule(compiled, claim, rule_id: str) -> list[tuple]:
+    """Everything one rule reads on one claim, over all its scope instances, whether or
+    not it fires: the quarter diff attributes changed outcomes to these reads."""
+    rule = compiled.rule(rule_id)
+    if rule is None:
+        return []
+    program = compiled.program
+    traced = program.traced(rule_id)
+    ctx = Ctx(claim)
+    reads: list[tuple] = []
+    for initial, _line in _instances(rule.scope, claim):
+        frame = [UNSET] * rule.frame_size
+        frame[:len(initial)] = initial
+        ctx.frame, ctx.trace = frame, []
+        for part in (traced.condition, *(b for _, b in traced.bindings),
+                     *(p[0] for p in traced.message if not isinstance(p, str))):
+            try:
+                part(ctx)
+            except Unknown:
+                pass
+        reads.extend(ctx.trace)
+    return reads

@@ -1,0 +1,193 @@
+"""Impact replay: check every claim under both versions, and attribute each difference
+to the rule and the underlying change that caused it.
+
+Attribution reads what the rule read. Each rule that fired differently is re-run in its
+traced form on that claim, under the old and the new rulebook; its reads (params,
+definitions, table rows by key, code set members, phrases) are matched against the diff.
+A rule that was itself edited, added, removed or disabled is attributed to that edit.
+
+Claims stream through one at a time; only counters are kept, so memory does not grow
+with the number of claims.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from payerlint.api import Checker
+from payerlint.claims.model import Claim
+from payerlint.claims.reader import Record
+from payerlint.claims.validate import ClaimValidator
+from payerlint.evaluate.engine import trace_rule
+from payerlint.evaluate.result import Finding, Result
+from payerlint.evaluate.values import format_value
+from payerlint.versions.diff import RulebookDiff
+
+
+@dataclass(frozen=True)
+class Difference:
+    rule: str
+    line: int | None
+    was: Finding | None
+    now: Finding | None
+    causes: tuple[dict, ...]
+
+    @property
+    def kind(self) -> str:
+        if self.was is None:
+            return "new finding"
+        if self.now is None:
+            return "finding gone"
+        return "finding changed"
+
+    def to_json(self) -> dict:
+        def brief(f: Finding | None):
+            return None if f is None else {"severity": f.severity, "category": f.category, "message": f.message,
+                                           "fix": list(f.fix)}
+        return {"rule": self.rule, "line": self.line, "kind": self.kind, "was": brief(self.was), "now": brief(self.now),
+                "causes": list(self.causes)}
+
+
+@dataclass(frozen=True)
+class Impact:
+    claim_id: str | None
+    record: str | None
+    old: Result
+    new: Result
+    differences: tuple[Difference, ...]
+
+    def to_json(self) -> dict:
+        return {"claim_id": self.claim_id, "record": self.record,
+                "old_verdict": self.old.verdict, "new_verdict": self.new.verdict,
+                "differences": [d.to_json() for d in self.differences]}
+
+
+@dataclass
+class Summary:
+    checked: int = 0
+    changed: int = 0
+    verdicts: Counter = field(default_factory=Counter)
+    """'clean -> deny' -> claims."""
+    causes: Counter = field(default_factory=Counter)
+    """'param kx_threshold_pt_slp' -> claims it changed."""
+    cause_kinds: Counter = field(default_factory=Counter)
+    """'param' / 'table row' / 'code set member' / 'rule edit' ... -> claims."""
+
+    def to_json(self) -> dict:
+        return {"claims_checked": self.checked, "claims_changed": self.changed,
+                "verdict_changes": dict(sorted(self.verdicts.items())),
+                "by_kind_of_change": dict(sorted(self.cause_kinds.items())),
+                "by_change": dict(sorted(self.causes.items()))}
+
+
+# Edits to these parts of a rule can change a claim's findings; a new title or citation cannot.
+OUTCOME_PARTS = {"condition", "scope", "severity", "category", "message", "fix"}
+
+
+def _key(f: Finding) -> tuple:
+    return (f.rule, f.line)
+
+
+class Replay:
+    def __init__(self, diff: RulebookDiff, old, new):
+        self.diff = diff
+        self.old = old
+        self.new = new
+        validator = ClaimValidator()
+        self.old_checker = Checker(old, validator=validator)
+        self.new_checker = Checker(new, validator=validator)
+        self.summary = Summary()
+        self._rule_changes = {c.name: c for c in diff.changes if c.kind == "rule"}
+
+    def run(self, records: Iterable[Record]) -> Iterator[Impact]:
+        for record in records:
+            impact = self.one(record)
+            if impact is not None:
+                yield impact
+
+    def one(self, record: Record) -> Impact | None:
+        old = self.old_checker.check_record(record)
+        new = self.new_checker.check_record(record)
+        self.summary.checked += 1
+        if old.verdict == "error" and new.verdict == "error":
+            return None  # an unreadable or invalid claim is the same under both
+        before = {_key(f): f for f in old.findings}
+        after = {_key(f): f for f in new.findings}
+        differences = []
+        for key in sorted(set(before) | set(after), key=lambda k: (k[1] is not None, k[1] or 0, k[0])):
+            was, now = before.get(key), after.get(key)
+            if was is not None and now is not None and (was.severity, was.category, was.message, was.fix) == \
+                    (now.severity, now.category, now.message, now.fix):
+                continue
+            differences.append(Difference(key[0], key[1], was, now, self._causes(record, key[0])))
+        if not differences and old.verdict == new.verdict:
+            return None
+        self.summary.changed += 1
+        if old.verdict != new.verdict:
+            self.summary.verdicts[f"{old.verdict} -> {new.verdict}"] += 1
+        kinds, names = set(), set()
+        for difference in differences:
+            for cause in difference.causes:
+                kinds.add(cause["kind"])
+                names.add(f"{cause['kind']} {cause['name']}")
+        for kind in kinds:
+            self.summary.cause_kinds[kind] += 1
+        for name in names:
+            self.summary.causes[name] += 1
+        return Impact(new.claim_id, record.origin, old, new, tuple(differences))
+
+    # -- attribution
+    def _causes(self, record: Record, rule_id: str) -> tuple[dict, ...]:
+        causes: dict[tuple, dict] = {}
+        edit = self._rule_changes.get(rule_id)
+        if edit is not None and edit.action != "changed":
+            # Added, removed, disabled or enabled: that alone explains the difference.
+            return ({"kind": f"rule {edit.action}", "name": rule_id, "detail": edit.summary()},)
+        if edit is not None and set(edit.details.get("parts", ())) & OUTCOME_PARTS:
+            causes[("rule", rule_id)] = {"kind": "rule edit", "name": rule_id, "detail": edit.summary()}
+        reads = []
+        for compiled in (self.old, self.new):
+            if record.data is None or compiled.rule(rule_id) is None:
+                continue
+            reads.extend(trace_rule(compiled, Claim(record.data), rule_id))
+        diff = self.diff
+        for entry in reads:
+            kind = entry[0]
+            if kind == "param":
+                change = diff.find("param", entry[1])
+                if change is not None:
+                    causes[("param", entry[1])] = {"kind": "param", "name": entry[1], "detail": change.summary()}
+            elif kind == "let":
+                change = diff.find("let", entry[1])
+                if change is not None:
+                    causes[("definition", entry[1])] = {"kind": "definition edit", "name": entry[1],
+                                                        "detail": change.summary()}
+            elif kind == "row":
+                _, table, key, _found = entry
+                rows = diff.row_changes.get(table, {})
+                if key in rows:
+                    old_row, new_row = rows[key]
+                    what = "added" if old_row is None else "removed" if new_row is None else "changed"
+                    shown = ", ".join(format_value(k) for k in key)
+                    causes[("row", table, key)] = {"kind": "table row", "name": f"{table} ({shown})",
+                                                   "detail": f"row ({shown}) of table {table} {what}"}
+            elif kind == "member":
+                _, name, code, _result = entry
+                if code in diff.member_changes.get(name, ()):
+                    change = diff.find("codeset", name)
+                    how = "added to" if code in change.details.get("added", ()) else "removed from"
+                    causes[("member", name, code)] = {"kind": "code set member", "name": f"{name} {code}",
+                                                      "detail": f"{code} {how} code set {name}"}
+            elif kind == "phrase":
+                _, name, phrase = entry
+                if phrase in diff.member_changes.get(name, ()):
+                    change = diff.find("phrases", name)
+                    how = "added to" if phrase in change.details.get("added", ()) else "removed from"
+                    causes[("phrase", name, phrase)] = {"kind": "phrase", "name": f"{name} \"{phrase}\"",
+                                                        "detail": f"\"{phrase}\" {how} phrase set {name}"}
+        if not causes:
+            return ({"kind": "unattributed", "name": rule_id,
+                     "detail": "no change in what this rule read explains the difference"},)
+        return tuple(causes[k] for k in sorted(causes, key=str))
