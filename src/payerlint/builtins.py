@@ -422,3 +422,26 @@ _add(Builtin("at_positions", "at_positions(diagnoses, diagnosis_pointers)",
              "The elements at the given positions, counting from 1 (positions past the end are skipped): "
              "the diagnoses a line points to.",
              _positions_check, lambda args: _at_positions))
+
+
+def _found_check(args):
+    usage = "phrases_found(technique of documentation.interventions, phrase of technique_guidance)"
+    _arity(args, 2, usage)
+    for arg in args:
+        if arg != T.UNKNOWN and not (T.is_texty(arg) or (T.is_list(arg) and arg.item in (T.TEXT, T.CODE, T.UNKNOWN))):
+            raise SignatureError(f"expects texts or lists of texts: {usage}")
+    return T.list_of(T.TEXT)
+
+
+def _phrases_found(texts, phrases):
+    from payerlint.evaluate.program import cached_matcher
+
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
+    return cached_matcher(phrases).found(texts)
+
+
+_add(Builtin("phrases_found", "phrases_found(technique of documentation.interventions, phrase of technique_guidance)",
+             "The phrases (from a list, such as a table column) that occur in any of the texts, as whole words "
+             "ignoring case: one scan per text, however many phrases.",
+             _found_check, lambda args: _phrases_found))

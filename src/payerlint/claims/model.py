@@ -24,11 +24,14 @@ from typing import Any, Callable
 class Node(dict):
     """A claim object with its JSON pointer."""
 
-    __slots__ = ("ptr",)
+    __slots__ = ("ptr", "defaulted")
 
     def __init__(self, ptr: str, *args):
         super().__init__(*args)
         self.ptr = ptr
+        self.defaulted: tuple[str, ...] = ()
+        """Members the claim left out and the schema's default filled in (a fix that
+        appends to one must add the whole member instead: it is not in the claim)."""
 
 
 def _schema() -> dict:
@@ -90,6 +93,7 @@ def _object(fields: list[tuple[str, Converter | None, Any]]) -> Converter:
                 out[key] = converter(item, f"{ptr}/{key}") if converter is not None and item is not None else item
             elif default is not None:
                 out[key] = list(default) if isinstance(default, list) else default
+                out.defaulted += (key,)
         return out
 
     return convert
@@ -122,13 +126,14 @@ class Claim:
         self._groups: list | None = None
 
     def subset(self, indexes) -> "Claim":
-        """The same claim with only some of its lines (which keep their index and JSON
-        pointer): what a rulebook for one quarter sees of a claim spanning two."""
+        """The same claim with only some of its lines in scope (they keep their index and
+        JSON pointer): what a rulebook for one quarter checks of a claim spanning two.
+        Rules still read every line through `all_lines`; `lines` and the per-line, per-pair,
+        per-date and per-code scopes see only these."""
         part = Claim.__new__(Claim)
-        root = Node(self.root.ptr, self.root)
-        lines = [self.lines[i] for i in indexes]
-        root["lines"] = lines
-        part.root, part.lines, part._days, part._groups = root, lines, None, None
+        part.root = self.root
+        part.lines = [self.lines[i] for i in indexes]
+        part._days, part._groups = None, None
         return part
 
     @property

@@ -25,25 +25,41 @@ class Evaluation:
     not_evaluated: tuple[NotEvaluated, ...]
 
 
-def _instances(scope: str, claim):
-    """(initial frame values, line index for findings) for each instance of a scope."""
+def _instances(scope: str, claim, guard=None):
+    """(initial frame values, line index for findings) for each instance of a scope that
+    its guard does not rule out (see plan.py)."""
     lines = claim.lines
     if scope == "claim":
         yield (lines,), None
     elif scope == "line":
+        test = guard.code_test(1) if guard is not None else None
         for line in lines:
-            yield (lines, line), line["index"]
+            if test is None or test(line["code"]):
+                yield (lines, line), line["index"]
     elif scope == "pair":
+        first_test = guard.code_test(1) if guard is not None else None
+        second_test = guard.code_test(2) if guard is not None else None
+        same_date = guard.same_date if guard is not None else False
+        rows = guard.pair_rows if guard is not None else None
         for first in lines:
+            if first_test is not None and not first_test(first["code"]):
+                continue
             for second in lines:
-                if first is not second:
-                    yield (lines, first, second), second["index"]
+                if first is second or (second_test is not None and not second_test(second["code"])):
+                    continue
+                if same_date and first["date"] != second["date"]:
+                    continue
+                if rows is not None and (first["code"], second["code"]) not in rows:
+                    continue
+                yield (lines, first, second), second["index"]
     elif scope == "date":
         for day, day_lines in claim.days.items():
             yield (day_lines, day), None
     elif scope == "code":
+        test = guard.code_test(1) if guard is not None else None
         for code, day, group in claim.groups:
-            yield (group, code, day), group[0]["index"]
+            if test is None or test(code):
+                yield (group, code, day), group[0]["index"]
 
 
 def evaluate(compiled, claim, *, explain: bool = False) -> Evaluation:
@@ -57,7 +73,7 @@ def evaluate(compiled, claim, *, explain: bool = False) -> Evaluation:
         rule = code.rule
         size = rule.frame_size
         condition = code.condition
-        for initial, line in _instances(rule.scope, claim):
+        for initial, line in _instances(rule.scope, claim, code.guard):
             frame = [UNSET] * size
             frame[:len(initial)] = initial
             ctx.frame = frame
@@ -103,7 +119,23 @@ def _patch(ctx, op, path, value, value_type) -> dict:
     patch = {"op": op, "path": render(ctx, path, strict=True)}
     if value is not None:
         patch["value"] = to_json(value(ctx), value_type)
+    if op == "add" and patch["path"].endswith("/-") and _defaulted(ctx.root, patch["path"][:-2]):
+        # Appending to an array the claim left out (the schema default stood in for it):
+        # RFC 6902 cannot append to a member that does not exist, so add the member whole.
+        return {"op": "add", "path": patch["path"][:-2], "value": [patch["value"]]}
     return patch
+
+
+def _defaulted(root, pointer: str) -> bool:
+    """Whether the member at `pointer` was filled in by a schema default."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    node = root
+    for part in parts[:-1]:
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return False
+    return bool(parts) and parts[-1] in getattr(node, "defaulted", ())
 
 
 def render(ctx, parts, strict: bool = False) -> str:

@@ -60,24 +60,63 @@ class RuleCode:
     fixes: tuple
     bindings: tuple
     """(slot, closure) for each `with`; computed when first read."""
+    guard: Any = None
+    """plan.Guard: which scope instances can be skipped without running the rule."""
 
 
 class Program:
     """All closures of a rulebook. Built at compile time; the traced variant on first use."""
 
     def __init__(self, compiled):
+        from payerlint.evaluate import plan
+
         self.compiled = compiled
-        self.fast = _Builder(compiled, traced=False)
-        self.rules = tuple(self.fast.rule(rule) for rule in compiled.rules)
+        self.constants = _constant_lets(compiled)
+        self.fast = _Builder(compiled, traced=False, constants=self.constants)
+        rules = []
+        for rule in compiled.rules:
+            guard = plan.guard_for(rule, compiled, self.constants)
+            if guard.dead:
+                continue  # a constant part of its `and` is false in this rulebook
+            code = self.fast.rule(rule)
+            rules.append(RuleCode(code.rule, code.condition, code.message, code.fixes, code.bindings, guard))
+        self.rules = tuple(rules)
         self._traced: dict[str, RuleCode] | None = None
         self._lock = threading.Lock()
 
     def traced(self, rule_id: str) -> RuleCode:
         with self._lock:
             if self._traced is None:
-                builder = _Builder(self.compiled, traced=True)
+                builder = _Builder(self.compiled, traced=True, constants=self.constants)
                 self._traced = {rule.id: builder.rule(rule) for rule in self.compiled.rules}
         return self._traced[rule_id]
+
+
+class _NoClaim:
+    """Stands in for a claim while constant definitions are computed (they read none)."""
+
+    root: dict = {}
+    lines: list = []
+    days: dict = {}
+    groups: list = []
+
+
+def _constant_lets(compiled) -> dict:
+    from payerlint.evaluate.plan import reads_claim
+
+    constants: dict = {}
+    builder = _Builder(compiled, traced=False, constants=constants)
+    for name, let in compiled.lets.items():  # dependencies come first
+        if reads_claim(let.expr, let.scope, constants):
+            continue
+        fn, size, _ = builder.let(name)
+        ctx = Ctx(_NoClaim())
+        ctx.frame = [UNSET] * size
+        try:
+            constants[name] = fn(ctx)
+        except Unknown:
+            continue
+    return constants
 
 
 def build_program(compiled) -> Program:
@@ -89,14 +128,18 @@ def build_program(compiled) -> Program:
 
 def phrase_pattern(phrases) -> re.Pattern:
     """One case-insensitive pattern for a phrase set; a phrase matches as whole words,
-    with any run of spaces between its words."""
-    parts = []
-    for phrase in sorted(phrases, key=len, reverse=True):
-        words = [re.escape(w) for w in phrase.split()]
-        body = r"\s+".join(words)
-        left = r"(?<!\w)" if re.match(r"\w", phrase) else ""
-        right = r"(?!\w)" if re.search(r"\w$", phrase) else ""
-        parts.append(f"{left}{body}{right}")
+    with any run of spaces between its words.
+
+    The word-boundary checks wrap each group of alternatives once instead of each
+    alternative, which keeps the regex engine's fast scan: about 10x quicker for a
+    30-phrase set than a lookbehind per phrase."""
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    for phrase in sorted(phrases, key=len, reverse=True):  # longer phrases win ties
+        body = r"\s+".join(re.escape(w) for w in phrase.split())
+        key = (bool(re.match(r"\w", phrase)), bool(re.search(r"\w$", phrase)))
+        groups.setdefault(key, []).append(body)
+    parts = [("(?<!\\w)" if left else "") + "(?:" + "|".join(bodies) + ")" + ("(?!\\w)" if right else "")
+             for (left, right), bodies in sorted(groups.items())]
     return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
 
 
@@ -111,6 +154,26 @@ class PhraseMatcher:
 
     def matched(self, text: str) -> list[str]:
         return [p for p, pattern in self.each if pattern.search(text)]
+
+    def found(self, texts) -> list[str]:
+        """The phrases that occur in any of the texts, in the set's order: one scan of each
+        text with the combined pattern, then only the phrases it hit are confirmed."""
+        hits = set()
+        for text in texts:
+            for match in self.any_pattern.finditer(text):
+                hits.add(" ".join(match.group(0).split()).casefold())
+        if not hits:
+            return []
+        found = []
+        for phrase, pattern in self.each:
+            norm = " ".join(phrase.split()).casefold()
+            if norm in hits:
+                found.append(phrase)
+            elif any(norm in hit for hit in hits) and any(pattern.search(t) for t in texts):
+                # A phrase inside a longer one that matched ("guided exercise" in
+                # "hands-on guided exercise") is confirmed on its own.
+                found.append(phrase)
+        return found
 
 
 # ------------------------------------------------------------------ the builder
@@ -148,9 +211,10 @@ def _concat(a, b):
 
 
 class _Builder:
-    def __init__(self, compiled, traced: bool):
+    def __init__(self, compiled, traced: bool, constants: dict | None = None):
         self.c = compiled
         self.traced = traced
+        self.constants = constants if constants is not None else {}
         self.lets: dict[str, tuple] = {}
         self.phrases = {name: PhraseMatcher(name, p.phrases) for name, p in compiled.phrases.items()}
         self.binding_slots: dict[int, Fn] = {}
@@ -281,6 +345,15 @@ class _Builder:
 
     def _DefRef(self, node: ir.DefRef) -> Fn:
         name, scope = node.name, node.scope
+        if name in self.constants:
+            value = self.constants[name]
+            if not self.traced:
+                return lambda ctx: value
+
+            def traced_constant(ctx):
+                ctx.trace.append(("let", name, (), value))
+                return value
+            return traced_constant
         keys = tuple(self.expr(k) for k in node.key)
         traced = self.traced
         builder = self
@@ -419,7 +492,18 @@ class _Builder:
         return lambda ctx: fn(left(ctx), right(ctx))
 
     def _Logic(self, node: ir.Logic) -> Fn:
-        return self._logic(node.op, self.expr(node.left), self.expr(node.right))
+        operands = []
+
+        def flatten(n):
+            if isinstance(n, ir.Logic) and n.op == node.op:
+                flatten(n.left)
+                flatten(n.right)
+            else:
+                operands.append(self.expr(n))
+        flatten(node)
+        if len(operands) == 2:
+            return self._logic(node.op, operands[0], operands[1])
+        return _n_ary(node.op == "or", tuple(operands))
 
     @staticmethod
     def _logic(op: str, left: Fn, right: Fn) -> Fn:
@@ -621,9 +705,34 @@ class _Builder:
 
 
 @lru_cache(maxsize=4096)
-def _matcher(phrases: tuple) -> PhraseMatcher:
+def cached_matcher(phrases: tuple) -> PhraseMatcher:
     """Phrases that come from data (a table column) are compiled once per distinct list."""
     return PhraseMatcher("", phrases)
+
+
+_matcher = cached_matcher
+
+
+def _n_ary(decisive: bool, operands: tuple) -> Fn:
+    """`a and b and c ...` (decisive False) or `a or b or c ...` (decisive True) in one
+    loop, with three-valued logic: the decisive value wins over unknowns, which win over
+    the rest."""
+
+    def chain(ctx):
+        unknown = None
+        for operand in operands:
+            try:
+                value = operand(ctx)
+            except Unknown as error:
+                if unknown is None:
+                    unknown = error
+                continue
+            if value is decisive:
+                return decisive
+        if unknown is not None:
+            raise unknown
+        return not decisive
+    return chain
 
 
 def _mentions(matcher: PhraseMatcher, text: str, quantifier: str) -> bool:

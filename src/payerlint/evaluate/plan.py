@@ -1,0 +1,156 @@
+"""What can be decided before any claim is seen, so checking does less per claim.
+
+1. Constant definitions: a definition that reads no claim data (only params, code sets,
+   tables and other constant definitions) has one value for every claim. It is computed
+   once, when the rulebook is compiled (`unit_method = "cms_total_time"`, a table's list
+   of phrases).
+2. Dead rules: a rule whose `when` is an `and` with a constant false part never fires
+   (the AMA unit rule in a rulebook using the CMS method); it is not run at all.
+3. Guards: parts of a rule's `and` that only read the code (or date) of the scope's lines
+   and that cannot be unknown, such as `code in timed` or `ncci_ptp[first.code, second.code]
+   is present`. An instance that fails a guard is skipped without building its frame.
+   Skipping is exact: where a guard is false, three-valued `and` is false whatever the
+   other parts are, so the rule would neither fire nor be 'not evaluated'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from payerlint.compile import ir
+
+# How many frame slots each scope fills before the body's own (see compile/resolve.py).
+SCOPE_SLOTS = {"claim": 1, "line": 2, "pair": 3, "date": 2, "code": 3}
+# Slots that hold a claim line, per scope: the line of `for each line`, the pair's two.
+LINE_SLOTS = {"line": (1,), "pair": (1, 2)}
+
+
+def reads_claim(expr, scope: str, constants: dict) -> bool:
+    """Whether an expression can depend on the claim being checked."""
+    limit = SCOPE_SLOTS[scope]
+    for node in ir.walk(expr):
+        if isinstance(node, ir.ClaimRoot):
+            return True
+        if isinstance(node, ir.Slot) and node.index < limit:
+            return True
+        if isinstance(node, ir.DefRef) and node.name not in constants:
+            return True
+    return False
+
+
+def and_parts(expr) -> list:
+    """The operands of a (nested) `and`, flattened."""
+    if isinstance(expr, ir.Logic) and expr.op == "and":
+        return and_parts(expr.left) + and_parts(expr.right)
+    return [expr]
+
+
+@dataclass(frozen=True)
+class Guard:
+    dead: bool = False
+    """The rule can never fire in this rulebook."""
+    code_tests: tuple = ()
+    """(slot, predicate on the code) pairs; for `for each code` the slot is the code itself."""
+    same_date: bool = False
+    """For pairs: the two lines must share a date."""
+    pair_rows: Any = None
+    """For pairs: a table whose keys (first.code, second.code) must include the pair."""
+    tests: dict = field(default_factory=dict)
+
+    def code_test(self, slot: int) -> Callable[[str], bool] | None:
+        tests = [test for s, test in self.code_tests if s == slot]
+        if not tests:
+            return None
+        if len(tests) == 1:
+            return tests[0]
+        return lambda code: all(test(code) for test in tests)
+
+
+def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
+    scope = rule.scope
+    tests: list[tuple[int, Callable]] = []
+    same_date = False
+    pair_rows = None
+    for part in and_parts(rule.when):
+        value = _constant(part, constants)
+        if value is False:
+            return Guard(dead=True)
+        if value is True:
+            continue
+        slot_code = _code_test(part, scope, compiled)
+        if slot_code is not None:
+            tests.append(slot_code)
+            continue
+        if scope == "pair" and _same_date(part):
+            same_date = True
+            continue
+        if scope == "pair" and pair_rows is None:
+            pair_rows = _pair_lookup(part, compiled)
+    return Guard(False, tuple(tests), same_date, pair_rows)
+
+
+def _constant(part, constants: dict):
+    if isinstance(part, ir.Const) and isinstance(part.value, bool):
+        return part.value
+    if isinstance(part, ir.DefRef) and part.name in constants and isinstance(constants[part.name], bool):
+        return constants[part.name]
+    if isinstance(part, ir.Not):
+        inner = _constant(part.operand, constants)
+        return None if inner is None else not inner
+    return None
+
+
+def _code_of(expr, scope: str) -> int | None:
+    """The slot whose code `expr` reads: `code` / `line.code` / `first.code` / `second.code`,
+    or the `code` of a `for each code` rule."""
+    if isinstance(expr, ir.GetField) and expr.name == "code" and isinstance(expr.base, ir.Slot):
+        if expr.base.index in LINE_SLOTS.get(scope, ()):
+            return expr.base.index
+    if scope == "code" and isinstance(expr, ir.Slot) and expr.index == 1:
+        return 1
+    return None
+
+
+def _code_test(part, scope: str, compiled) -> tuple[int, Callable] | None:
+    if isinstance(part, ir.Member) and isinstance(part.collection, ir.SetRef) and part.collection.kind == "codeset":
+        slot = _code_of(part.element, scope)
+        if slot is None:
+            return None
+        codeset = compiled.codesets[part.collection.name]
+        test = codeset.codes.__contains__ if not (codeset.prefixes or codeset.ranges) else codeset.__contains__
+        if part.negated:
+            return slot, lambda code, test=test: not test(code)
+        return slot, test
+    if isinstance(part, ir.Compare) and part.op in ("=", "!=") and isinstance(part.right, ir.Const):
+        slot = _code_of(part.left, scope)
+        if slot is None or not isinstance(part.right.value, str):
+            return None
+        wanted = part.right.value
+        return (slot, (lambda code: code == wanted) if part.op == "=" else (lambda code: code != wanted))
+    return None
+
+
+def _same_date(part) -> bool:
+    if not (isinstance(part, ir.Compare) and part.op == "="):
+        return False
+    sides = {_date_slot(part.left), _date_slot(part.right)}
+    return sides == {1, 2}
+
+
+def _date_slot(expr) -> int | None:
+    if isinstance(expr, ir.GetField) and expr.name == "date" and isinstance(expr.base, ir.Slot):
+        return expr.base.index
+    return None
+
+
+def _pair_lookup(part, compiled):
+    """`table[first.code, second.code] is present` (also through a `with` binding)."""
+    present = isinstance(part, ir.IsTest) and (
+        (part.test == "present" and not part.negated) or (part.test == "missing" and part.negated))
+    if not present or not isinstance(part.operand, ir.Lookup):
+        return None
+    keys = part.operand.keys
+    if len(keys) == 2 and _code_of(keys[0], "pair") == 1 and _code_of(keys[1], "pair") == 2:
+        return compiled.tables[part.operand.table].rows
+    return None
