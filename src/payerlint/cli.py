@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     compile_ = commands.add_parser("compile", parents=[home], help="check rulebooks and print their diagnostics")
     compile_.add_argument("paths", nargs="+", metavar="PATH|FAMILY@QUARTER")
+    compile_.add_argument("--rules", action="store_true",
+                          help="list each rule with where it was written (this rulebook or a base, file:line) "
+                               "and what it overrides; and each disabled rule with its reason")
     compile_.set_defaults(run=_compile)
 
     importer = commands.add_parser(
@@ -130,7 +133,7 @@ def _check(args) -> int:
     home = resolve_home(args.home)
     loader = Loader(home)
     if args.rulebook:
-        rulebook = load_rulebook(args.rulebook, loader=loader)
+        rulebook = load_rulebook(_rulebook_ref(home, args.rulebook), loader=loader)
         checker = Checker(rulebook, strict=args.strict, explain=args.explain)
     else:
         from payerlint.payers.registry import Registry
@@ -215,11 +218,12 @@ def _compile(args) -> int:
     from payerlint.compile.pipeline import Loader
     from payerlint.home import resolve_home
 
-    loader = Loader(resolve_home(args.home))
+    home = resolve_home(args.home)
+    loader = Loader(home)
     status = EXIT_OK
     for path in args.paths:
         try:
-            compiled = loader.load(path)
+            compiled = loader.load(_rulebook_ref(home, path))
         except DiagnosticError as exc:
             print(exc.render(), file=sys.stderr)
             count = len(exc.diagnostics)
@@ -231,6 +235,17 @@ def _compile(args) -> int:
         print(f"{path}: ok: {compiled.id}{base}; {len(compiled.rules)} rules, {len(compiled.lets)} definitions, "
               f"{len(compiled.params)} params, {len(compiled.codesets)} code sets, {len(compiled.phrases)} phrase sets, "
               f"{len(compiled.tables)} tables ({rows} rows), {len(compiled.disabled)} disabled")
+        if args.rules:
+            for rule in compiled.rules:
+                origin = rule.origin
+                where = f"{origin.rulebook} {origin.span.file}:{origin.span.line}"
+                overrides = (f"  (overrides {origin.overrides.rulebook} {origin.overrides.span.file}:"
+                             f"{origin.overrides.span.line})" if origin.overrides else "")
+                print(f"  rule {rule.id:<44} {rule.severity:<4} {rule.category:<13} {where}{overrides}")
+            for gone in compiled.disabled:
+                reason = f": {gone.reason}" if gone.reason else ""
+                print(f"  disabled {gone.rule_id:<40} by {gone.origin.rulebook} {gone.origin.span.file}:"
+                      f"{gone.origin.span.line}{reason}")
     return status
 
 

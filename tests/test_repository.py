@@ -1,0 +1,129 @@
+"""The repository as a newcomer meets it: every rulebook compiles, every payer file
+validates, the README's first command behaves as the README says, the command line keeps
+its contract (exit codes, formats, standard input, --home), and the output is
+byte-identical run after run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, ROOT
+from payerlint.compile.pipeline import Loader
+from payerlint.home import Home
+from payerlint.payers.registry import Registry
+
+RULEBOOKS = sorted((ROOT / "rulebooks").glob("*/*.rules"))
+
+
+def cli(*args, stdin: str | None = None, env: dict | None = None, cwd: Path = ROOT):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "payerlint", *args], capture_output=True, text=True,
+                          input=stdin, cwd=cwd, env=full_env)
+
+
+@pytest.mark.parametrize("path", RULEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in RULEBOOKS])
+def test_every_bundled_rulebook_compiles(path):
+    compiled = Loader(Home(ROOT, "tests")).load(str(path))
+    assert compiled.id == f"{path.parent.name}@{path.stem}"
+    assert all(rule.citation for rule in compiled.rules)
+
+
+def test_every_payer_file_validates_and_has_rulebooks():
+    registry = Registry.load(Home(ROOT, "tests"))
+    assert registry.payers
+    for payer in registry.payers.values():
+        assert registry.quarters(payer), payer.id
+
+
+def test_the_evaluator_does_not_import_the_syntax_package():
+    code = ("import sys, payerlint.evaluate.engine, payerlint.evaluate.program, payerlint.evaluate.plan; "
+            "print(sorted(m for m in sys.modules if m.startswith('payerlint.syntax') or m == 'lark'))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_the_readme_quick_start_checks_the_examples_and_exits_1():
+    run = cli("check", "examples/claims")
+    assert run.returncode == 1, run.stderr
+    summary = run.stdout.strip().splitlines()[-1]
+    assert summary.startswith(f"{len(list((ROOT / 'examples' / 'claims').rglob('*.json')))} claims checked")
+    assert "EX-M03  DENY" in run.stdout and "EX-M01  CLEAN" in run.stdout
+
+
+def test_json_output_is_byte_identical_run_after_run():
+    first = cli("check", "examples/claims", "--format", "json", "--explain")
+    second = cli("check", "examples/claims", "--format", "json", "--explain")
+    assert first.returncode == second.returncode == 1
+    assert first.stdout == second.stdout
+    results = json.loads(first.stdout)
+    assert all(set(r) >= {"claim_id", "payer_id", "rulebooks", "verdict", "findings", "not_evaluated"} for r in results)
+    finding = next(f for r in results for f in r["findings"] if f["rule"] == "units.total")
+    assert list(finding)[:8] == ["rule", "rulebook", "category", "severity", "line", "message", "citation", "fix"]
+    assert {"params", "definitions", "table_rows", "code_sets"} <= set(finding["explanation"])
+
+
+def test_exit_codes():
+    clean = str(ROOT / "examples" / "claims" / "medicare" / "01-clean-ankle-mobilization.json")
+    assert cli("check", clean).returncode == 0
+    warned = str(ROOT / "examples" / "claims" / "medicare" / "07-documentation-vague-note.json")
+    assert cli("check", warned).returncode == 0          # warnings alone do not fail a check
+    denied = str(ROOT / "examples" / "claims" / "medicare" / "03-units-22-minutes-billed-2.json")
+    assert cli("check", denied).returncode == 1
+    assert cli("check", clean, "--rulebook", "medicare@2031Q1").returncode == 2
+    assert cli("check").returncode == 2                  # usage
+    assert cli("compile", "medicare@2026Q2").returncode == 0
+
+
+def test_standard_input_and_json_lines():
+    claim = json.loads((DATA / "clean_claim.json").read_text())
+    broken = dict(claim, claim_id="C-2")
+    broken["lines"] = [dict(claim["lines"][0], units=2)]
+    stdin = json.dumps(claim) + "\n{not json\n" + json.dumps(broken) + "\n"
+    run = cli("check", "-", "--format", "jsonl", stdin=stdin)
+    assert run.returncode == 1
+    verdicts = [json.loads(line)["verdict"] for line in run.stdout.splitlines()]
+    assert verdicts == ["clean", "error", "deny"]      # the bad record does not stop the batch
+    error = json.loads(run.stdout.splitlines()[1])
+    assert "<stdin>:2" in error["findings"][0]["message"]
+
+
+def test_strict_reports_rules_not_evaluated_as_warnings():
+    missing = str(ROOT / "examples" / "claims" / "medicare" / "12-no-documentation-sent.json")
+    plain = cli("check", missing)
+    assert plain.returncode == 0 and "10 not evaluated" in plain.stdout
+    strict = json.loads(cli("check", missing, "--strict", "--format", "json").stdout)[0]
+    assert strict["verdict"] == "warn"
+    assert {f["category"] for f in strict["findings"]} == {"input"}
+    assert len(strict["findings"]) == len(strict["not_evaluated"]) == 10
+
+
+def test_home_points_at_a_teams_own_tree(tmp_path):
+    tree = tmp_path / "team"
+    shutil.copytree(ROOT / "rulebooks" / "medicare", tree / "rulebooks" / "medicare")
+    (tree / "payers").mkdir()
+    shutil.copy(ROOT / "payers" / "medicare.toml", tree / "payers")
+    rules = tree / "rulebooks" / "medicare" / "2026Q2.rules"
+    rules.write_text(rules.read_text().replace("param kx_threshold_pt_slp = $2,480.00",
+                                               "param kx_threshold_pt_slp = $1,000.00"))
+    claim = str(ROOT / "examples" / "claims" / "medicare" / "01-clean-ankle-mobilization.json")
+    assert cli("check", claim).returncode == 0
+    for run in (cli("check", claim, "--home", str(tree)), cli("check", claim, env={"PAYERLINT_HOME": str(tree)})):
+        assert run.returncode == 1 and "threshold.kx_missing" in run.stdout
+    payers = cli("payers", "--home", str(tree))
+    assert "medicare" in payers.stdout and "anthem-commercial" not in payers.stdout
+
+
+def test_builtins_are_listed_with_examples():
+    run = cli("builtins")
+    assert run.returncode == 0
+    for name in ("cms_units(", "ama_units(", "cms_share(", "days_between(", "icd10_status("):
+        assert name in run.stdout
