@@ -152,11 +152,12 @@ def _age_on(birth: date, on: date) -> int:
     return years
 
 
-def _one(usage, accepted, result):
+def _one(usage, accepted, result, wanted: str = ""):
     def check(args):
         _arity(args, 1, usage)
         if args[0] != T.UNKNOWN and not any(accept(args[0]) for accept in accepted):
-            raise SignatureError(f"does not accept {args[0]}: {usage}")
+            expects = f"expects {wanted}, got {args[0]}" if wanted else f"does not accept {args[0]}"
+            raise SignatureError(f"{expects}: {usage}")
         return result
 
     return check
@@ -218,19 +219,19 @@ _add(Builtin("age_on", "age_on(patient.birth_date, date_of_service)",
              "Age in whole years on a date (a birthday counts on the day itself).",
              _dates_check("age_on(birth_date, on_date)", T.INTEGER), lambda args: _age_on))
 _add(Builtin("year", "year(date_of_service)", "The calendar year of a date.",
-             _one("year(date)", [_is("date")], T.INTEGER), lambda args: lambda d: d.year))
+             _one("year(date)", [_is("date")], T.INTEGER, "a date"), lambda args: lambda d: d.year))
 _add(Builtin("length", "length(modifiers)", "How many characters a text has, or how many elements a list has.",
-             _one("length(text or list)", [T.is_texty, T.is_list], T.INTEGER), lambda args: len))
+             _one("length(text or list)", [T.is_texty, T.is_list], T.INTEGER, "text or a list"), lambda args: len))
 _add(Builtin("word_count", "word_count(documentation.patient_response)", "How many words a text has.",
-             _one("word_count(text)", [T.is_texty], T.INTEGER), lambda args: lambda s: len(s.split())))
+             _one("word_count(text)", [T.is_texty], T.INTEGER, "text"), lambda args: lambda s: len(s.split())))
 _add(Builtin("cms_units", "cms_units(timed_minutes)",
              "CMS total-time method (8-minute rule): the units a day's total timed minutes support. "
              "8-22 minutes = 1, 23-37 = 2, and one more per 15 minutes.",
-             _one("cms_units(minutes)", [_is("minutes"), _is("integer")], T.INTEGER), lambda args: cms_total_units))
+             _one("cms_units(minutes)", [_is("minutes"), _is("integer")], T.INTEGER, "minutes"), lambda args: cms_total_units))
 _add(Builtin("ama_units", "ama_units(minutes)",
              "AMA/CPT per-code midpoint method: the units one code's minutes support on their own "
              "(8 minutes make the first unit; minutes are not pooled across codes).",
-             _one("ama_units(minutes)", [_is("minutes"), _is("integer")], T.INTEGER), lambda args: ama_code_units))
+             _one("ama_units(minutes)", [_is("minutes"), _is("integer")], T.INTEGER, "minutes"), lambda args: ama_code_units))
 
 
 # ------------------------------------------------------------------ the CMS allocation of units
@@ -352,7 +353,7 @@ _NUMBER = _re.compile(r"\d+(?:[.,]\d+)?")
 
 _add(Builtin("number_count", "number_count(documentation.patient_response)",
              "How many numbers a text contains (measurable statements have some: 'ROM 5 to 12 degrees').",
-             _one("number_count(text)", [T.is_texty], T.INTEGER), lambda args: lambda s: len(_NUMBER.findall(s))))
+             _one("number_count(text)", [T.is_texty], T.INTEGER, "text"), lambda args: lambda s: len(_NUMBER.findall(s))))
 
 
 # ------------------------------------------------------------------ ICD-10-CM code set
@@ -384,10 +385,10 @@ def _icd_hint(code: str) -> str:
 _add(Builtin("icd10_status", "icd10_status(first(diagnoses))",
              'ICD-10-CM status of a code in the installed release: "billable" (a leaf of the tabular '
              'list), "header" (a category with more specific codes) or "unknown".',
-             _one("icd10_status(code)", [T.is_texty], T.TEXT), lambda args: _icd_status))
+             _one("icd10_status(code)", [T.is_texty], T.TEXT, "a code"), lambda args: _icd_status))
 _add(Builtin("icd10_hint", "icd10_hint(code)",
              "A short hint for a code that is not billable (a header's more specific codes, a missing 7th character).",
-             _one("icd10_hint(code)", [T.is_texty], T.TEXT), lambda args: _icd_hint))
+             _one("icd10_hint(code)", [T.is_texty], T.TEXT, "a code"), lambda args: _icd_hint))
 
 
 def _no_args(usage, result):
@@ -445,3 +446,23 @@ _add(Builtin("phrases_found", "phrases_found(technique of documentation.interven
              "The phrases (from a list, such as a table column) that occur in any of the texts, as whole words "
              "ignoring case: one scan per text, however many phrases.",
              _found_check, lambda args: _phrases_found))
+
+
+def _remainder_check(args):
+    usage = "remainder(minutes, 15)"
+    _arity(args, 2, usage)
+    for arg in args:
+        if arg != T.UNKNOWN and arg.name not in ("integer", "minutes", "days"):
+            raise SignatureError(f"works on whole numbers, got {arg}: {usage}")
+    return args[0] if args[0] != T.UNKNOWN else T.INTEGER
+
+
+def _remainder(value, divisor):
+    if divisor == 0:
+        raise NoValue("the remainder of a division by zero")
+    return value % divisor
+
+
+_add(Builtin("remainder", "remainder(minutes, 15)",
+             "What is left after taking out whole multiples: the minutes beyond a code's full 15-minute units.",
+             _remainder_check, lambda args: _remainder))

@@ -141,7 +141,7 @@ def _check(args) -> int:
 
         checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
     results = checker.check_records(read_records(args.files, stdin=sys.stdin))
-    status = write_results(results, args.format, sys.stdout)
+    status = write_results(results, args.format, sys.stdout, strict=args.strict)
     broken = getattr(checker, "rulebook_errors", {})
     for ref, error in sorted(broken.items()):
         print(f"rulebook {ref} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
@@ -149,7 +149,7 @@ def _check(args) -> int:
     return EXIT_USAGE if broken else status
 
 
-def write_results(results: Iterable, fmt: str, out: TextIO) -> int:
+def write_results(results: Iterable, fmt: str, out: TextIO, strict: bool = False) -> int:
     """Write results as they come (memory stays flat for JSON Lines input); return the exit code."""
     found = False
     counts = {"clean": 0, "warn": 0, "deny": 0, "error": 0}
@@ -176,7 +176,7 @@ def write_results(results: Iterable, fmt: str, out: TextIO) -> int:
             f"{total} claim{'s' if total != 1 else ''} checked: {counts['clean']} clean, {counts['warn']} warn, "
             f"{counts['deny']} deny, {counts['error']} error; {not_evaluated} rule evaluation"
             f"{'s' if not_evaluated != 1 else ''} skipped for missing data"
-            + (" (--strict reports them)" if not_evaluated else "") + "\n")
+            + (" (--strict reports them)" if not_evaluated and not strict else "") + "\n")
     return EXIT_FOUND if found else EXIT_OK
 
 

@@ -47,9 +47,11 @@ class SourceFile:
         return cls(str(path), Path(path).read_text(encoding="utf-8-sig"))
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
+        # Split on "\n" only, as the parser counts lines (splitlines also breaks on form
+        # feeds and Unicode separators, which would shift the quoted line).
+        lines = self.text.split("\n")
         if 1 <= line <= len(lines):
-            return lines[line - 1]
+            return lines[line - 1].rstrip("\r")
         return ""
 
     def span_at(self, offset: int, length: int = 1) -> Span:

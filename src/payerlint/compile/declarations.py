@@ -21,6 +21,9 @@ CATEGORIES = ("units", "ptp", "mue", "modifier", "threshold", "documentation", "
 SEVERITIES = ("deny", "warn", "info")
 RULE_SCOPES = {"the claim": "claim", "each line": "line", "each pair": "pair", "each date": "date", "each code": "code"}
 LET_SCOPES = ("claim", "date", "code", "line")
+# Words people write for a scope; the suggestion names the scope's own word.
+SCOPE_SYNONYMS = {"day": "date", "dos": "date", "service": "date", "visit": "date", "cpt": "code", "hcpcs": "code",
+                  "item": "line", "service_line": "line", "each line": "line"}
 FIX_OPS = ("add", "remove", "replace", "test")
 REQUIRED_CLAUSES = ("category", "severity", "when", "say", "cite")
 SINGLE_CLAUSES = ("for", "category", "severity", "when", "unless", "say", "cite")
@@ -32,7 +35,9 @@ def _error(errors: list[Diagnostic], code: str, message: str, span: Span, *notes
 
 def check_name(name: syn.Ident, errors: list[Diagnostic]) -> None:
     if name.id in RESERVED:
-        _error(errors, "reserved_name", f"'{name.id}' names a claim field or a scope variable; choose another name",
+        what = "a field of a claim line" if name.id in T.line_object().field_names() else \
+            "a claim field or a scope variable"
+        _error(errors, "reserved_name", f"'{name.id}' is {what}, so it cannot name a declaration; choose another name",
                name.span)
 
 
@@ -176,9 +181,10 @@ def let_scope(decl: syn.Let, errors: list[Diagnostic]) -> str:
     if decl.scope is None:
         return "claim"
     if decl.scope.id not in LET_SCOPES:
+        hint = did_you_mean(SCOPE_SYNONYMS.get(decl.scope.id, decl.scope.id), LET_SCOPES)
         _error(errors, "unknown_scope", f"a definition is per claim, date, code or line, not '{decl.scope.id}'",
-               decl.scope.span, did_you_mean(decl.scope.id, LET_SCOPES))
-        return "claim"
+               decl.scope.span, hint)
+        return SCOPE_SYNONYMS.get(decl.scope.id, "claim") if SCOPE_SYNONYMS.get(decl.scope.id) in LET_SCOPES else "claim"
     return decl.scope.id
 
 
@@ -207,8 +213,17 @@ def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: 
     if decl.scope is not None:
         scope = RULE_SCOPES.get(decl.scope.id, "claim")
         if decl.scope.id not in RULE_SCOPES:
+            article, _, word = decl.scope.id.partition(" ")
+            guess = f"{article} {SCOPE_SYNONYMS.get(word, word)}"
+            close = did_you_mean(guess, RULE_SCOPES)
             _error(errors, "unknown_scope", f"'for {decl.scope.id}' is not a rule scope", decl.scope.span,
-                   did_you_mean(decl.scope.id, RULE_SCOPES) or "scopes are: " + ", ".join(RULE_SCOPES))
+                   close or "scopes are: " + ", ".join(RULE_SCOPES))
+            # Check the body as if the closest scope had been written, so one typo in the
+            # scope does not also report every name the body reads.
+            import difflib
+
+            nearest = difflib.get_close_matches(guess, list(RULE_SCOPES), n=1, cutoff=0.0)
+            scope = RULE_SCOPES[nearest[0]] if nearest else "claim"
     category = decl.category.id if decl.category else "input"
     if decl.category and category not in CATEGORIES:
         _error(errors, "unknown_category", f"unknown category '{category}'", decl.category.span,
@@ -288,7 +303,9 @@ def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[
             expr_node = resolver._member_of(expr, name, env, span) if expr.type != T.UNKNOWN else None
             if expr_node is None:
                 if expr.type != T.UNKNOWN:
-                    _error(errors, "no_such_field", f"{expr.type} has no field '{name}'", span)
+                    options = expr.type.object.field_names() if expr.type.object is not None else []
+                    _error(errors, "no_such_field", f"{expr.type} has no field '{name}'", span,
+                           did_you_mean(name, options))
                 expr = ir.Const(None, T.UNKNOWN, span)
                 break
             expr = expr_node

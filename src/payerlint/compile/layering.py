@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from payerlint.compile import ir
-from payerlint.diagnostics import Diagnostic
+from payerlint.diagnostics import Diagnostic, did_you_mean
 from payerlint.source import Span
 from payerlint.syntax import tree as syn
 
@@ -61,11 +61,13 @@ def merge(base: Layered | None, rulebook: syn.Rulebook, rulebook_id: str, base_s
         if isinstance(item, syn.Disable):
             rule_id = item.rule_id.id
             if rule_id not in inherited_rules:
+                hint = did_you_mean(rule_id, inherited_rules) if base else None
                 errors.append(Diagnostic(
                     "nothing_to_disable",
                     f"cannot disable rule {rule_id}: the base rulebook has no such rule"
                     if base else f"cannot disable rule {rule_id}: this rulebook extends nothing",
-                    span=item.rule_id.span, related=(base_span,) if base_span else ()))
+                    span=item.rule_id.span, related=(base_span,) if base_span else (),
+                    notes=(hint,) if hint else ()))
                 continue
             old = rules.pop(rule_id)
             disabled.append(ir.Disabled(rule_id, item.reason.value if item.reason else None,
@@ -90,11 +92,13 @@ def merge(base: Layered | None, rulebook: syn.Rulebook, rulebook_id: str, base_s
                     span=_id_span(item), notes=("add `extends <rulebook>@<quarter>` to the header",)))
                 continue
             if key not in inherited:
+                same_kind = [k for k in inherited if syn.kind_of(space[k].decl) == syn.kind_of(item)]
+                hint = did_you_mean(key, same_kind)
                 errors.append(Diagnostic(
                     "override_unknown",
                     f"'override {syn.kind_of(item)} {key}': the base rulebook has no {syn.kind_of(item)} {key}",
                     span=_id_span(item), related=(base_span,) if base_span else (),
-                    notes=("to add something new, drop the word override",)))
+                    notes=tuple(n for n in (hint, "to add something new, drop the word override") if n)))
                 continue
             previous = space[key]
             if syn.kind_of(previous.decl) != syn.kind_of(item):

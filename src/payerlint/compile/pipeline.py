@@ -59,6 +59,8 @@ class CompiledRulebook:
     """The closures the evaluator runs (payerlint.evaluate.program.Program)."""
     layered: Layered | None = field(compare=False, repr=False, default=None)
     """The effective declarations, kept for rulebooks that extend this one."""
+    header_span: Span | None = field(compare=False, repr=False, default=None)
+    """Where the header is written: diagnostics about a base rulebook point here."""
     functions_used: frozenset = field(compare=False, repr=False, default=frozenset())
     """Built-in functions the rules and definitions call (the result names code-set releases)."""
 
@@ -110,15 +112,18 @@ def _header(unit: _Unit, errors: list[Diagnostic]) -> None:
         unit.base = unit.loader.load(header.extends.id, relative_to=unit.path, via=header.extends.span,
                                      ref_is_path=header.extends_is_path)
     except DiagnosticError as exc:
-        errors.append(Diagnostic("base_does_not_compile",
-                                 f"the base rulebook {header.extends.id} does not compile", span=header.extends.span))
+        # A base that is missing or part of a cycle says so itself; one that exists but has
+        # errors gets a line pointing from here to them.
+        if not any(d.code in ("rulebook_not_found", "extends_cycle", "bad_reference") for d in exc.diagnostics):
+            errors.append(Diagnostic("base_does_not_compile",
+                                     f"the base rulebook {header.extends.id} does not compile", span=header.extends.span))
         errors.extend(exc.diagnostics)
 
 
 def _layer(unit: _Unit, errors: list[Diagnostic]) -> None:
     base_layer = unit.base.layered if unit.base else None
-    # Errors about the base point at its header, the first line of its file.
-    base_span = Span(unit.base.path, 1, 1, 1, 9) if unit.base else None
+    # Errors about what the base lacks point at the base's header.
+    base_span = (unit.base.header_span or Span(unit.base.path, 1, 1, 1, 9)) if unit.base else None
     unit.layered = merge(base_layer, unit.tree, unit.rulebook_id, base_span, errors)
 
 
@@ -216,6 +221,7 @@ def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
         tables=MappingProxyType(dict(sorted(unit.tables.items()))),
         lets=MappingProxyType({n: unit.lets[n] for n in sorted(unit.lets, key=lambda n: order[f"let:{n}"])}),
         rules=rules, disabled=unit.layered.disabled, graph=nx.freeze(unit.graph), layered=unit.layered,
+        header_span=header.span,
         functions_used=frozenset(node.function for node in ir.walk(list(unit.rules) + list(unit.lets.values()))
                                  if isinstance(node, ir.Call)),
     )
@@ -249,9 +255,10 @@ class Loader:
              ref_is_path: bool = False) -> CompiledRulebook:
         path = self.path_of(ref, relative_to, ref_is_path)
         if not path.is_file():
+            is_reference = "@" in ref and not ref_is_path
             raise DiagnosticError([Diagnostic(
                 "rulebook_not_found", f"no rulebook {ref} (looked for {path})", span=via,
-                notes=self._nearby(ref))])
+                notes=self._nearby(ref) if is_reference else ())])
         real = os.path.realpath(path)
         stat = os.stat(real)
         key = (real, stat.st_mtime_ns, stat.st_size)

@@ -34,7 +34,10 @@ SCOPE_SLOTS: dict[str, tuple[tuple[str, Type], ...]] = {
     "date": (("lines", T.list_of(T.line_type())), ("service_date", T.DATE)),
     "code": (("lines", T.list_of(T.line_type())), ("code", T.CODE), ("service_date", T.DATE)),
 }
-RESERVED = {"it", "all_lines", "lines", "line", "first", "second", "service_date", "code"} | set(T.claim_fields())
+# Names a declaration may not take: inside a line rule a definition named `minutes` would
+# be hidden by the line's own field, so line fields are reserved as well.
+RESERVED = ({"it", "all_lines", "lines", "line", "first", "second", "service_date", "code"}
+            | set(T.claim_fields()) | set(T.line_object().field_names()))
 
 
 @dataclass
@@ -166,15 +169,20 @@ class Resolver:
                 return ir.DefRef(name, "code", (self._line_field(line, "code", span), self._line_field(line, "date", span)), let_type, span)
         if scope == "line" and "line" in names:
             return ir.DefRef(name, "line", (self._slot(names["line"], span),), let_type, span)
-        where = {"date": "a date of service", "code": "a code on a date", "line": "a line"}[scope]
+        where = {"date": "date of service", "code": "code on a date", "line": "line"}[scope]
         rule_kinds = {"date": "each date, each code or each line", "code": "each code or each line", "line": "each line"}[scope]
+        body = {"claim": "a rule for the whole claim", "pair": "a rule for each pair", "date": "a rule for each date",
+                "code": "a rule for each code", "line": "a rule for each line"}[env.scope]
+        if env.scope == "pair":
+            hint = f"name the line to take it for: first.{name} or second.{name}"
+        elif env.scope == "claim":
+            hint = f"use it in a rule `for {rule_kinds}`, or over the lines: {name} of lines"
+        else:
+            hint = f"use it in a rule `for {rule_kinds}`"
         return ir.Const(None, self.error(
             "scope_mismatch",
-            f"'{name}' is defined per {scope}, and this {env.scope}-level body has no single {scope} to take it for",
-            span,
-            f"use it in a rule `for {rule_kinds}`, or name the line: first.{name}, second.{name}, line.{name}"
-            if env.scope in ("pair", "claim") else f"{name} has one value for each {where}",
-        ), span)
+            f"'{name}' has one value for each {where}, and {body} has no single {where} to take it for",
+            span, hint), span)
 
     @staticmethod
     def _slot(slot: ir.Slot, span: Span) -> ir.Slot:
@@ -338,7 +346,9 @@ class Resolver:
             self.error("type_mismatch", "test phrase sets with 'mentions': documentation.x mentions any of vague", span)
         elif T.is_list(ctype):
             if ctype.item not in (None, T.UNKNOWN) and not T.comparable(element, ctype.item):
-                self.error("type_mismatch", f"the list holds {ctype.item}, which cannot match {element}", span)
+                self.error("type_mismatch", f"the list holds {ctype.item}, which cannot match {element}", span,
+                           'write codes in quotes: code in ["97014", "97010"]'
+                           if T.is_texty(element) and ctype.item.name == "integer" else None)
         else:
             self.error("type_mismatch", f"'{word}' needs a code set, a table or a list on its right, not {ctype}", span)
 

@@ -92,7 +92,18 @@ def load_table(path: str, columns: tuple[ir.Column, ...], key_count: int, declar
     with _lock:
         if cache_key in _cache:
             return _cache[cache_key]
-    result = _read(path, columns, key_count, declared_at)
+    try:
+        result = _read(path, columns, key_count, declared_at)
+    except IsADirectoryError:
+        raise DiagnosticError([Diagnostic("table_unreadable", f"the table file {path} is a folder, not a CSV file",
+                                          span=declared_at)]) from None
+    except OSError as exc:
+        raise DiagnosticError([Diagnostic("table_unreadable", f"cannot read table file {path}: {exc.strerror}",
+                                          span=declared_at)]) from None
+    except UnicodeDecodeError as exc:
+        raise DiagnosticError([Diagnostic(
+            "table_format", f"table file {path} is not UTF-8 text (byte {exc.start} cannot be read)",
+            span=declared_at, notes=("save it as UTF-8; payerlint import writes UTF-8",))]) from None
     with _lock:
         _cache[cache_key] = result
     return result
@@ -133,7 +144,7 @@ def _read(path: str, columns: tuple[ir.Column, ...], key_count: int, declared_at
         parsers = [_memoised(PARSERS[c.type.name]) for c in columns]
         reader = csv.reader(handle)
         width = len(header)
-        for record in reader:
+        for record in _records(reader, path, header_line, errors):
             # csv counts lines from the first line after the header.
             line_number = reader.line_num + header_line
             if not record or (len(record) == 1 and not record[0].strip()):
@@ -183,6 +194,21 @@ def _read(path: str, columns: tuple[ir.Column, ...], key_count: int, declared_at
             errors.append(Diagnostic("table_format", f"stopped after {MAX_REPORTED} errors in {path}", span=errors[-1].span))
         raise DiagnosticError(errors)
     return MappingProxyType(rows), MappingProxyType(lines)
+
+
+def _records(reader, path: str, header_line: int, errors: list):
+    """The CSV records, stopping with a positioned error where the file cannot be read as
+    CSV (a field past the csv module's size limit, an unterminated quote)."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num + header_line
+            errors.append(Diagnostic("table_format", f"cannot read this line as CSV: {exc}",
+                                     span=Span(path, line, 1, line, 2)))
+            return
 
 
 def _memoised(entry):

@@ -188,18 +188,26 @@ def _divide(a, b):
         raise NoData("division by zero") from None
 
 
+def _shift(day, days):
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        # Past 9999-12-31 or before year 1: a date no rule can compare with.
+        raise NoData("the date falls outside the calendar") from None
+
+
 def _arith(op: str, left_type: str, right_type: str):
     if op == "+":
         if left_type == "date":
-            return lambda a, b: a + timedelta(days=b)
+            return _shift
         if right_type == "date":
-            return lambda a, b: b + timedelta(days=a)
+            return lambda a, b: _shift(b, a)
         return operator.add
     if op == "-":
         if left_type == "date" and right_type == "date":
             return lambda a, b: (a - b).days
         if left_type == "date":
-            return lambda a, b: a - timedelta(days=b)
+            return lambda a, b: _shift(a, -b)
         return operator.sub
     if op == "*":
         return operator.mul

@@ -2,8 +2,11 @@
 an example of the declaration being written.
 
 lark reports the terminals it could have accepted (`NAME`, `EQUAL`, `__ANON_3`...). We
-translate them, group long lists ("an operator", "a rule clause"), and add the shape of
-the declaration the error is in, taken from `EXAMPLES`.
+ask lark's interactive parser which of them really move the parse on (LALR merges the
+lookaheads of similar states, so its own list often names words that would fail one
+step later, such as rule clauses inside a `let`), translate them, group long lists
+("a value", "an operator", "a rule clause"), and add the shape of the declaration the
+error is in, taken from `EXAMPLES`.
 """
 
 from __future__ import annotations
@@ -18,17 +21,18 @@ TERMINAL_WORDS = {
     "DECIMAL": "a decimal number",
     "MONEY": "an amount like $2,480.00",
     "DATE": "a date like 2026-05-14",
-    "CODE": "a code in capitals, like 97140, G0283 or M25.6*",
+    "CODE": "a code in capitals (97140, G0283, M25.6*)",
+    "MINUS": "'-' (a range, like 97010-97039)",
     "RULE_ID": "a rule id like units.total",
-    "RULEBOOK_ID": "a rulebook id like medicare",
-    "RULEBOOK_REF": "a rulebook like medicare@2026Q2",
+    "RULEBOOK_ID": "a rulebook id like therapy-common",
+    "RULEBOOK_REF": "a rulebook like therapy-common@2026Q2",
     "QUARTER": "a quarter like 2026Q2",
     "COMPARE": "a comparison (= != < <= > >=)",
     "QUANTIFIER": "any, all or none",
     "TEST": "missing, present, blank or null",
     "MINUTES_UNIT": "minutes",
     "DAYS_UNIT": "days or weeks",
-    "SCOPE_ARTICLE": "each or the",
+    "SCOPE_ARTICLE": "'each' or 'the' (for each line, for the claim)",
     "OPTIONAL": "optional",
     "ADD_OP": "+ or -",
     "MUL_OP": "* or /",
@@ -40,9 +44,20 @@ OPERATOR_WORDS = {"and", "or", "of", "where", "in", "not", "has", "mentions", "i
 CLAUSE_WORDS = {"for", "category", "severity", "with", "when", "unless", "say", "cite", "fix"}
 DECLARATION_WORDS = {"param", "codeset", "phrases", "table", "let", "rule", "override", "disable"}
 
+# Terminals, by lark name, that start a value (an expression or a literal).
+_VALUE_START = {"NAME", "STRING", "INT", "DECIMAL", "MONEY", "DATE", "TRUE", "FALSE", "IF", "LPAR", "LSQB",
+                "MINUS", "NOT"}
+# Terminals that continue an expression after a value.
+_OPERATORS = {"ADD_OP", "MUL_OP", "COMPARE", "AND", "OR", "OF", "WHERE", "IN", "NOT", "HAS", "MENTIONS", "IS",
+              "OTHERWISE", "DOT", "LSQB", "LPAR"}
+_UNITS = {"MINUTES_UNIT", "DAYS_UNIT"}
+_CLAUSES = {"FOR", "CATEGORY", "SEVERITY", "WITH", "WHEN", "UNLESS", "SAY", "CITE", "FIX"}
+_DECLARATIONS = {"PARAM", "CODESET", "PHRASES", "TABLE", "LET", "RULE", "OVERRIDE", "DISABLE"}
+
 # The shape of each declaration, shown when an error falls inside one.
 EXAMPLES = {
-    "rulebook": 'a rulebook starts: rulebook medicare "Medicare Part B therapy"  quarter 2026Q2  source "..."',
+    "rulebook": ('a rulebook starts: rulebook acme-pt "Acme PT plan"  quarter 2026Q2  extends therapy-common@2026Q2  '
+                 'source "..."'),
     "param": 'a param is written: param kx_threshold = $2,480.00  cite "CMS therapy page, CR 14252"',
     "codeset": 'a code set is written: codeset timed "Timed codes" = 97110 97140 97530 97010-97039 M25.6*',
     "phrases": 'a phrase set is written: phrases vague "Vague responses" = "tolerated well" "ROM improved"',
@@ -51,6 +66,19 @@ EXAMPLES = {
     "rule": ('a rule is written: rule units.total "Title"  for each date  category units  severity deny  '
              'when ...  say "..."  cite "..."'),
     "disable": 'a disable is written: disable rule units.total because "reason"',
+}
+
+# Characters that word processors and PDFs put where the language wants plain ASCII.
+LOOKALIKES = {
+    "\u201c": 'a curly quote: write straight double quotes "..."',
+    "\u201d": 'a curly quote: write straight double quotes "..."',
+    "\u2018": "a curly quote: quoted text uses straight double quotes \"...\"",
+    "\u2019": "a curly quote: quoted text uses straight double quotes \"...\"",
+    "\u2013": "an en dash: write a plain hyphen '-', as in 97010-97039",
+    "\u2014": "an em dash: write a plain hyphen '-', as in 97010-97039",
+    "\u2212": "a minus sign: write a plain hyphen '-'",
+    "\u00a0": "a non-breaking space: write an ordinary space",
+    "'": "a single quote: quoted text uses double quotes \"...\"",
 }
 
 
@@ -66,36 +94,7 @@ def _word(name: str, parser) -> str:
     return name.lower()
 
 
-def describe_expected(expected, parser) -> str:
-    """Turn lark's set of acceptable terminals into a short phrase."""
-    words = sorted({_word(name, parser) for name in expected})
-    plain = {w.strip("'") for w in words}
-    groups = []
-    if len(words) > 6:
-        # Closing brackets and the tails of if/then/else are always acceptable after a
-        # value inside them; listing them only buries the useful words.
-        words = [w for w in words if w not in ("')'", "']'", "','", "':'", "'then'", "'else'")]
-        rest = []
-        ops = clause = decl = False
-        for w in words:
-            bare = w.strip("'")
-            if bare in OPERATOR_WORDS or w in (TERMINAL_WORDS["COMPARE"], TERMINAL_WORDS["ADD_OP"], TERMINAL_WORDS["MUL_OP"]):
-                ops = True
-            elif bare in CLAUSE_WORDS:
-                clause = True
-            elif bare in DECLARATION_WORDS:
-                decl = True
-            else:
-                rest.append(w)
-        groups.extend(rest)
-        if ops:
-            groups.append("an operator")
-        if clause:
-            groups.append("a rule clause (" + ", ".join(sorted(plain & CLAUSE_WORDS)) + ")")
-        if decl:
-            groups.append("a new declaration (rule, let, param, codeset, ...)")
-    else:
-        groups = words
+def _join(groups: list[str]) -> str:
     if not groups:
         return "nothing more here"
     if len(groups) == 1:
@@ -103,18 +102,75 @@ def describe_expected(expected, parser) -> str:
     return ", ".join(groups[:-1]) + " or " + groups[-1]
 
 
-def hint_for(chunk: str, found: str) -> str | None:
-    """An example of the declaration that `chunk` starts, plus a word on common slips."""
+def describe_expected(expected, parser, end_word: str = "a new declaration (rule, let, param, codeset, ...)") -> str:
+    """Turn a set of acceptable terminals (lark names) into a short phrase.
+
+    `end_word` is how `$END` reads: parsed one declaration at a time, the end of the
+    text means the next declaration may start.
+    """
+    names = set(expected)
+    if names == {"COLON", "EQUAL"}:
+        return "'=' and the value (or ':' and a type, like : money, before the '=')"
+    groups: list[str] = []
+    after: list[str] = []
+
+    value = {"INT", "STRING"} <= names
+    if value:
+        names -= _VALUE_START
+        names.discard("RPAR")  # `sum(` may close at once, but a value is what is missing
+        names.discard("RSQB")
+        kinds = "a name, a number, an amount like $2,480.00, a date or a quoted text" if "NAME" in expected \
+            else "a number, an amount like $2,480.00, a date, a quoted text, true or false"
+        after.append(f"a value ({kinds})")
+    operators = names & _OPERATORS
+    if len(operators) >= 3:
+        names -= _OPERATORS
+        after.append("an operator (and, or, =, <, +, in, where, of, ...)")
+    units = names & _UNITS
+    if units:
+        names -= _UNITS
+        after.append("a unit (minutes, days or weeks)")
+    clauses = names & _CLAUSES
+    if len(clauses) >= 3:
+        names -= _CLAUSES
+        after.append("a rule clause (" + ", ".join(sorted(_word(c, parser).strip("'") for c in clauses)) + ")")
+    declarations = names & _DECLARATIONS
+    if len(declarations) >= 3:
+        names -= _DECLARATIONS
+        after.append("a declaration (rulebook, param, codeset, phrases, table, let, rule, override, disable)"
+                     if "RULEBOOK" in names else "a new declaration (rule, let, param, codeset, ...)")
+        names.discard("RULEBOOK")
+    if "$END" in names:
+        names.discard("$END")
+        if end_word not in after:
+            after.append(end_word)
+    # Specific words first (a closing bracket, 'then', ':'): they are usually the fix.
+    groups = sorted({_word(n, parser) for n in names}) + after
+    return _join(groups)
+
+
+def _first_word(chunk: str) -> str:
     words = re.findall(r"[a-z]+", re.sub(r'"[^"\n]*"|#[^\n]*', "", chunk))
     first = words[0] if words else ""
     if first == "override" and len(words) > 1:
         first = words[1]
-    hints = []
-    lowered = found.lower()
-    if re.search(r"'[a-z][a-z0-9]*'", found) and first == "codeset":
-        hints.append("codes are written in capitals, as CMS publishes them")
-    if "'-q" in lowered or re.search(r"'\d{4}-q", lowered):
-        hints.append("a quarter is written like 2026Q2")
-    if first in EXAMPLES:
-        hints.append(EXAMPLES[first])
-    return "; ".join(hints) if hints else None
+    return first
+
+
+def example_for(chunk: str) -> str | None:
+    """The shape of the declaration that `chunk` starts, if it starts one."""
+    return EXAMPLES.get(_first_word(chunk))
+
+
+_CODE = re.compile(r"[0-9A-Z][0-9A-Z]*(\.[0-9A-Z]*)?\*?")
+
+
+def lowercase_code(word: str) -> str | None:
+    """`g0283` -> `G0283` when the word is a code written in lower case (it has a digit,
+    or it is two letters like a modifier)."""
+    upper = word.upper()
+    if word == upper or not _CODE.fullmatch(upper):
+        return None
+    if not re.search(r"[0-9]", word) and len(word) > 2:
+        return None
+    return upper

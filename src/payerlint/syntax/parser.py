@@ -20,7 +20,10 @@ from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import grammar_path, writable_cache_dir
 from payerlint.source import SourceFile, Span, remember
 from payerlint.syntax import tree as t
-from payerlint.syntax.errors import describe_expected, hint_for
+from payerlint.quarter import Quarter, QuarterError
+from payerlint.syntax.errors import (
+    CLAUSE_WORDS, DECLARATION_WORDS, EXAMPLES, LOOKALIKES, describe_expected, example_for, lowercase_code,
+)
 
 # Words that start a top-level declaration. A line starting with one of them starts a new
 # chunk when the file is re-parsed piece by piece to report every syntax error.
@@ -57,6 +60,9 @@ def parse(text: str, path: str = "<rulebook>") -> t.Rulebook:
         lark_tree = _lark().parse(text, start="start")
     except UnexpectedInput as first_error:
         raise DiagnosticError(_all_syntax_errors(source, first_error)) from None
+    too_deep = _too_deep(lark_tree, path)
+    if too_deep:
+        raise DiagnosticError(too_deep)
     builder = _Builder(path)
     rulebook = builder.transform(lark_tree)
     if builder.errors:
@@ -70,6 +76,41 @@ def parse_file(path: str) -> t.Rulebook:
     except (OSError, UnicodeDecodeError) as exc:
         raise DiagnosticError([Diagnostic("file_unreadable", f"cannot read rulebook {path}: {exc}")]) from None
     return parse(source.text, source.path)
+
+
+# ------------------------------------------------------------------ nesting
+
+# Every later stage (building the tree, resolving, evaluating) walks an expression
+# recursively; Python's stack allows about 500 levels. No real rule comes near this
+# limit (the bundled ones nest under 20); a chain of 200 `or`s is a code set in disguise.
+MAX_NESTING = 200
+# Whole numbers in a rulebook count units, minutes, days and visits; Python refuses to
+# convert numbers of more than 4300 digits, and dates overflow long before that.
+MAX_DIGITS = 18
+
+
+def _too_deep(lark_tree: lark.Tree, path: str) -> list[Diagnostic]:
+    """One diagnostic per declaration whose expression nests deeper than MAX_NESTING."""
+    found = []
+    for item in lark_tree.children:
+        if not isinstance(item, lark.Tree):
+            continue
+        deepest = 0
+        stack = [(item, 1)]
+        while stack:
+            node, depth = stack.pop()
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node.children if isinstance(child, lark.Tree))
+        if deepest > MAX_NESTING:
+            meta = item.meta
+            found.append(Diagnostic(
+                "too_deeply_nested",
+                f"this declaration nests {deepest} levels deep; payerlint accepts at most {MAX_NESTING}",
+                span=Span(path, meta.line, meta.column, meta.line, meta.column + 1),
+                notes=("split the expression into definitions (let), or list many codes in a code set "
+                       "instead of a long chain of 'or'",),
+            ))
+    return found
 
 
 # ------------------------------------------------------------------ syntax errors
@@ -102,7 +143,7 @@ def _all_syntax_errors(source: SourceFile, first_error: UnexpectedInput) -> list
         except UnexpectedInput as err:
             found.append(_syntax_diagnostic(source, err, start, end))
     if not found:
-        found.append(_syntax_diagnostic(source, first_error, 0, len(text)))
+        found.append(_syntax_diagnostic(source, first_error, 0, len(text), whole_file=True))
     return found
 
 
@@ -110,51 +151,206 @@ def _strip_comments(text: str) -> str:
     return "\n".join(_split_comment(line)[0] for line in text.split("\n"))
 
 
-def _syntax_diagnostic(source: SourceFile, err: UnexpectedInput, start: int, end: int) -> Diagnostic:
+def _accepted(err: UnexpectedInput) -> set[str]:
+    """The terminals that would really move the parse on at the error.
+
+    lark's own `expected` list comes from LALR states whose lookaheads were merged, so
+    it names words that would fail one step later (rule clauses inside a `let`); the
+    interactive parser tries each one."""
+    parser = getattr(err, "interactive_parser", None)
+    if parser is not None:
+        try:
+            accepted = set(parser.accepts())
+        except Exception:  # pragma: no cover - only a nicer list is lost
+            accepted = set()
+        if accepted:
+            return accepted
+    return set(getattr(err, "expected", None) or getattr(err, "allowed", None) or ())
+
+
+def _syntax_diagnostic(source: SourceFile, err: UnexpectedInput, start: int, end: int,
+                       whole_file: bool = False) -> Diagnostic:
     chunk = source.text[start:end]
-    line, column = getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1
-    expected = getattr(err, "expected", None) or getattr(err, "allowed", None) or set()
+    line, column = getattr(err, "line", 1), getattr(err, "column", 1)
+    line = line if isinstance(line, int) and line > 0 else 1
+    column = column if isinstance(column, int) and column > 0 else 1
+    accepted = _accepted(err)
     at_end = isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
+    rest = _next_code_line(source, end) if not whole_file else None
+    end_word = "the end of the file" if whole_file else "a new declaration (rule, let, param, codeset, ...)"
+    notes: list[str] = []
+    example = example_for(chunk)
+    if accepted == {"RULEBOOK"}:
+        # Nothing before the header parses: say what a file starts with.
+        example = EXAMPLES["rulebook"]
+        if at_end:
+            return Diagnostic("syntax_error", "the file has no rulebook header: a rulebook file starts with "
+                              "rulebook <id> \"<title>\"", span=Span(source.path, 1, 1, 1, 2), notes=(example,))
+        token = str(getattr(err, "token", "")) or _line_text(source, line)[column - 1:column]
+        span = Span(source.path, line, column, line, column + max(1, len(token)))
+        return Diagnostic("syntax_error", f"a rulebook file starts with its header, rulebook <id> \"<title>\", "
+                          f"but this one starts with '{token}'", span=span, notes=(example,))
     if at_end:
         # The end of this declaration, not of the file: chunks are parsed one at a time.
         span = _end_span(source, start, end)
-        found = "the end of the declaration" if end < len(source.text.rstrip()) else "the end of the file"
+        if rest:
+            found = f"the declaration ends before the next one starts on line {rest}"
+        else:
+            found = "the file ends"
+        message = f"{found}, but {describe_expected(accepted, _lark(), end_word)} was expected here"
+        if rest and not whole_file:
+            notes.append("a line starting with rulebook, param, codeset, phrases, table, let, rule, override or "
+                         "disable starts a new declaration")
     elif isinstance(err, UnexpectedToken):
-        found = f"'{err.token}'"
-        span = Span(source.path, line, column, line, column + max(1, len(str(err.token))))
+        token = str(err.token)
+        span = Span(source.path, line, column, line, column + max(1, len(token)))
+        message = f"unexpected '{token}'; expected {describe_expected(accepted, _lark(), end_word)}"
+        special = _special_token(source, err, accepted, span)
+        if special is not None:
+            message, span, extra = special
+            notes.extend(extra)
     else:
-        bad = source.line_text(line)[column - 1:column] or "?"
-        found = f"the character '{bad}'"
+        bad = _line_text(source, line)[column - 1:column] or "?"
         span = Span(source.path, line, column, line, column + 1)
-    message = f"unexpected {found}; expected {describe_expected(expected, _lark())}"
-    keyword = _keyword_before(source, span) if isinstance(err, UnexpectedToken) and not at_end else None
+        shown = {"\t": "a tab", "\u00a0": "a non-breaking space"}.get(bad, f"'{bad}'")
+        message = f"unexpected character {shown}; expected {describe_expected(accepted, _lark(), end_word)}"
+        bad_amount = _bad_amount(source, span)
+        if bad_amount is not None:
+            message, span, _ = bad_amount
+        elif bad == '"' and '"' not in _line_text(source, line)[column:]:
+            message = ("this quoted text is not closed: the closing '\"' is missing before the end of the line")
+            notes.append("quoted text stays on one line; to continue a say or cite text on the next line, "
+                         "close it and open a new one: say \"first part\" \"second part\"")
+        elif bad in LOOKALIKES:
+            notes.append(f"'{bad}' is {LOOKALIKES[bad]}")
+    if example:
+        notes.append(example)
+    return Diagnostic("syntax_error", message, span=span, notes=tuple(notes))
+
+
+def _special_token(source: SourceFile, err: UnexpectedToken, accepted: set[str], span: Span):
+    """Messages for slips that a list of expected words explains badly: (message, span, notes) or None."""
+    token = str(err.token)
+    # A quarter written 2026-Q2, 2026q2 or 2026Q5.
+    if accepted & {"QUARTER", "RULEBOOK_REF"}:
+        word_span, word = _word_at(source, span)
+        if "RULEBOOK_REF" in accepted:
+            family, at, quarter = word.partition("@")
+            if not at:
+                return (f"'{word}' names no quarter: a base rulebook is written family@quarter, like "
+                        f"therapy-common@2026Q2, or as a quoted path", word_span, [])
+            word = quarter
+        try:
+            Quarter.parse(word)
+        except QuarterError as exc:
+            return str(exc), word_span, []
+    # A code written in lower case: g0283, gp.
+    if "CODE" in accepted:
+        upper = lowercase_code(token)
+        if upper is not None:
+            return f"'{token}' is not a code: codes are written in capitals, like {upper}", span, []
+    bad_amount = _bad_amount(source, span)
+    if bad_amount is not None:
+        return bad_amount
+    # A code in an expression needs quotes: code = "G0283", "GP" in modifiers.
+    whole = re.match(r"[A-Za-z0-9_.*]*", _line_text(source, span.line)[span.column - 1:]).group(0)
+    if {"STRING", "NAME"} <= accepted and err.token.type == "CODE" and whole == token:
+        return (f"'{token}' looks like a code: in an expression a code is written in quotes, \"{token}\"", span,
+                ["a bare word is a name (a param, a definition, a claim field); a code set lists codes "
+                 "without quotes"])
+    # An id or a name written with capitals: Units.Total, Kx_Threshold, Acme.
+    if accepted & {"RULE_ID", "NAME", "RULEBOOK_ID"} and re.search(r"[A-Z]", token):
+        word_span, word = _word_at(source, span)
+        word = re.match(r"[A-Za-z0-9_.-]*", word).group(0) or token
+        word_span = Span(span.file, span.line, span.column, span.line, span.column + len(word))
+        lower = word.lower()
+        if re.fullmatch(r"[a-z][a-z0-9_.-]*", lower):
+            what = ("a rule id" if "RULE_ID" in accepted else "a rulebook id" if "RULEBOOK_ID" in accepted
+                    else "a name")
+            return f"'{word}' has capitals, but {what} is written in lower case: {lower}", word_span, []
+    # `when x > \n say "hi"` lexes `say` as a name (keywords are contextual), so the parser
+    # trips on the text after it. Point at the keyword, which is where a value is missing.
+    keyword = _keyword_taken_as_name(source, err)
     if keyword is not None:
-        # `when x > \n say "hi"` lexes `say` as a name (keywords are contextual), so the
-        # parser trips on the text after it. Point at the keyword, which is the real issue.
-        word, span = keyword
-        message = f"the expression before '{word}' is incomplete: a value was expected where '{word}' is"
-    hint = hint_for(chunk, found)
-    return Diagnostic("syntax_error", message, span=span, notes=(hint,) if hint else ())
+        word, word_span, before = keyword
+        after = f" after '{before}'" if before else ""
+        return (f"the expression before '{word}' is incomplete: a value is missing{after}", word_span,
+                [f"'{word}' starts a new clause, so it cannot be the missing value"])
+    return None
+
+
+def _bad_amount(source: SourceFile, span: Span):
+    """`$25.5`, `$2,48.00`: the amount stops early and the parser trips on the rest. Say
+    how amounts are written instead."""
+    text = _line_text(source, span.line)
+    before, here = text[:span.column - 1], text[span.column - 1:span.column]
+    if not (here and here in "0123456789,." and re.search(r"\$[0-9,.]+$", before)):
+        return None
+    start = before.rindex("$")
+    written = re.match(r"\$[0-9.,]*", text[start:]).group(0)
+    word_span = Span(span.file, span.line, start + 1, span.line, start + 1 + len(written))
+    return (f"'{written}' is not an amount payerlint reads: write cents with two digits, and commas (if "
+            f"any) between groups of three, like $2,480.00, $2480.00 or $25.00", word_span, [])
+
+
+def _line_text(source: SourceFile, line: int) -> str:
+    """Line `line` as lark counts lines (only '\\n' ends one; str.splitlines would also
+    break at form feeds and Unicode line separators)."""
+    lines = source.text.split("\n")
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
+
+
+def _word_at(source: SourceFile, span: Span) -> tuple[Span, str]:
+    """The whole non-blank word starting at `span` (`2026-Q2`, not just `2026`)."""
+    text = _line_text(source, span.line)[span.column - 1:]
+    word = re.match(r"[^\s#\"]*", text).group(0) or text[:1]
+    return Span(span.file, span.line, span.column, span.line, span.column + max(1, len(word))), word
+
+
+def _keyword_taken_as_name(source: SourceFile, err: UnexpectedToken) -> tuple[str, Span, str | None] | None:
+    """The clause or declaration keyword the parser just read as a name, with the token before it."""
+    parser = getattr(err, "interactive_parser", None)
+    stack = list(parser.parser_state.value_stack) if parser is not None else []
+    leaves = [leaf for value in stack[-3:] for leaf in _leaves(value)]
+    if not leaves:
+        return None
+    last = leaves[-1]
+    if last.type != "NAME" or str(last) not in CLAUSE_WORDS | DECLARATION_WORDS:
+        return None
+    before = str(leaves[-2]) if len(leaves) > 1 else None
+    return str(last), _tok_span(source.path, last), before
+
+
+def _leaves(value) -> list[Token]:
+    if isinstance(value, Token):
+        return [value]
+    if isinstance(value, lark.Tree):
+        return [leaf for child in value.children if child is not None for leaf in _leaves(child)]
+    return []
+
+
+def _next_code_line(source: SourceFile, offset: int) -> int | None:
+    """The line number of the first code (not blank, not comment) at or after `offset`."""
+    if offset >= len(source.text):
+        return None
+    line = source.text.count("\n", 0, offset) + 1
+    for number, text in enumerate(source.text[offset:].split("\n"), start=line):
+        if _split_comment(text)[0].strip():
+            return number
+    return None
 
 
 def _end_span(source: SourceFile, start: int, end: int) -> Span:
-    stripped = _strip_comments(source.text[:end]).rstrip()
-    offset = max(start, len(stripped))
-    return source.span_at(offset - 1 if offset > start else start)
-
-
-def _keyword_before(source: SourceFile, span: Span) -> tuple[str, Span] | None:
-    """The clause or declaration keyword just before the error, if the parser took it for a name."""
-    from payerlint.syntax.errors import CLAUSE_WORDS, DECLARATION_WORDS
-
-    lines = source.text.split("\n")
-    before = "\n".join(lines[:span.line - 1] + [lines[span.line - 1][:span.column - 1]])
-    match = re.search(r"([a-z_]+)\s*$", _strip_comments(before))
-    if not match or match.group(1) not in CLAUSE_WORDS | DECLARATION_WORDS:
-        return None
-    word = match.group(1)
-    offset = match.start(1)
-    return word, source.span_at(offset, len(word))
+    """The last character of code (comments and blanks left out) in text[start:end]."""
+    chunk = source.text[start:end]
+    offset = start
+    last = None
+    for line in chunk.split("\n"):
+        code = _split_comment(line)[0].rstrip()
+        if code:
+            last = offset + len(code) - 1
+        offset += len(line) + 1
+    return source.span_at(last if last is not None else start)
 
 
 # ------------------------------------------------------------------ comments
@@ -218,6 +414,20 @@ def _replace(node, **changes):
 
 
 # ------------------------------------------------------------------ lark tree -> syntax tree
+
+
+def _why_not_a_date(raw: str) -> str:
+    import calendar
+
+    year, month, day = (int(part) for part in raw.split("-"))
+    if not 1 <= month <= 12:
+        return f"there is no month {month:02d} (months run 01-12)"
+    if year < 1:
+        return "there is no year 0000"
+    days = calendar.monthrange(year, month)[1]
+    if day == 0:
+        return "there is no day 00 (days start at 01)"
+    return f"{calendar.month_name[month]} {year} has {days} days"
 
 
 def _tok_span(path: str, tok: Token) -> Span:
@@ -514,7 +724,7 @@ class _Builder(Transformer):
         return self._literal(meta, "text", _unquote(str(c[0])), str(c[0]))
 
     def integer(self, meta, c):
-        return self._literal(meta, "integer", int(c[0]), str(c[0]))
+        return self._literal(meta, "integer", self._int(c[0]), str(c[0]))
 
     def decimal(self, meta, c):
         return self._literal(meta, "decimal", Decimal(str(c[0])), str(c[0]))
@@ -530,6 +740,16 @@ class _Builder(Transformer):
     def date(self, meta, c):
         return self._date_literal(c[0])
 
+    def _int(self, tok: Token) -> int:
+        raw = str(tok)
+        if len(raw.lstrip("0")) > MAX_DIGITS:
+            self.errors.append(Diagnostic(
+                "number_too_large", f"this number has {len(raw)} digits; payerlint accepts at most {MAX_DIGITS}",
+                span=_tok_span(self.path, tok),
+            ))
+            return 0
+        return int(raw)
+
     def _date_literal(self, tok: Token) -> t.Literal:
         raw = str(tok)
         span = _tok_span(self.path, tok)
@@ -537,17 +757,17 @@ class _Builder(Transformer):
             value = date.fromisoformat(raw)
         except ValueError:
             self.errors.append(Diagnostic(
-                "invalid_date", f"{raw} is not a date that exists", span=span,
+                "invalid_date", f"{raw} is not a date that exists: {_why_not_a_date(raw)}", span=span,
                 notes=("dates are written year-month-day, like 2026-05-14",),
             ))
             value = date(1970, 1, 1)
         return t.Literal("date", value, span, raw)
 
     def minutes(self, meta, c):
-        return self._literal(meta, "minutes", int(c[0]), f"{c[0]} {c[1]}")
+        return self._literal(meta, "minutes", self._int(c[0]), f"{c[0]} {c[1]}")
 
     def days(self, meta, c):
-        count = int(c[0])
+        count = self._int(c[0])
         if str(c[1]).startswith("week"):
             count *= 7
         return self._literal(meta, "days", count, f"{c[0]} {c[1]}")

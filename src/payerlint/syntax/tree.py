@@ -201,13 +201,13 @@ class Comment:
 @dataclass(frozen=True, slots=True)
 class Header:
     id: Ident
-    """The rulebook family: `medicare`, `uhc-medicare-advantage`."""
+    """The rulebook family: `acme`, `acme-medicare-advantage`."""
     title: Text
     payer: Text | None
     quarter: Ident | None
     """`2026Q2`; the rulebook applies to dates of service in that quarter."""
     extends: Ident | None
-    """`medicare@2026Q2`, or a quoted relative path."""
+    """`acme@2026Q2`, or a quoted relative path."""
     extends_is_path: bool
     sources: tuple[Text, ...]
     facts_as_of: Literal | None
