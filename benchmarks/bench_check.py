@@ -3,7 +3,7 @@
 Generates a synthetic Medicare PT/OT corpus (benchmarks/corpus.py) into a temporary
 JSON Lines file, in a child process and untimed, then times what `payerlint check
 --format jsonl` does per claim: `read_records` parses each line, `Checker.check_record`
-validates (fastjsonschema screen, jsonschema report for the invalid) and evaluates the
+validates (jsonschema-rs screen, jsonschema report for the invalid) and evaluates the
 rulebook, and each `Result.dumps()` is written to /dev/null (or to memory) the way
 `cli.write_results` writes it.
 

@@ -20,9 +20,15 @@ from payerlint.compile import types as T
 from payerlint.compile.types import Type
 
 
-class NoValue(Exception):
-    """Raised by an implementation that has no answer (the minimum of nothing). The
-    evaluator treats it like a missing table row: the condition using it cannot hold."""
+from payerlint.evaluate.values import NoData
+
+
+class NoValue(NoData):
+    """Raised by an implementation that has no answer (the minimum of nothing). It is a
+    kind of NoData: the condition using it cannot hold, as with a missing table row."""
+
+    def __init__(self, reason: str = "no value"):
+        super().__init__(reason)
 
 
 class SignatureError(Exception):
@@ -366,6 +372,8 @@ def icd10_codes():
     """The ICD-10-CM code set, loaded once per process from its compact cache (see
     payerlint.icd10); never on the per-claim path after the first call."""
     global _icd_codes
+    if _icd_codes is not None:  # loaded: no lock needed to read it
+        return _icd_codes
     with _icd_lock:
         if _icd_codes is None:
             from payerlint.icd10 import load_codes

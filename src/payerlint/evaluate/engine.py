@@ -69,7 +69,25 @@ def evaluate(compiled, claim, *, explain: bool = False) -> Evaluation:
     findings: list[Finding] = []
     skipped: dict[tuple, NotEvaluated] = {}
     rulebook = compiled.id
-    for code in program.rules:
+    lines = claim.lines
+    # Line rules: for each line, only the rules whose guards accept its code (computed
+    # once per distinct code, program.line_rules_for), each in a fresh frame.
+    for line in lines:
+        index = line["index"]
+        for code, pad in program.line_rules_for(line["code"]):
+            ctx.frame = [lines, line, *pad]
+            try:
+                fired = code.condition(ctx)
+            except Missing as missing:
+                key = (code.rule.id, missing.pointer)
+                if key not in skipped:
+                    skipped[key] = NotEvaluated(code.rule.id, rulebook, missing.pointer, index)
+                continue
+            except NoData:
+                continue
+            if fired:
+                findings.append(_finding(ctx, code, rulebook, index, (lines, line), program if explain else None))
+    for code in program.other_rules:
         rule = code.rule
         size = rule.frame_size
         condition = code.condition

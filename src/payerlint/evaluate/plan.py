@@ -57,14 +57,10 @@ class Guard:
     pair_rows: Any = None
     """For pairs: a table whose keys (first.code, second.code) must include the pair."""
     tests: dict = field(default_factory=dict)
+    """Slot -> one combined test of the code (built once, in guard_for)."""
 
     def code_test(self, slot: int) -> Callable[[str], bool] | None:
-        tests = [test for s, test in self.code_tests if s == slot]
-        if not tests:
-            return None
-        if len(tests) == 1:
-            return tests[0]
-        return lambda code: all(test(code) for test in tests)
+        return self.tests.get(slot)
 
 
 def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
@@ -87,7 +83,21 @@ def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
             continue
         if scope == "pair" and pair_rows is None:
             pair_rows = _pair_lookup(part, compiled)
-    return Guard(False, tuple(tests), same_date, pair_rows)
+            if pair_rows is not None:
+                continue
+        keyed = _code_lookup(part, scope, compiled)
+        if keyed is not None:
+            slot, rows = keyed
+            if not rows:
+                return Guard(dead=True)  # an empty table (the shipped MUE table): never present
+            tests.append((slot, lambda code, rows=rows: (code,) in rows))
+    if scope == "pair" and pair_rows is not None and not pair_rows:
+        return Guard(dead=True)
+    combined = {}
+    for slot in {s for s, _ in tests}:
+        mine = [test for s, test in tests if s == slot]
+        combined[slot] = mine[0] if len(mine) == 1 else (lambda code, mine=tuple(mine): all(t(code) for t in mine))
+    return Guard(False, tuple(tests), same_date, pair_rows, combined)
 
 
 def _constant(part, constants: dict):
@@ -142,6 +152,18 @@ def _date_slot(expr) -> int | None:
     if isinstance(expr, ir.GetField) and expr.name == "date" and isinstance(expr.base, ir.Slot):
         return expr.base.index
     return None
+
+
+def _code_lookup(part, scope: str, compiled):
+    """`table[code] is present` for a one-key table looked up by the scope line's code."""
+    present = isinstance(part, ir.IsTest) and (
+        (part.test == "present" and not part.negated) or (part.test == "missing" and part.negated))
+    if not present or not isinstance(part.operand, ir.Lookup) or len(part.operand.keys) != 1:
+        return None
+    slot = _code_of(part.operand.keys[0], scope)
+    if slot is None:
+        return None
+    return slot, compiled.tables[part.operand.table].rows
 
 
 def _pair_lookup(part, compiled):

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from payerlint import builtins as B
 from payerlint.compile import ir
+from payerlint.evaluate import codegen
 from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown
 
 Fn = Callable[["Ctx"], Any]
@@ -81,8 +82,22 @@ class Program:
             code = self.fast.rule(rule)
             rules.append(RuleCode(code.rule, code.condition, code.message, code.fixes, code.bindings, guard))
         self.rules = tuple(rules)
+        self.line_rules = tuple(r for r in rules if r.rule.scope == "line")
+        self.other_rules = tuple(r for r in rules if r.rule.scope != "line")
+        self._by_code: dict = {}
         self._traced: dict[str, RuleCode] | None = None
         self._lock = threading.Lock()
+
+    def line_rules_for(self, code: str) -> tuple:
+        """(rule, frame padding) for the line rules whose guards accept a line of `code`.
+        Built once per distinct code; the dict write is atomic, so threads may share it."""
+        found = self._by_code.get(code)
+        if found is None:
+            found = tuple((r, [UNSET] * (r.rule.frame_size - 2)) for r in self.line_rules
+                          if r.guard is None or r.guard.code_test(1) is None or r.guard.code_test(1)(code))
+            if len(self._by_code) < 10_000:
+                self._by_code[code] = found
+        return found
 
     def traced(self, rule_id: str) -> RuleCode:
         with self._lock:
@@ -144,13 +159,18 @@ def phrase_pattern(phrases) -> re.Pattern:
 
 
 class PhraseMatcher:
-    __slots__ = ("name", "phrases", "any_pattern", "each")
+    __slots__ = ("name", "phrases", "any_pattern", "each", "normal", "by_normal", "inside")
 
     def __init__(self, name: str, phrases):
         self.name = name
         self.phrases = tuple(phrases)
         self.any_pattern = phrase_pattern(self.phrases)
         self.each = tuple((p, phrase_pattern([p])) for p in self.phrases)
+        self.normal = tuple(" ".join(p.split()).casefold() for p in self.phrases)
+        self.by_normal = {n: i for i, n in reversed(list(enumerate(self.normal)))}
+        # For each phrase, the other phrases written inside it ("guided exercise" inside
+        # "hands-on guided exercise"): the combined pattern reports only the longer one.
+        self.inside = {n: tuple(i for i, m in enumerate(self.normal) if m != n and m in n) for n in self.normal}
 
     def matched(self, text: str) -> list[str]:
         return [p for p, pattern in self.each if pattern.search(text)]
@@ -164,16 +184,17 @@ class PhraseMatcher:
                 hits.add(" ".join(match.group(0).split()).casefold())
         if not hits:
             return []
-        found = []
-        for phrase, pattern in self.each:
-            norm = " ".join(phrase.split()).casefold()
-            if norm in hits:
-                found.append(phrase)
-            elif any(norm in hit for hit in hits) and any(pattern.search(t) for t in texts):
-                # A phrase inside a longer one that matched ("guided exercise" in
-                # "hands-on guided exercise") is confirmed on its own.
-                found.append(phrase)
-        return found
+        chosen = set()
+        for hit in hits:
+            index = self.by_normal.get(hit)
+            if index is None:
+                continue
+            chosen.add(index)
+            for inner in self.inside[hit]:
+                # Confirmed on its own: a phrase inside a longer one that matched.
+                if inner not in chosen and any(self.each[inner][1].search(t) for t in texts):
+                    chosen.add(inner)
+        return [self.phrases[i] for i in sorted(chosen)]
 
 
 # ------------------------------------------------------------------ the builder
@@ -233,11 +254,16 @@ class _Builder:
         bindings = []
         for binding in rule.bindings:
             fn = self.expr(binding.expr)
+            if not self.traced and codegen.ENABLED:
+                fn = codegen.value(self, self.c, binding.expr, f"{rule.id} with {binding.name}", dict(self.binding_slots))
             self.binding_slots[binding.slot] = fn
             bindings.append((binding.slot, fn))
         condition = self.expr(rule.when)
         if rule.unless is not None:
             condition = self._logic("and", condition, self._not(self.expr(rule.unless)))
+        if not self.traced and codegen.ENABLED:
+            # The same condition as generated Python: several times faster (codegen.py).
+            condition = codegen.condition(self, self.c, rule, self.binding_slots)
         message = self.template(rule.message)
         fixes = tuple(
             (fix.op, self.template(fix.path), self.expr(fix.value) if fix.value is not None else None,
@@ -260,6 +286,8 @@ class _Builder:
             saved = self.binding_slots
             self.binding_slots = {}
             fn = self.expr(let.expr)
+            if not self.traced and codegen.ENABLED:
+                fn = codegen.value(self, self.c, let.expr, name)
             self.binding_slots = saved
             self.lets[name] = (fn, let.frame_size, let.scope)
         return self.lets[name]
@@ -468,26 +496,18 @@ class _Builder:
         return get
 
     def _Call(self, node: ir.Call) -> Fn:
+        # Built-ins raise NoValue (a NoData) when they have no answer: no wrapper needed.
         impl = B.BUILTINS[node.function].build([a.type for a in node.args])
         args = tuple(self.expr(a) for a in node.args)
-
-        def guarded(fn):
-            def call(ctx):
-                try:
-                    return fn(ctx)
-                except B.NoValue as exc:
-                    raise NoData(str(exc)) from None
-            return call
-
         if not args:
-            return guarded(lambda ctx: impl())
+            return lambda ctx: impl()
         if len(args) == 1:
             (a,) = args
-            return guarded(lambda ctx: impl(a(ctx)))
+            return lambda ctx: impl(a(ctx))
         if len(args) == 2:
             a, b = args
-            return guarded(lambda ctx: impl(a(ctx), b(ctx)))
-        return guarded(lambda ctx: impl(*(f(ctx) for f in args)))
+            return lambda ctx: impl(a(ctx), b(ctx))
+        return lambda ctx: impl(*(f(ctx) for f in args))
 
     def _Arith(self, node: ir.Arith) -> Fn:
         fn = _concat if node.type.name == "list" else _arith(node.op, node.left.type.name, node.right.type.name)
