@@ -58,3 +58,17 @@ class Quarter:
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"
+
+
+def quarters_in(folder) -> list[Quarter]:
+    """The quarters a rulebook family has files for (`<folder>/2026Q2.rules`), in order;
+    other files in the folder are not rulebooks of a quarter and are passed over."""
+    from pathlib import Path
+
+    found = []
+    for path in Path(folder).glob("*.rules"):
+        try:
+            found.append(Quarter.parse(path.stem))
+        except QuarterError:
+            continue
+    return sorted(found)

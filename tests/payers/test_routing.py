@@ -189,3 +189,18 @@ def test_no_payer_id_or_alias_appears_in_the_source_code():
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not offenders, "payer knowledge belongs in payers/ and rulebooks/:\n" + "\n".join(offenders)
+
+
+def test_each_compiled_rule_records_where_it_came_from():
+    compiled = Loader(HOME).load("uhc-medicare-advantage@2026Q2")
+    own = compiled.rule("authorization.missing").origin
+    inherited = compiled.rule("units.total").origin
+    assert own.rulebook == "uhc-medicare-advantage@2026Q2"
+    assert own.span.file.endswith("uhc-medicare-advantage/2026Q2.rules") and own.span.line > 1
+    assert inherited.rulebook == "medicare@2026Q2" and inherited.span.file.endswith("medicare/2026Q2.rules")
+    example = Loader(HOME).load("example-commercial@2026Q2")
+    overridden = example.params["unit_method"].origin
+    assert overridden.rulebook == "example-commercial@2026Q2"
+    assert overridden.overrides.rulebook == "medicare@2026Q2"
+    gone = {d.rule_id: d for d in example.disabled}["threshold.kx_missing"]
+    assert gone.origin.rulebook == "therapy-common@2026Q2" and "KX threshold" in gone.reason

@@ -29,7 +29,7 @@ from importlib import resources
 
 from payerlint import builtins as B
 from payerlint.compile import ir
-from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown
+from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict
 
 ENABLED = os.environ.get("PAYERLINT_NO_CODEGEN", "") in ("", "0")
 
@@ -67,18 +67,7 @@ def _divide(a, b):
 
 
 def _verdict(value, test) -> bool:
-    kind, negated = test
-    if kind == "null":
-        return (value is None) != negated
-    if value is None or value is NO_ROW:
-        result = True
-    elif kind == "blank":
-        result = (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, tuple)) and not value)
-    else:
-        result = False
-    if kind == "present":
-        result = not result
-    return result != negated
+    return absence_verdict(value, test[0], test[1])
 
 
 def _is_field(base, name, test) -> bool:

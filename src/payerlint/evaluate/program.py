@@ -24,7 +24,7 @@ from typing import Any, Callable
 from payerlint import builtins as B
 from payerlint.compile import ir
 from payerlint.evaluate import codegen
-from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown
+from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict
 
 Fn = Callable[["Ctx"], Any]
 
@@ -643,17 +643,7 @@ class _Builder:
         operand = node.operand
 
         def verdict(value) -> bool:
-            if test == "null":
-                return (value is None) != negated
-            if value is None or value is NO_ROW:
-                result = True
-            elif test == "blank":
-                result = (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, tuple)) and not value)
-            else:
-                result = False
-            if test == "present":
-                result = not result
-            return result != negated
+            return absence_verdict(value, test, negated)
 
         if isinstance(operand, ir.GetField):
             base = self.expr(operand.base)

@@ -60,6 +60,22 @@ UNSET = _Unset()
 """A `with` binding not computed yet (bindings are computed when first read)."""
 
 
+def absence_verdict(value: Any, test: str, negated: bool) -> bool:
+    """`is missing|present|blank|null` (or `is not ...`) for a value already read; None
+    stands for absent or null, NO_ROW for a table key with no row."""
+    if test == "null":
+        return (value is None) != negated
+    if value is None or value is NO_ROW:
+        result = True
+    elif test == "blank":
+        result = (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, tuple)) and not value)
+    else:
+        result = False
+    if test == "present":
+        result = not result
+    return result != negated
+
+
 def format_value(value: Any, type_: Type | None = None) -> str:
     """How a value reads inside a message."""
     kind = type_.name if type_ is not None else None

@@ -20,7 +20,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from payerlint.home import Home, resolve_home
-from payerlint.quarter import Quarter, QuarterError
+from payerlint.quarter import Quarter, quarters_in
 from payerlint.source import Span
 
 
@@ -151,11 +151,4 @@ class Registry:
 
     def quarters(self, payer: Payer) -> list[Quarter]:
         """The quarters that have a rulebook for this payer, in order."""
-        folder = self.home.rulebooks / payer.rulebook_family
-        found = []
-        for path in folder.glob("*.rules"):
-            try:
-                found.append(Quarter.parse(path.stem))
-            except QuarterError:
-                continue
-        return sorted(found)
+        return quarters_in(self.home.rulebooks / payer.rulebook_family)

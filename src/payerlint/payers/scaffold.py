@@ -14,7 +14,7 @@ import tomli_w
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import Home
-from payerlint.quarter import Quarter, QuarterError
+from payerlint.quarter import Quarter, QuarterError, quarters_in
 
 
 
@@ -45,7 +45,7 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
         raise DiagnosticError([Diagnostic("no_base", f"{home.payers / '_types.toml'} names no base for type {payer_type}",
                                           notes=("types with a base: " + ", ".join(sorted(known)),))])
     base = known[payer_type]
-    base_quarters = sorted(_quarters(home.rulebooks / base))
+    base_quarters = quarters_in(home.rulebooks / base)
     if not base_quarters:
         raise DiagnosticError([Diagnostic("no_base", f"the base family {base} has no rulebooks in {home.rulebooks}")])
     if quarter is None:
@@ -94,11 +94,3 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
     return [payer_path, rulebook_path]
 
 
-def _quarters(folder: Path) -> list[Quarter]:
-    found = []
-    for path in folder.glob("*.rules"):
-        try:
-            found.append(Quarter.parse(path.stem))
-        except QuarterError:
-            continue
-    return found

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import Home
-from payerlint.quarter import Quarter, QuarterError
+from payerlint.quarter import Quarter, QuarterError, quarters_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +40,6 @@ def family_of(home: Home, name: str) -> str:
                                       notes=(did_you_mean(name, families) or "families: " + ", ".join(families),))])
 
 
-def quarters_of(folder: Path) -> list[Quarter]:
-    found = []
-    for path in folder.glob("*.rules"):
-        try:
-            found.append(Quarter.parse(path.stem))
-        except QuarterError:
-            continue
-    return sorted(found)
-
-
 def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
     try:
         quarter = Quarter.parse(quarter_text)
@@ -60,10 +50,10 @@ def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
     target = folder / f"{quarter}.rules"
     if target.exists():
         raise DiagnosticError([Diagnostic("exists", f"{target} already exists; payerlint will not overwrite it")])
-    earlier = [q for q in quarters_of(folder) if q < quarter]
+    earlier = [q for q in quarters_in(folder) if q < quarter]
     if not earlier:
         raise DiagnosticError([Diagnostic("no_earlier_quarter", f"{family} has no rulebook before {quarter} to copy",
-                                          notes=("quarters: " + (", ".join(map(str, quarters_of(folder))) or "none"),))])
+                                          notes=("quarters: " + (", ".join(map(str, quarters_in(folder))) or "none"),))])
     source_quarter = earlier[-1]
     source = folder / f"{source_quarter}.rules"
     text = source.read_text(encoding="utf-8")
