@@ -5,7 +5,8 @@ under both, printing seconds and peak memory.
 
 The two rulebooks are copies of the bundled medicare@2026Q2 in a temporary tree, each
 reading its own generated 1,000,000-row PTP table; the new one changes 1,000 rows' modifier
-indicators, adds 500 pairs, removes 500, and moves the KX threshold. Each phase runs in a
+indicators (97012/97140 among them, a pair the claims bill), adds 500 pairs, removes 500,
+and moves the KX threshold. Each phase runs in a
 child process so its peak memory (ru_maxrss) is its own; the replay runs twice, at a tenth
 of the claims and at all of them, to show that replay memory does not grow with the
 number of claims.
@@ -58,6 +59,9 @@ def write_tables(folder: Path, rows: int) -> dict:
                 for p in pairs}
     new_rows = dict(old_rows)
     keys = list(old_rows)
+    # One pair claims really bill changes too, so replay attributes outcomes to a table row.
+    old_rows[("97012", "97140")] = ("2020-01-01", "1")
+    new_rows[("97012", "97140")] = ("2020-01-01", "0")
     for key in rng.sample(keys[200:], 1000):
         effective, indicator = new_rows[key]
         new_rows[key] = (effective, "0" if indicator == "1" else "1")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+from array import array
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from threading import Lock
@@ -109,10 +110,32 @@ def load_table(path: str, columns: tuple[ir.Column, ...], key_count: int, declar
     return result
 
 
+class RowLines:
+    """The CSV line of each row, for explanations. Kept as a compact array in row order
+    (4 bytes a row); the key -> line dict is built only the first time one is asked for,
+    since only explanations and error messages need it (a 1,000,000-row dict costs ~100 MB)."""
+
+    def __init__(self, rows: Mapping, numbers: array):
+        self._rows = rows
+        self._numbers = numbers
+        self._index: dict | None = None
+        self._lock = Lock()
+
+    def get(self, key, default=None):
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = dict(zip(self._rows, self._numbers))
+        return self._index.get(key, default)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+
 def _read(path: str, columns: tuple[ir.Column, ...], key_count: int, declared_at: Span):
     errors: list[Diagnostic] = []
     rows: dict = {}
-    lines: dict = {}
+    numbers = array("I")
     with open(path, encoding="utf-8-sig", newline="") as handle:
         line_number = 0
         # Skip provenance comments, counting lines so positions stay true.
@@ -181,19 +204,21 @@ def _read(path: str, columns: tuple[ir.Column, ...], key_count: int, declared_at
                 continue
             key = tuple(values[:key_count])
             if key in rows:
+                first = RowLines(rows, numbers).get(key)
                 errors.append(Diagnostic(
-                    "duplicate_key", f"key ({', '.join(map(str, key))}) appears twice; first on line {lines[key]}",
+                    "duplicate_key", f"key ({', '.join(map(str, key))}) appears twice; first on line {first}",
                     span=Span(path, line_number, 1, line_number, 2)))
                 if len(errors) >= MAX_REPORTED:
                     break
                 continue
             rows[key] = tuple(values)
-            lines[key] = line_number
+            numbers.append(line_number)
     if errors:
         if len(errors) >= MAX_REPORTED:
             errors.append(Diagnostic("table_format", f"stopped after {MAX_REPORTED} errors in {path}", span=errors[-1].span))
         raise DiagnosticError(errors)
-    return MappingProxyType(rows), MappingProxyType(lines)
+    frozen = MappingProxyType(rows)
+    return frozen, RowLines(frozen, numbers)
 
 
 def _records(reader, path: str, header_line: int, errors: list):
