@@ -23,13 +23,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
 
 from payerlint import builtins as B
 from payerlint.compile import ir
-from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict
+from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
+                                      row_column, shift_date)
 
 ENABLED = os.environ.get("PAYERLINT_NO_CODEGEN", "") in ("", "0")
 
@@ -39,31 +39,6 @@ def _get(obj, key):
     if value is None:
         raise Missing(obj.ptr + "/" + key, key in obj)
     return value
-
-
-def _column(row, index, table):
-    if row is NO_ROW:
-        raise NoData(f"table {table} has no row for this key")
-    value = row[index]
-    if value is None:
-        raise NoData(f"an empty cell in table {table}")
-    return value
-
-
-def _shift(day, days):
-    try:
-        return day + timedelta(days=days)
-    except OverflowError:
-        raise NoData("the date falls outside the calendar") from None
-
-
-def _divide(a, b):
-    from decimal import Decimal, DivisionByZero, InvalidOperation
-
-    try:
-        return Decimal(a) / Decimal(b)
-    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
-        raise NoData("division by zero") from None
 
 
 def _verdict(value, test) -> bool:
@@ -139,7 +114,7 @@ class _Gen:
         self.binding_slots = binding_slots
         from payerlint.evaluate.program import _Raised
 
-        self.ns: dict = {"_get": _get, "_column": _column, "_shift": _shift, "_divide": _divide,
+        self.ns: dict = {"_get": _get, "_column": row_column, "_shift": shift_date, "_divide": divide,
                          "_is_field": _is_field, "_is_value": _is_value, "_Raised": _Raised,
                          "Unknown": Unknown, "NoData": NoData, "Missing": Missing, "NO_ROW": NO_ROW, "UNSET": UNSET}
         self.helpers: list[str] = []
@@ -238,7 +213,7 @@ class _Gen:
         return f"{rows}.get(({keys},), NO_ROW)"
 
     def _RowField(self, node):
-        return f"_column({self.expr(node.base)}, {node.index}, {node.table!r})"
+        return f"_column({self.expr(node.base)}, {node.index}, {node.table!r}, {node.column!r})"
 
     def _Call(self, node):
         impl = self.name(B.BUILTINS[node.function].build([a.type for a in node.args]), "_fn")

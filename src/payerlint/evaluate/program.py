@@ -17,14 +17,13 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import timedelta
-from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any, Callable
 
 from payerlint import builtins as B
 from payerlint.compile import ir
 from payerlint.evaluate import codegen
-from payerlint.evaluate.values import NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict
+from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
+                                      row_column, shift_date)
 
 Fn = Callable[["Ctx"], Any]
 
@@ -202,37 +201,22 @@ class PhraseMatcher:
 _COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
-def _divide(a, b):
-    try:
-        return Decimal(a) / Decimal(b)
-    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
-        raise NoData("division by zero") from None
-
-
-def _shift(day, days):
-    try:
-        return day + timedelta(days=days)
-    except OverflowError:
-        # Past 9999-12-31 or before year 1: a date no rule can compare with.
-        raise NoData("the date falls outside the calendar") from None
-
-
 def _arith(op: str, left_type: str, right_type: str):
     if op == "+":
         if left_type == "date":
-            return _shift
+            return shift_date
         if right_type == "date":
-            return lambda a, b: _shift(b, a)
+            return lambda a, b: shift_date(b, a)
         return operator.add
     if op == "-":
         if left_type == "date" and right_type == "date":
             return lambda a, b: (a - b).days
         if left_type == "date":
-            return lambda a, b: _shift(a, -b)
+            return lambda a, b: shift_date(a, -b)
         return operator.sub
     if op == "*":
         return operator.mul
-    return _divide
+    return divide
 
 
 def _concat(a, b):
@@ -485,15 +469,7 @@ class _Builder:
         base = self.expr(node.base)
         index, table, column = node.index, node.table, node.column
 
-        def get(ctx):
-            row = base(ctx)
-            if row is NO_ROW:
-                raise NoData(f"table {table} has no row for this key")
-            value = row[index]
-            if value is None:
-                raise NoData(f"column {column} of table {table} is empty in this row")
-            return value
-        return get
+        return lambda ctx: row_column(base(ctx), index, table, column)
 
     def _Call(self, node: ir.Call) -> Fn:
         # Built-ins raise NoValue (a NoData) when they have no answer: no wrapper needed.

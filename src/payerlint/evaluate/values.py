@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
 
 from payerlint.compile.types import Type
@@ -58,6 +58,32 @@ class _Unset:
 
 UNSET = _Unset()
 """A `with` binding not computed yet (bindings are computed when first read)."""
+
+
+def row_column(row, index: int, table: str, column: str):
+    """A column of a looked-up row; no row, or an empty cell, means the condition cannot hold."""
+    if row is NO_ROW:
+        raise NoData(f"table {table} has no row for this key")
+    value = row[index]
+    if value is None:
+        raise NoData(f"column {column} of table {table} is empty in this row")
+    return value
+
+
+def shift_date(day: date, days: int) -> date:
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        # Past 9999-12-31 or before year 1: a date no rule can compare with.
+        raise NoData("the date falls outside the calendar") from None
+
+
+def divide(a, b) -> Decimal:
+    """Exact decimal division; by zero there is no answer."""
+    try:
+        return Decimal(a) / Decimal(b)
+    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+        raise NoData("division by zero") from None
 
 
 def absence_verdict(value: Any, test: str, negated: bool) -> bool:

@@ -201,7 +201,7 @@ class Comment:
 @dataclass(frozen=True, slots=True)
 class Header:
     id: Ident
-    """The rulebook family: `acme`, `acme-medicare-advantage`."""
+    """The rulebook family: `acme`, `acme-advantage`."""
     title: Text
     payer: Text | None
     quarter: Ident | None
