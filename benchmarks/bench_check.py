@@ -225,6 +225,19 @@ def phases(checker, path: Path, claims: int) -> None:
               f"({count:,}); {share * 1e6:7.1f} us averaged over all")
 
 
+def reference_ms() -> float:
+    """CPU milliseconds for a fixed pure-Python loop (best of 3). This machine is shared
+    and its speed drifts by 2x over hours; dividing by this makes runs comparable."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i * i % 7
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=20_000, help="claims in the corpus (default 20,000)")
@@ -285,6 +298,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{tally.claims / (seconds + startup_total):,.0f}/s counting startup once)")
         print(f"cpu:        {cpu:.3f} s of process CPU time = {tally.claims / cpu:,.0f} claims per CPU-second "
               f"(1-minute load average {load_before} before, {load_average()} after, on {os.cpu_count()} CPUs)")
+        ref = reference_ms()
+        print(f"reference:  a fixed 3,000,000-step Python loop takes {ref:.0f} ms now; claims per reference "
+              f"loop: {tally.claims / cpu * ref / 1000:,.0f} (compare runs by this when the machine's speed drifts)")
         print("verdicts:   " + ", ".join(f"{v} {tally.verdicts[v]:,} ({tally.verdicts[v] / tally.claims:.1%})"
                                          for v in VERDICTS))
         print(f"findings:   {tally.findings:,} ({tally.findings / tally.claims:.2f} per claim; "
