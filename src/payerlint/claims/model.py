@@ -83,15 +83,21 @@ def _deref(schema: dict, node: dict) -> dict:
 
 
 def _object(fields: list[tuple[str, Converter | None, Any]]) -> Converter:
+    # Only the members that need converting are visited by name; the rest are copied as
+    # they are (a validated claim has no others but `x-` extensions, copied too).
+    converters = {key: converter for key, converter, _ in fields if converter is not None}
+    defaults = tuple((key, default) for key, _, default in fields if default is not None)
+
     def convert(value, ptr):
         if not isinstance(value, dict):
             return value  # null stays null
-        out = Node(ptr)
-        for key, converter, default in fields:
-            if key in value:
-                item = value[key]
-                out[key] = converter(item, f"{ptr}/{key}") if converter is not None and item is not None else item
-            elif default is not None:
+        out = Node(ptr, value)
+        for key, converter in converters.items():
+            item = value.get(key)
+            if item is not None:
+                out[key] = converter(item, f"{ptr}/{key}")
+        for key, default in defaults:
+            if key not in value:
                 out[key] = list(default) if isinstance(default, list) else default
                 out.defaulted += (key,)
         return out

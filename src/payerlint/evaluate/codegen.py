@@ -216,6 +216,16 @@ class _Gen:
         return f"_column({self.expr(node.base)}, {node.index}, {node.table!r}, {node.column!r})"
 
     def _Call(self, node):
+        phrases = node.args[1] if node.function == "phrases_found" and len(node.args) == 2 else None
+        if isinstance(phrases, ir.DefRef) and isinstance(self.builder.constants.get(phrases.name), (list, tuple)):
+            # The phrase list is the same for every claim (a table column): build its
+            # matcher once instead of looking it up by the whole list on every call.
+            from payerlint.evaluate.program import cached_matcher
+
+            matcher = self.name(cached_matcher(tuple(self.builder.constants[phrases.name])), "_matcher")
+            texts = self.expr(node.args[0])
+            held = f"_t{next(self.counter)}"
+            return f"{matcher}.found([{held}] if isinstance({held} := {texts}, str) else {held})"
         impl = self.name(B.BUILTINS[node.function].build([a.type for a in node.args]), "_fn")
         return f"{impl}({', '.join(self.expr(a) for a in node.args)})"
 
