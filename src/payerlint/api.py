@@ -54,6 +54,15 @@ def error_result(data: Any, findings: tuple[Finding, ...], record: str | None, r
     return Result(claim_id, payer_id, tuple(rulebooks), "error", findings, (), record)
 
 
+def combined_fix(data: dict, findings) -> tuple:
+    """The result's `fix`: every finding's fix as one patch (evaluate/patch.py)."""
+    from payerlint.evaluate.patch import combine
+
+    if not any(f.fix for f in findings):
+        return ()
+    return tuple(combine(data, [f.fix for f in findings]))
+
+
 def strict_findings(skipped: Iterable[NotEvaluated]) -> list[Finding]:
     """Under --strict each rule that could not be evaluated becomes a warning."""
     return [
@@ -88,7 +97,7 @@ class Checker:
 
         return Result(data.get("claim_id"), data.get("payer_id"), (self.rulebook.id,), verdict_of(findings),
                       tuple(findings), evaluation.not_evaluated, record,
-                      tuple(sorted(code_sets_used(self.rulebook).items())))
+                      tuple(sorted(code_sets_used(self.rulebook).items())), combined_fix(data, findings))
 
     def check_record(self, record: Record) -> Result:
         if record.data is None:

@@ -124,6 +124,13 @@ def _anyall_check(args):
     return T.BOOLEAN
 
 
+def _all_check(args):
+    item = _list_arg(args, "all(units > 0 of lines where code in timed)")
+    if item not in (T.BOOLEAN, T.UNKNOWN):
+        raise SignatureError(f"needs a list of yes/no values, not of {item}: all(units > 0 of lines where code in timed)")
+    return T.BOOLEAN
+
+
 def _any_build(args):
     if args[0].item == T.BOOLEAN:
         return lambda values: any(values)
@@ -217,7 +224,7 @@ _add(Builtin("any", "any(lines where code in timed)",
              _anyall_check, _any_build, aggregate=True))
 _add(Builtin("all", "all(units > 0 of lines where code in timed)",
              "For a list of yes/no values: whether every one is yes (yes when empty).",
-             _anyall_check, _all_build, aggregate=True))
+             _all_check, _all_build, aggregate=True))
 _add(Builtin("days_between", "days_between(episode.evaluation_date, date_of_service)",
              "Days from the first date to the second (negative when the second is earlier).",
              _dates_check("days_between(start, end)", T.DAYS), lambda args: lambda a, b: (b - a).days))

@@ -344,4 +344,16 @@ def test_the_combined_fix_removes_lines_last_and_from_the_end(check):
     result = check(data)
     removals = [op for op in result.fix if op["op"] == "remove"]
     assert [op["path"] for op in removals] == ["/lines/1", "/lines/0"]
-    assert result.fix[-len(removals):] == removals
+    assert list(result.fix[-len(removals):]) == removals
+
+
+def test_the_combined_fix_rebases_fixes_that_touch_the_same_array(check):
+    # Two discipline modifiers (therapy_multiple rewrites the list) and 59 with XS
+    # (59_with_x removes 59 by its position in the list as submitted): applied in one go,
+    # both must hold against the list as it is by then.
+    data = claim()
+    data["lines"][0]["modifiers"] = ["GP", "GO", "59", "XS"]
+    result = check(data)
+    assert fired(result) == {"modifier.59_with_x", "modifier.therapy_multiple"}
+    fixed = apply_patch(data, result.fix)
+    assert fixed["lines"][0]["modifiers"] == ["GP", "XS"] and check(fixed).verdict == "clean"

@@ -95,7 +95,7 @@ def test_a_param_change_reaches_every_rule_through_definitions(tmp_path):
     new = compile_text(tmp_path, "new", BASE.replace("$2,480.00", "$2,410.00"))
     (change,) = diff(old, new).changes
     assert (change.kind, change.name, change.action) == ("param", "kx", "changed")
-    assert change.details == {"old": "$2,480.00", "new": "$2,410.00"}
+    assert change.details == {"old": "$2,480.00", "new": "$2,410.00", "value_changed": True}
     assert change.reaches == ("kx.missing",)   # through the definition over_kx
 
 

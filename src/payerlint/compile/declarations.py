@@ -309,6 +309,12 @@ def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[
                 expr = ir.Const(None, T.UNKNOWN, span)
                 break
             expr = expr_node
+        if expr.type in (T.CODESET, T.PHRASES, T.TABLE) or (T.is_list(expr.type) and expr.type.item is not None
+                                                            and T.is_object(expr.type.item)) \
+                or (T.is_object(expr.type) and expr.type.object.name != "line"):
+            _error(errors, "bad_placeholder", f"'{{{inner}}}' is {expr.type}: a message shows values, not a whole "
+                   f"set, table, row or record", span, "name the field to show, such as {edit.source} or {line.code}")
+            continue
         parts.append(expr)
     parts.append(raw[position:])
     return ir.Template(tuple(p for p in parts if p != ""))

@@ -107,7 +107,9 @@ class RowField:
     base: "Expr"
     table: str
     column: str
-    index: int
+    index: int = field(compare=False)
+    """Position in the row tuple; the column name says what is read, so a column added
+    to the table does not make every rule reading it look edited."""
     type: Type
     span: Span = _span()
 

@@ -115,7 +115,7 @@ class _Gen:
         from payerlint.evaluate.program import _Raised
 
         self.ns: dict = {"_get": _get, "_column": row_column, "_shift": shift_date, "_divide": divide,
-                         "_is_field": _is_field, "_is_value": _is_value, "_Raised": _Raised,
+                         "_is_field": _is_field, "_is_value": _is_value, "_Raised": _Raised, "_yes_no": _yes_no,
                          "Unknown": Unknown, "NoData": NoData, "Missing": Missing, "NO_ROW": NO_ROW, "UNSET": UNSET}
         self.helpers: list[str] = []
         self.counter = itertools.count()
@@ -140,8 +140,9 @@ class _Gen:
         if isinstance(node, (ir.Compare, ir.Member, ir.Not, ir.Conditional, ir.ListLit, ir.Lookup, ir.Logic)):
             return all(self.total(child) for child in _children(node))
         if isinstance(node, ir.Arith):
-            return node.op in ("+", "-", "*") and node.left.type.name != "date" and all(
-                self.total(child) for child in _children(node))
+            # Dates can overflow the calendar and division can be by zero: both may be unknown.
+            return (node.op in ("+", "-", "*") and "date" not in (node.left.type.name, node.right.type.name)
+                    and all(self.total(child) for child in _children(node)))
         return False
 
     # -- expressions
@@ -249,7 +250,9 @@ class _Gen:
         return f"({self.expr(node.left)} {op} {self.expr(node.right)})"
 
     def _Not(self, node):
-        return f"(not {self.expr(node.operand)})"
+        if self.total(node.operand):
+            return f"(not {self.expr(node.operand)})"
+        return f"(not _yes_no(lambda: {self.expr(node.operand)}))"
 
     def _Negate(self, node):
         return f"(-{self.expr(node.operand)})"
@@ -269,7 +272,10 @@ class _Gen:
         return f"(not {expr})" if node.negated else expr
 
     def _Conditional(self, node):
-        return f"({self.expr(node.then)} if {self.expr(node.condition)} else {self.expr(node.otherwise)})"
+        condition = self.expr(node.condition)
+        if not self.total(node.condition):
+            condition = f"_yes_no(lambda: {condition})"
+        return f"({self.expr(node.then)} if {condition} else {self.expr(node.otherwise)})"
 
     def _ListLit(self, node):
         return "[" + ", ".join(self.expr(i) for i in node.items) + "]"
@@ -281,19 +287,11 @@ class _Gen:
         return f"{self.helper_logic(node.op, parts)}(ctx, f)"
 
     def helper_logic(self, op: str, parts) -> str:
-        """Three-valued and/or as statements: the deciding value wins over unknowns."""
+        """Three-valued and/or as statements, as program._n_ary: the deciding value wins;
+        otherwise the first missing claim value, in order; absent table data is no."""
         decisive = "True" if op == "or" else "False"
         name = f"_logic{next(self.counter)}"
-        body = [f"def {name}(ctx, f):", "    unknown = None"]
-        for part in parts:
-            test = self.expr(part)
-            check = f"if {test}:" if op == "or" else f"if not {test}:"
-            if self.total(part):
-                body += [f"    {check}", f"        return {decisive}"]
-            else:
-                body += ["    try:", f"        {check}", f"            return {decisive}",
-                         "    except Unknown as error:", "        if unknown is None:", "            unknown = error"]
-        body += ["    if unknown is not None:", "        raise unknown", f"    return {'False' if op == 'or' else 'True'}"]
+        body = [f"def {name}(ctx, f):"] + _chain(self, parts, op, decisive)
         self.helpers.append("\n".join(body))
         return name
 
@@ -316,6 +314,33 @@ class _Gen:
                                        f"        f[{node.slot}] = item", f"        out.append({value})",
                                        "    return out"]))
         return f"{name}(ctx, f)"
+
+
+def _chain(gen, parts, op: str, decisive: str) -> list[str]:
+    """The body lines of a three-valued and/or over `parts` (see program._n_ary)."""
+    body = ["    missing = None"]
+    for part in parts:
+        test = gen.expr(part)
+        check = f"if {test}:" if op == "or" else f"if not {test}:"
+        if gen.total(part):
+            body += [f"    {check}", f"        return {decisive}"]
+        elif op == "and":
+            body += ["    try:", f"        {check}", f"            return {decisive}",
+                     "    except NoData:", f"        return {decisive}",
+                     "    except Missing as error:", "        if missing is None:", "            missing = error"]
+        else:
+            body += ["    try:", f"        {check}", f"            return {decisive}",
+                     "    except NoData:", "        pass",
+                     "    except Missing as error:", "        if missing is None:", "            missing = error"]
+    body += ["    if missing is not None:", "        raise missing", f"    return {'False' if op == 'or' else 'True'}"]
+    return body
+
+
+def _yes_no(thunk):
+    try:
+        return thunk()
+    except NoData:
+        return False
 
 
 def _children(node):
@@ -356,17 +381,9 @@ def condition(builder, compiled, rule: ir.Rule, binding_slots: dict):
     parts = _flatten(when) if isinstance(when, ir.Logic) and when.op == "and" else [when]
     if rule.unless is not None:
         parts = parts + [ir.Not(rule.unless, rule.unless.type, rule.unless.span)]
-    body = ["def check(ctx):", "    f = ctx.frame", "    unknown = None"]
     constants = gen.builder.constants
     parts = [p for p in parts if not (isinstance(p, ir.DefRef) and constants.get(p.name) is True)]
-    for part in parts:
-        test = gen.expr(part)
-        if gen.total(part):
-            body += [f"    if not {test}:", "        return False"]
-        else:
-            body += ["    try:", f"        if not {test}:", "            return False",
-                     "    except Unknown as error:", "        if unknown is None:", "            unknown = error"]
-    body += ["    if unknown is not None:", "        raise unknown", "    return True"]
+    body = ["def check(ctx):", "    f = ctx.frame"] + _chain(gen, parts, "and", "False")
     source = "\n\n".join(gen.helpers + ["\n".join(body)])
     code = compile(source, f"<rule {rule.id}>", "exec")
     exec(code, gen.ns)  # noqa: S102 - source generated from the compiled rulebook only

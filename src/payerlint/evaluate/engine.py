@@ -120,9 +120,12 @@ def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, initial, program) ->
     for op, path, value, value_type, loop_slot, loop_over in code.fixes:
         try:
             if loop_over is not None:
+                # All of a loop's operations, or none: half a fix can leave the claim worse.
+                batch = []
                 for item in loop_over(ctx):
                     ctx.frame[loop_slot] = item
-                    fixes.append(_patch(ctx, op, path, value, value_type))
+                    batch.append(_patch(ctx, op, path, value, value_type))
+                fixes.extend(batch)
             else:
                 fixes.append(_patch(ctx, op, path, value, value_type))
         except Unknown:

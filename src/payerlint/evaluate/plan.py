@@ -50,14 +50,13 @@ def and_parts(expr) -> list:
 class Guard:
     dead: bool = False
     """The rule can never fire in this rulebook."""
-    code_tests: tuple = ()
-    """(slot, predicate on the code) pairs; for `for each code` the slot is the code itself."""
     same_date: bool = False
     """For pairs: the two lines must share a date."""
     pair_rows: Any = None
     """For pairs: a table whose keys (first.code, second.code) must include the pair."""
     tests: dict = field(default_factory=dict)
-    """Slot -> one combined test of the code (built once, in guard_for)."""
+    """Slot -> one combined test of the code (built once, in guard_for); for `for each code`
+    the slot is the code itself."""
 
     def code_test(self, slot: int) -> Callable[[str], bool] | None:
         return self.tests.get(slot)
@@ -97,7 +96,7 @@ def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
     for slot in {s for s, _ in tests}:
         mine = [test for s, test in tests if s == slot]
         combined[slot] = mine[0] if len(mine) == 1 else (lambda code, mine=tuple(mine): all(t(code) for t in mine))
-    return Guard(False, tuple(tests), same_date, pair_rows, combined)
+    return Guard(False, same_date, pair_rows, combined)
 
 
 def _constant(part, constants: dict):

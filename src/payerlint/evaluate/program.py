@@ -31,7 +31,7 @@ Fn = Callable[["Ctx"], Any]
 class Ctx:
     """Per-claim evaluation state. Never shared between threads."""
 
-    __slots__ = ("claim", "root", "frame", "cache", "trace", "group_index")
+    __slots__ = ("claim", "root", "frame", "cache", "trace")
 
     def __init__(self, claim):
         self.claim = claim
@@ -39,7 +39,6 @@ class Ctx:
         self.frame: list = []
         self.cache: dict = {}
         self.trace: list | None = None
-        self.group_index: dict | None = None
 
 
 class _Raised:
@@ -80,6 +79,10 @@ class Program:
                 continue  # a constant part of its `and` is false in this rulebook
             code = self.fast.rule(rule)
             rules.append(RuleCode(code.rule, code.condition, code.message, code.fixes, code.bindings, guard))
+        # Every definition is built now, before the rulebook is shared: built lazily on a
+        # first claim, two threads could meet a half-built one.
+        for name in compiled.lets:
+            self.fast.let(name)
         self.rules = tuple(rules)
         self.line_rules = tuple(r for r in rules if r.rule.scope == "line")
         self.other_rules = tuple(r for r in rules if r.rule.scope != "line")
@@ -102,7 +105,10 @@ class Program:
         with self._lock:
             if self._traced is None:
                 builder = _Builder(self.compiled, traced=True, constants=self.constants)
-                self._traced = {rule.id: builder.rule(rule) for rule in self.compiled.rules}
+                traced = {rule.id: builder.rule(rule) for rule in self.compiled.rules}
+                for name in self.compiled.lets:
+                    builder.let(name)
+                self._traced = traced
         return self._traced[rule_id]
 
 
@@ -511,27 +517,14 @@ class _Builder:
 
     @staticmethod
     def _logic(op: str, left: Fn, right: Fn) -> Fn:
-        decisive = op == "or"  # the value that settles the answer on its own
-
-        def kleene(ctx):
-            try:
-                value = left(ctx)
-            except Unknown as error:
-                # Unknown on the left: the right side may still settle it.
-                if right(ctx) is decisive:
-                    return decisive
-                raise error
-            if value is decisive:
-                return decisive
-            return right(ctx)
-        return kleene
+        return _n_ary(op == "or", (left, right))
 
     def _Not(self, node: ir.Not) -> Fn:
         return self._not(self.expr(node.operand))
 
     @staticmethod
     def _not(operand: Fn) -> Fn:
-        return lambda ctx: not operand(ctx)
+        return lambda ctx: not yes_no(operand, ctx)
 
     def _Negate(self, node: ir.Negate) -> Fn:
         operand = self.expr(node.operand)
@@ -599,7 +592,7 @@ class _Builder:
             def dynamic_mentions(ctx):
                 phrases = dynamic(ctx)
                 phrases = tuple(phrases) if isinstance(phrases, (list, tuple)) else (phrases,)
-                return _mentions(_matcher(phrases), text(ctx), quantifier)
+                return _mentions(cached_matcher(phrases), text(ctx), quantifier)
             return dynamic_mentions
         if not self.traced:
             if quantifier == "any":
@@ -681,7 +674,7 @@ class _Builder:
 
     def _Conditional(self, node: ir.Conditional) -> Fn:
         condition, then, other = self.expr(node.condition), self.expr(node.then), self.expr(node.otherwise)
-        return lambda ctx: then(ctx) if condition(ctx) else other(ctx)
+        return lambda ctx: then(ctx) if yes_no(condition, ctx) else other(ctx)
 
     def _ListLit(self, node: ir.ListLit) -> Fn:
         items = tuple(self.expr(i) for i in node.items)
@@ -704,27 +697,37 @@ def cached_matcher(phrases: tuple) -> PhraseMatcher:
     return PhraseMatcher("", phrases)
 
 
-_matcher = cached_matcher
+
+def yes_no(fn: Fn, ctx):
+    """A yes/no value where table data it needs is absent: that is a no (NoData), so
+    `not` and `unless` turn it into a yes. Missing claim data still propagates."""
+    try:
+        return fn(ctx)
+    except NoData:
+        return False
 
 
 def _n_ary(decisive: bool, operands: tuple) -> Fn:
-    """`a and b and c ...` (decisive False) or `a or b or c ...` (decisive True) in one
-    loop, with three-valued logic: the decisive value wins over unknowns, which win over
-    the rest."""
+    """`a and b and c ...` (decisive False) or `a or b or c ...` (decisive True), with
+    three-valued logic. The deciding value wins; otherwise the first operand, in the
+    order written, that needs claim data the claim lacks makes the whole unknown; absent
+    table data counts as no. The same rule holds in generated code (codegen.py)."""
 
     def chain(ctx):
-        unknown = None
+        missing = None
         for operand in operands:
             try:
                 value = operand(ctx)
-            except Unknown as error:
-                if unknown is None:
-                    unknown = error
+            except NoData:
+                value = False
+            except Missing as error:
+                if missing is None:
+                    missing = error
                 continue
             if value is decisive:
                 return decisive
-        if unknown is not None:
-            raise unknown
+        if missing is not None:
+            raise missing
         return not decisive
     return chain
 

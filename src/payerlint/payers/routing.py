@@ -9,7 +9,7 @@ says what does exist; the next claim is checked as usual.
 
 from __future__ import annotations
 
-from payerlint.api import error_result, input_findings, strict_findings
+from payerlint.api import combined_fix, error_result, input_findings, strict_findings
 from payerlint.claims.model import Claim
 from payerlint.claims.reader import Record
 from payerlint.claims.validate import ClaimValidator
@@ -81,7 +81,8 @@ class Router:
             return Result(data.get("claim_id"), data.get("payer_id"), tuple(used), "error", all_findings,
                           tuple(skipped), record, tuple(sorted(extra.items())))
         return Result(data.get("claim_id"), data.get("payer_id"), tuple(used), verdict_of(findings),
-                      tuple(findings), tuple(skipped), record, tuple(sorted(extra.items())))
+                      tuple(findings), tuple(skipped), record, tuple(sorted(extra.items())),
+                      combined_fix(data, findings))
 
     def check_record(self, record: Record) -> Result:
         if record.data is None:

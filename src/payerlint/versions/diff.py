@@ -57,7 +57,9 @@ class Change:
         """One line for people."""
         d = self.details
         if self.kind == "param" and self.action == "changed":
-            return f"param {self.name}: {d['old']} -> {d['new']}"
+            if d.get("value_changed"):
+                return f"param {self.name}: {d['old']} -> {d['new']}"
+            return f"param {self.name}: citation changed"
         if self.kind in ("codeset", "phrases") and self.action == "changed":
             parts = []
             if d.get("added"):
@@ -155,6 +157,12 @@ def diff(old, new) -> RulebookDiff:
     new_disabled = {d.rule_id: d for d in new.disabled}
     for rule_id in sorted(set(old_rules) | set(new_rules) | set(old_disabled) | set(new_disabled)):
         a, b = old_rules.get(rule_id), new_rules.get(rule_id)
+        if a is None and b is None and rule_id in old_disabled and rule_id in new_disabled:
+            before, after = old_disabled[rule_id].reason, new_disabled[rule_id].reason
+            if before != after:
+                changes.append(Change("rule", rule_id, "still disabled", {"reason": after, "old_reason": before},
+                                      old_disabled[rule_id].origin.rulebook, new_disabled[rule_id].origin.rulebook))
+            continue
         if a is not None and b is not None:
             parts = _rule_parts(a, b)
             if parts:
@@ -194,12 +202,10 @@ def _with_reach(change: Change, old_graph: nx.DiGraph, new_graph: nx.DiGraph, ow
 
 
 def _param(a: ir.Param, b: ir.Param) -> dict:
-    details = {}
+    details: dict = {}
     if a.value != b.value or a.type != b.type:
-        details = {"old": format_value(a.value, a.type), "new": format_value(b.value, b.type)}
+        details = {"old": format_value(a.value, a.type), "new": format_value(b.value, b.type), "value_changed": True}
     if a.citation != b.citation:
-        details.setdefault("old", format_value(a.value, a.type))
-        details.setdefault("new", format_value(b.value, b.type))
         details["citation"] = {"old": a.citation, "new": b.citation}
     return details
 
@@ -237,15 +243,19 @@ def _table(a: ir.Table, b: ir.Table) -> dict:
         details["columns"] = {"old": [c.name for c in a.columns], "new": [c.name for c in b.columns]}
     old_rows, new_rows = a.rows, b.rows
     rows: dict = {}
+    old_names, new_names = [c.name for c in a.columns], [c.name for c in b.columns]
     if a.columns == b.columns and old_rows is new_rows:
         pass  # the same file, loaded once: nothing to compare
     else:
-        # Compare by key: a 1,000,000-row table diffs by its pairs in one pass each way.
+        # Compare by key, column by name: a 1,000,000-row table diffs by its pairs in one
+        # pass each way, and a column added or removed is not a change to every row.
+        same_shape = old_names == new_names
         for key, row in old_rows.items():
             other = new_rows.get(key)
             if other is None:
                 rows[key] = (row, None)
-            elif other != row:
+            elif (other != row) if same_shape else \
+                    (dict(zip(old_names, row)) != {n: v for n, v in zip(new_names, other) if n in old_names}):
                 rows[key] = (row, other)
         for key, row in new_rows.items():
             if key not in old_rows:
@@ -254,26 +264,28 @@ def _table(a: ir.Table, b: ir.Table) -> dict:
     removed = sorted((k for k, (_, n) in rows.items() if n is None), key=_key_order)
     changed = sorted((k for k, (o, n) in rows.items() if o is not None and n is not None), key=_key_order)
     if rows or details:
-        columns = [c.name for c in b.columns]
         details.update({
             "rows_added": len(added), "rows_removed": len(removed), "rows_changed": len(changed),
             "added_keys": [list(map(format_value, k)) for k in added],
             "removed_keys": [list(map(format_value, k)) for k in removed],
             "changed_rows": [{"key": list(map(format_value, k)),
-                              "columns": _row_delta(columns, rows[k][0], rows[k][1])} for k in changed],
+                              "columns": _row_delta(old_names, new_names, rows[k][0], rows[k][1])} for k in changed],
             "_rows": rows,
         })
-    if a.citation != b.citation:
-        details["citation"] = {"old": a.citation, "new": b.citation}
-        details.setdefault("_rows", rows)
-        for key in ("rows_added", "rows_removed", "rows_changed"):
-            details.setdefault(key, 0)
+    for part, old_value, new_value in (("citation", a.citation, b.citation), ("label", a.label, b.label)):
+        if old_value != new_value:
+            details[part] = {"old": old_value, "new": new_value}
+            details.setdefault("_rows", rows)
+            for key in ("rows_added", "rows_removed", "rows_changed"):
+                details.setdefault(key, 0)
     return details
 
 
-def _row_delta(columns, old_row, new_row) -> dict:
-    return {name: {"old": format_value(o), "new": format_value(n)}
-            for name, o, n in zip(columns, old_row, new_row) if o != n}
+def _row_delta(old_names, new_names, old_row, new_row) -> dict:
+    before, after = dict(zip(old_names, old_row)), dict(zip(new_names, new_row))
+    return {name: {"old": format_value(before.get(name)), "new": format_value(after.get(name))}
+            for name in sorted(set(before) | set(after), key=(old_names + new_names).index)
+            if before.get(name) != after.get(name)}
 
 
 def _key_order(key) -> tuple:

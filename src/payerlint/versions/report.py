@@ -27,7 +27,9 @@ def _detail_lines(change: Change) -> list[str]:
             lines.append(f"row ({', '.join(row['key'])}): {cols}")
         if len(d.get("changed_rows", [])) > SAMPLE:
             lines.append(f"... and {len(d['changed_rows']) - SAMPLE} more changed rows")
-    if change.kind == "rule" and change.action == "disabled" and d.get("reason"):
+    if change.kind == "rule" and change.action in ("disabled", "still disabled") and d.get("reason"):
+        if d.get("old_reason") is not None:
+            lines.append(f"reason was: {d['old_reason']}")
         lines.append(f"because: {d['reason']}")
     if isinstance(d.get("citation"), dict):
         lines.append(f"citation: {d['citation']['old']} -> {d['citation']['new']}")
