@@ -162,7 +162,11 @@ def _resolve(unit: _Unit, errors: list[Diagnostic]) -> None:
         in_progress.discard(name)
         return unit.lets[name].type
 
-    resolver = Resolver(Globals(unit.params, sets, unit.tables, scopes, let_type), errors, unit.refs)
+    def let_expr(name: str):
+        let_type(name, let_decls[name].decl.span)
+        return unit.lets[name].expr if name in unit.lets else None
+
+    resolver = Resolver(Globals(unit.params, sets, unit.tables, scopes, let_type, let_expr), errors, unit.refs)
     for name in let_decls:
         let_type(name, let_decls[name].decl.span)
     for rule_id, placed in unit.layered.rules.items():

@@ -78,6 +78,8 @@ class Globals:
     let_scope: dict[str, str]
     let_type: Callable[[str, Span], Type]
     """Resolves a definition on demand (definitions may be used before they are written)."""
+    let_expr: Callable[[str], "ir.Expr | None"] = lambda name: None
+    """A resolved definition's expression (for `is missing` through a definition)."""
 
 
 class Resolver:
@@ -372,9 +374,14 @@ class Resolver:
 
     def _istest(self, node: syn.IsTest, env: Env) -> ir.Expr:
         operand = self.expr(node.operand, env)
-        # `with pa = episode.prior_authorization ... when pa is missing` tests the field itself.
+        # `with pa = episode.prior_authorization ... when pa is missing` tests the field
+        # itself, and so does `pa is missing` for a claim-level `let pa = ...`.
         if isinstance(operand, ir.Slot) and operand.name in env.inline:
             operand = env.inline[operand.name]
+        elif isinstance(operand, ir.DefRef) and operand.scope == "claim":
+            defined = self.g.let_expr(operand.name)
+            if defined is not None:
+                operand = defined
         if node.test == "blank" and operand.type != T.UNKNOWN and not (T.is_texty(operand.type) or T.is_list(operand.type)):
             self.error("type_mismatch", f"'is blank' tests text or a list, not {operand.type}; use 'is missing'", node.span)
         return ir.IsTest(operand, node.test, node.negated, T.BOOLEAN, node.span)

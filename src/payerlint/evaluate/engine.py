@@ -242,9 +242,10 @@ def summarize(reads, compiled, bindings=()) -> dict:
     }
 
 
-def trace_rule(compiled, claim, rule_id: str) -> list[tuple]:
-    """Everything one rule reads on one claim, over all its scope instances, whether or
-    not it fires: the quarter diff attributes changed outcomes to these reads."""
+def trace_rule(compiled, claim, rule_id: str, line: int | None = None) -> list[tuple]:
+    """Everything one rule reads on one claim, whether or not it fires: the quarter diff
+    attributes changed outcomes to these reads. With `line`, only the scope instances
+    whose findings would name that line (a rule for each line, pair or code)."""
     rule = compiled.rule(rule_id)
     if rule is None:
         return []
@@ -252,7 +253,9 @@ def trace_rule(compiled, claim, rule_id: str) -> list[tuple]:
     traced = program.traced(rule_id)
     ctx = Ctx(claim)
     reads: list[tuple] = []
-    for initial, _line in _instances(rule.scope, claim):
+    for initial, instance_line in _instances(rule.scope, claim):
+        if line is not None and instance_line is not None and instance_line != line:
+            continue
         frame = [UNSET] * rule.frame_size
         frame[:len(initial)] = initial
         ctx.frame, ctx.trace = frame, []

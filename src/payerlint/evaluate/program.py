@@ -70,7 +70,7 @@ class Program:
         from payerlint.evaluate import plan
 
         self.compiled = compiled
-        self.constants = _constant_lets(compiled)
+        self.constants, self.constant_reads = _constant_lets(compiled)
         self.fast = _Builder(compiled, traced=False, constants=self.constants)
         rules = []
         for rule in compiled.rules:
@@ -104,7 +104,8 @@ class Program:
     def traced(self, rule_id: str) -> RuleCode:
         with self._lock:
             if self._traced is None:
-                builder = _Builder(self.compiled, traced=True, constants=self.constants)
+                builder = _Builder(self.compiled, traced=True, constants=self.constants,
+                                   constant_reads=self.constant_reads)
                 traced = {rule.id: builder.rule(rule) for rule in self.compiled.rules}
                 for name in self.compiled.lets:
                     builder.let(name)
@@ -121,22 +122,27 @@ class _NoClaim:
     groups: list = []
 
 
-def _constant_lets(compiled) -> dict:
+def _constant_lets(compiled) -> tuple[dict, dict]:
+    """(value, reads) of each definition that reads no claim data. The reads (params,
+    tables, code sets) are kept so an explanation or a replay still sees them."""
     from payerlint.evaluate.plan import reads_claim
 
     constants: dict = {}
-    builder = _Builder(compiled, traced=False, constants=constants)
+    reads: dict = {}
     for name, let in compiled.lets.items():  # dependencies come first
         if reads_claim(let.expr, let.scope, constants):
             continue
+        builder = _Builder(compiled, traced=True, constants=constants, constant_reads=reads)
         fn, size, _ = builder.let(name)
         ctx = Ctx(_NoClaim())
         ctx.frame = [UNSET] * size
+        ctx.trace = []
         try:
             constants[name] = fn(ctx)
         except Unknown:
             continue
-    return constants
+        reads[name] = tuple(ctx.trace)
+    return constants, reads
 
 
 def build_program(compiled) -> Program:
@@ -230,10 +236,11 @@ def _concat(a, b):
 
 
 class _Builder:
-    def __init__(self, compiled, traced: bool, constants: dict | None = None):
+    def __init__(self, compiled, traced: bool, constants: dict | None = None, constant_reads: dict | None = None):
         self.c = compiled
         self.traced = traced
         self.constants = constants if constants is not None else {}
+        self.constant_reads = constant_reads if constant_reads is not None else {}
         self.lets: dict[str, tuple] = {}
         self.phrases = {name: PhraseMatcher(name, p.phrases) for name, p in compiled.phrases.items()}
         self.binding_slots: dict[int, Fn] = {}
@@ -310,6 +317,13 @@ class _Builder:
             value = self.c.tables[node.name]
             if node.type.name == "list":  # a table read as the list of its rows
                 rows = tuple(value.rows.values())
+                if self.traced:
+                    name = node.name
+
+                    def traced_rows(ctx):
+                        ctx.trace.append(("table", name))
+                        return rows
+                    return traced_rows
                 return lambda ctx: rows
         return lambda ctx: value
 
@@ -376,7 +390,10 @@ class _Builder:
             if not self.traced:
                 return lambda ctx: value
 
+            recorded = self.constant_reads.get(name, ())
+
             def traced_constant(ctx):
+                ctx.trace.extend(recorded)
                 ctx.trace.append(("let", name, (), value))
                 return value
             return traced_constant

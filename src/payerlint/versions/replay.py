@@ -33,9 +33,15 @@ class Difference:
     was: Finding | None
     now: Finding | None
     causes: tuple[dict, ...]
+    evaluation: str | None = None
+    """'now not evaluated' or 'no longer not evaluated', for a change in what could run."""
+    missing: str | None = None
+    """The JSON pointer of the value that decides it, for those."""
 
     @property
     def kind(self) -> str:
+        if self.evaluation is not None:
+            return self.evaluation
         if self.was is None:
             return "new finding"
         if self.now is None:
@@ -46,8 +52,11 @@ class Difference:
         def brief(f: Finding | None):
             return None if f is None else {"severity": f.severity, "category": f.category, "message": f.message,
                                            "fix": list(f.fix)}
-        return {"rule": self.rule, "line": self.line, "kind": self.kind, "was": brief(self.was), "now": brief(self.now),
-                "causes": list(self.causes)}
+        out = {"rule": self.rule, "line": self.line, "kind": self.kind, "was": brief(self.was), "now": brief(self.now),
+               "causes": list(self.causes)}
+        if self.missing is not None:
+            out["missing"] = self.missing
+        return out
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,10 @@ def _key(f: Finding) -> tuple:
     return (f.rule, f.line)
 
 
+def _same(a: Finding, b: Finding) -> bool:
+    return (a.severity, a.category, a.message, a.fix) == (b.severity, b.category, b.message, b.fix)
+
+
 class Replay:
     def __init__(self, diff: RulebookDiff, old, new):
         self.diff = diff
@@ -113,15 +126,38 @@ class Replay:
         self.summary.checked += 1
         if old.verdict == "error" and new.verdict == "error":
             return None  # an unreadable or invalid claim is the same under both
-        before = {_key(f): f for f in old.findings}
-        after = {_key(f): f for f in new.findings}
+        claim = Claim(record.data) if record.data is not None else None
         differences = []
-        for key in sorted(set(before) | set(after), key=lambda k: (k[1] is not None, k[1] or 0, k[0])):
-            was, now = before.get(key), after.get(key)
-            if was is not None and now is not None and (was.severity, was.category, was.message, was.fix) == \
-                    (now.severity, now.category, now.message, now.fix):
+        # Findings are grouped by rule and line (a rule for each date, or for the claim,
+        # can have several findings without a line); within a group, identical findings
+        # cancel, one left on each side is a changed finding, the rest are new or gone.
+        groups: dict[tuple, tuple[list, list]] = {}
+        for side, result in ((0, old), (1, new)):
+            for finding in result.findings:
+                groups.setdefault(_key(finding), ([], []))[side].append(finding)
+        for key in sorted(groups, key=lambda k: (k[1] is not None, k[1] or 0, k[0])):
+            before, after = groups[key]
+            for finding in list(before):
+                twin = next((f for f in after if _same(f, finding)), None)
+                if twin is not None:
+                    before.remove(finding)
+                    after.remove(twin)
+            if not before and not after:
                 continue
-            differences.append(Difference(key[0], key[1], was, now, self._causes(record, key[0])))
+            causes = self._causes(claim, key[0], key[1])
+            if len(before) == 1 and len(after) == 1:
+                differences.append(Difference(key[0], key[1], before[0], after[0], causes))
+                continue
+            differences.extend(Difference(key[0], key[1], f, None, causes) for f in before)
+            differences.extend(Difference(key[0], key[1], None, f, causes) for f in after)
+        # A rule that starts or stops being 'not evaluated' changes what the claim is known to pass.
+        skipped_before = {(n.rule, n.missing) for n in old.not_evaluated}
+        skipped_after = {(n.rule, n.missing) for n in new.not_evaluated}
+        for rule_id, pointer in sorted(skipped_before ^ skipped_after):
+            now_skipped = (rule_id, pointer) in skipped_after
+            differences.append(Difference(rule_id, None, None, None, self._causes(claim, rule_id, None),
+                                          "now not evaluated" if now_skipped else "no longer not evaluated",
+                                          pointer))
         if not differences and old.verdict == new.verdict:
             return None
         self.summary.changed += 1
@@ -139,25 +175,24 @@ class Replay:
         return Impact(new.claim_id, record.origin, old, new, tuple(differences))
 
     # -- attribution
-    def _causes(self, record: Record, rule_id: str) -> tuple[dict, ...]:
+    def _causes(self, claim: Claim | None, rule_id: str, line: int | None) -> tuple[dict, ...]:
         causes: dict[tuple, dict] = {}
         edit = self._rule_changes.get(rule_id)
-        if edit is not None and edit.action != "changed":
+        if edit is not None and edit.action not in ("changed", "still disabled"):
             # Added, removed, disabled or enabled: that alone explains the difference.
             return ({"kind": f"rule {edit.action}", "name": rule_id, "detail": edit.summary()},)
         if edit is not None and set(edit.details.get("parts", ())) & OUTCOME_PARTS:
             causes[("rule", rule_id)] = {"kind": "rule edit", "name": rule_id, "detail": edit.summary()}
         reads = []
         for compiled in (self.old, self.new):
-            if record.data is None or compiled.rule(rule_id) is None:
-                continue
-            reads.extend(trace_rule(compiled, Claim(record.data), rule_id))
+            if claim is not None and compiled.rule(rule_id) is not None:
+                reads.extend(trace_rule(compiled, claim, rule_id, line))
         diff = self.diff
         for entry in reads:
             kind = entry[0]
             if kind == "param":
                 change = diff.find("param", entry[1])
-                if change is not None:
+                if change is not None and change.details.get("value_changed"):
                     causes[("param", entry[1])] = {"kind": "param", "name": entry[1], "detail": change.summary()}
             elif kind == "let":
                 change = diff.find("let", entry[1])
@@ -173,11 +208,15 @@ class Replay:
                     shown = ", ".join(format_value(k) for k in key)
                     causes[("row", table, key)] = {"kind": "table row", "name": f"{table} ({shown})",
                                                    "detail": f"row ({shown}) of table {table} {what}"}
+            elif kind == "table":
+                change = diff.find("table", entry[1])
+                if change is not None and diff.row_changes.get(entry[1]):
+                    causes[("table", entry[1])] = {"kind": "table", "name": entry[1], "detail": change.summary()}
             elif kind == "member":
                 _, name, code, _result = entry
-                if code in diff.member_changes.get(name, ()):
-                    change = diff.find("codeset", name)
-                    how = "added to" if code in change.details.get("added", ()) else "removed from"
+                before, after = self.old.codesets.get(name), self.new.codesets.get(name)
+                if before is not None and after is not None and (code in before) != (code in after):
+                    how = "added to" if code in after else "removed from"
                     causes[("member", name, code)] = {"kind": "code set member", "name": f"{name} {code}",
                                                       "detail": f"{code} {how} code set {name}"}
             elif kind == "phrase":

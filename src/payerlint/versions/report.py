@@ -71,7 +71,8 @@ def write_impacts_text(impacts: Iterable[Impact], summary: Summary, out: TextIO)
                   f"  ({impact.record})\n")
         for d in impact.differences:
             place = f"line {d.line}" if d.line is not None else "claim"
-            out.write(f"  {d.kind}: {d.rule} ({place})\n")
+            missing = f", the claim has no {d.missing}" if d.missing else ""
+            out.write(f"  {d.kind}: {d.rule} ({place}{missing})\n")
             if d.was is not None:
                 out.write(f"      was: {d.was.severity}: {d.was.message}\n")
             if d.now is not None:
