@@ -105,12 +105,32 @@ def test_findings_of_a_multi_quarter_claim_name_the_overlay_rulebook(clean_claim
     claim = copy.deepcopy(clean_claim)
     claim["payer_id"] = "uhc-medicare-advantage"
     del claim["episode"]["prior_authorization"]
+    claim["lines"][0]["units"] = 2
     second = copy.deepcopy(claim["lines"][0])
     second["date"] = "2026-07-02"
     claim["lines"].append(second)
+    claim["documentation"]["total_timed_minutes"] = 44
     result = ROUTER.check(claim)
     assert result.rulebooks == ("uhc-medicare-advantage@2026Q2", "uhc-medicare-advantage@2026Q3")
-    assert {f.rulebook for f in result.findings if f.rule == "authorization.missing"} == set(result.rulebooks)
+    # Per-date rules run in each quarter's rulebook on its own lines...
+    assert {f.rulebook for f in result.findings if f.rule == "units.total"} == set(result.rulebooks)
+    # ...and rules for the whole claim once, under the rulebook of its date of service.
+    claim_level = [f for f in result.findings if f.rule == "authorization.missing"]
+    assert [f.rulebook for f in claim_level] == ["uhc-medicare-advantage@2026Q2"]
+
+
+def test_rules_for_the_whole_claim_are_not_repeated_per_quarter(clean_claim):
+    claim = copy.deepcopy(clean_claim)
+    claim["documentation"]["patient_response"] = "Tolerated well"
+    del claim["episode"]["visit_number"]
+    second = copy.deepcopy(claim["lines"][0])
+    second["date"] = "2026-07-01"
+    claim["lines"].append(second)
+    claim["documentation"]["total_timed_minutes"] = 44
+    result = ROUTER.check(claim)
+    assert [f.rule for f in result.findings] == ["documentation.response_not_measurable"]
+    assert [(n.rule, n.rulebook) for n in result.not_evaluated if n.rule == "documentation.progress_report_overdue"] \
+        == [("documentation.progress_report_overdue", "medicare@2026Q2")]
 
 
 # ------------------------------------------------------------------ the registry's own errors

@@ -62,8 +62,9 @@ def _instances(scope: str, claim, guard=None):
                 yield (group, code, day), group[0]["index"]
 
 
-def evaluate(compiled, claim, *, explain: bool = False) -> Evaluation:
-    """Run every rule of `compiled` on `claim` (a `payerlint.claims.model.Claim`)."""
+def evaluate(compiled, claim, *, explain: bool = False, claim_rules: bool = True, other_rules: bool = True) -> Evaluation:
+    """Run the rules of `compiled` on `claim` (a `payerlint.claims.model.Claim`): the
+    rules for the whole claim, the others (each line, pair, date, code), or both."""
     program = compiled.program
     ctx = Ctx(claim)
     findings: list[Finding] = []
@@ -72,7 +73,7 @@ def evaluate(compiled, claim, *, explain: bool = False) -> Evaluation:
     lines = claim.lines
     # Line rules: for each line, only the rules whose guards accept its code (computed
     # once per distinct code, program.line_rules_for), each in a fresh frame.
-    for line in lines:
+    for line in (lines if other_rules else ()):
         index = line["index"]
         for code, pad in program.line_rules_for(line["code"]):
             ctx.frame = [lines, line, *pad]
@@ -89,6 +90,8 @@ def evaluate(compiled, claim, *, explain: bool = False) -> Evaluation:
                 findings.append(_finding(ctx, code, rulebook, index, (lines, line), program if explain else None))
     for code in program.other_rules:
         rule = code.rule
+        if not (claim_rules if rule.scope == "claim" else other_rules):
+            continue
         size = rule.frame_size
         condition = code.condition
         for initial, line in _instances(rule.scope, claim, code.guard):

@@ -170,7 +170,7 @@ def phrase_pattern(phrases) -> re.Pattern:
 
 
 class PhraseMatcher:
-    __slots__ = ("name", "phrases", "any_pattern", "each", "normal", "by_normal", "inside")
+    __slots__ = ("name", "phrases", "any_pattern", "each", "normal", "by_normal", "words")
 
     def __init__(self, name: str, phrases):
         self.name = name
@@ -179,9 +179,7 @@ class PhraseMatcher:
         self.each = tuple((p, phrase_pattern([p])) for p in self.phrases)
         self.normal = tuple(" ".join(p.split()).casefold() for p in self.phrases)
         self.by_normal = {n: i for i, n in reversed(list(enumerate(self.normal)))}
-        # For each phrase, the other phrases written inside it ("guided exercise" inside
-        # "hands-on guided exercise"): the combined pattern reports only the longer one.
-        self.inside = {n: tuple(i for i, m in enumerate(self.normal) if m != n and m in n) for n in self.normal}
+        self.words = tuple(frozenset(n.split()) for n in self.normal)
 
     def matched(self, text: str) -> list[str]:
         return [p for p, pattern in self.each if pattern.search(text)]
@@ -195,16 +193,15 @@ class PhraseMatcher:
                 hits.add(" ".join(match.group(0).split()).casefold())
         if not hits:
             return []
-        chosen = set()
-        for hit in hits:
-            index = self.by_normal.get(hit)
-            if index is None:
-                continue
-            chosen.add(index)
-            for inner in self.inside[hit]:
-                # Confirmed on its own: a phrase inside a longer one that matched.
-                if inner not in chosen and any(self.each[inner][1].search(t) for t in texts):
-                    chosen.add(inner)
+        chosen = {self.by_normal[hit] for hit in hits if hit in self.by_normal}
+        # The combined pattern reports one phrase per stretch of text; a phrase inside or
+        # overlapping one it reported ("guided exercise" in "hands-on guided exercise",
+        # "massage for relaxation" after "swedish massage") shares a word with it and is
+        # confirmed on its own.
+        hit_words = frozenset(word for hit in hits for word in hit.split())
+        for index, words in enumerate(self.words):
+            if index not in chosen and words & hit_words and any(self.each[index][1].search(t) for t in texts):
+                chosen.add(index)
         return [self.phrases[i] for i in sorted(chosen)]
 
 

@@ -60,6 +60,12 @@ class Router:
         used: list[str] = []
         routing_errors: list[Finding] = []
         extra: dict = {}
+        # A claim whose lines fall in two quarters: each quarter's rulebook checks its own
+        # lines, and the rules for the whole claim run once, under the rulebook of the
+        # claim's date of service (or of its first quarter), on every line.
+        claim_quarter = Quarter.of(claim.root["date_of_service"])
+        if claim_quarter not in by_quarter:
+            claim_quarter = min(by_quarter)
         for quarter, indexes in sorted(by_quarter.items()):
             ref = f"{payer.rulebook_family}@{quarter}"
             compiled = self._load(ref)
@@ -67,10 +73,14 @@ class Router:
                 routing_errors.append(self._no_rulebook(payer, quarter, claim, indexes, ref))
                 continue
             used.append(compiled.id)
-            part = claim if len(indexes) == len(claim.lines) else claim.subset(indexes)
-            evaluation = evaluate(compiled, part, explain=self.explain)
-            findings.extend(evaluation.findings)
-            skipped.extend(evaluation.not_evaluated)
+            whole = len(indexes) == len(claim.lines)
+            evaluations = [evaluate(compiled, claim, explain=self.explain)] if whole else [
+                evaluate(compiled, claim.subset(indexes), explain=self.explain, claim_rules=False)]
+            if not whole and quarter == claim_quarter:
+                evaluations.append(evaluate(compiled, claim, explain=self.explain, other_rules=False))
+            for evaluation in evaluations:
+                findings.extend(evaluation.findings)
+                skipped.extend(evaluation.not_evaluated)
             extra.update(code_sets_used(compiled))
         if self.strict:
             findings.extend(strict_findings(skipped))
