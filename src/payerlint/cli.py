@@ -16,6 +16,8 @@ from payerlint import __version__
 from payerlint.diagnostics import DiagnosticError
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+# `check --fail-on`: which verdicts make the command exit 1.
+FAILING = {"deny": ("deny", "error"), "warn": ("warn", "deny", "error"), "error": ("error",)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     check.add_argument("--strict", action="store_true",
                        help="report each rule that could not be evaluated as a warning of category input")
+    check.add_argument("--fail-on", choices=("deny", "warn", "error"), default="deny",
+                       help="which verdicts make the command exit 1 (default deny: a denied or erroneous claim); "
+                            "with --strict, --fail-on warn also fails on rules that could not be evaluated")
     check.add_argument("--explain", action="store_true",
                        help="add to each finding the params, definitions, table rows and code set members it used")
     check.set_defaults(run=_check)
@@ -140,8 +145,14 @@ def _check(args) -> int:
         from payerlint.payers.routing import Router
 
         checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
-    results = checker.check_records(read_records(args.files, stdin=sys.stdin))
-    status = write_results(results, args.format, sys.stdout, strict=args.strict)
+    unreadable: list = []
+    records = _readable(read_records(args.files, stdin=sys.stdin), unreadable)
+    results = checker.check_records(records)
+    status = write_results(results, args.format, sys.stdout, strict=args.strict, fail_on=args.fail_on)
+    for problem in unreadable:
+        print(problem.render(), file=sys.stderr)
+    if unreadable:
+        return EXIT_USAGE
     broken = getattr(checker, "rulebook_errors", {})
     for ref, error in sorted(broken.items()):
         print(f"rulebook {ref} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
@@ -149,7 +160,19 @@ def _check(args) -> int:
     return EXIT_USAGE if broken else status
 
 
-def write_results(results: Iterable, fmt: str, out: TextIO, strict: bool = False) -> int:
+def _readable(records, unreadable: list):
+    """Records to check; a file that cannot be read at all (missing, empty, a folder with
+    no claims) is a usage problem, not a claim: it is set aside for stderr and exit 2."""
+    from payerlint.claims.reader import FILE_UNREADABLE
+
+    for record in records:
+        if record.data is None and record.error is not None and record.error.code == FILE_UNREADABLE:
+            unreadable.append(record.error)
+            continue
+        yield record
+
+
+def write_results(results: Iterable, fmt: str, out: TextIO, strict: bool = False, fail_on: str = "deny") -> int:
     """Write results as they come (memory stays flat for JSON Lines input); return the exit code."""
     found = False
     counts = {"clean": 0, "warn": 0, "deny": 0, "error": 0}
@@ -160,7 +183,7 @@ def write_results(results: Iterable, fmt: str, out: TextIO, strict: bool = False
     for result in results:
         counts[result.verdict] += 1
         not_evaluated += len(result.not_evaluated)
-        found = found or result.verdict in ("deny", "error")
+        found = found or result.verdict in FAILING[fail_on]
         if fmt == "json":
             out.write(("\n" if first else ",\n") + result.dumps())
         elif fmt == "jsonl":

@@ -44,8 +44,15 @@ def check_name(name: syn.Ident, errors: list[Diagnostic]) -> None:
 # ------------------------------------------------------------------ params
 
 
-def compile_param(decl: syn.Param, origin: ir.Origin, errors: list[Diagnostic]) -> ir.Param:
+def compile_param(decl: syn.Param, origin: ir.Origin, errors: list[Diagnostic],
+                  inherited: ir.Param | None = None) -> ir.Param:
     check_name(decl.name, errors)
+    choices = tuple(c.value for c in decl.choices) or (inherited.choices if inherited is not None else ())
+    if choices and decl.value.value not in choices:
+        shown = ", ".join(repr(c) if isinstance(c, str) else str(c) for c in choices)
+        close = did_you_mean(str(decl.value.value), [str(c) for c in choices])
+        _error(errors, "not_a_choice", f"param {decl.name.id} must be one of {shown}", decl.value.span,
+               close, "declared in the base rulebook" if not decl.choices and inherited is not None else None)
     literal = decl.value
     kind = "boolean" if literal.kind == "boolean" else literal.kind
     value = literal.value
@@ -54,7 +61,7 @@ def compile_param(decl: syn.Param, origin: ir.Origin, errors: list[Diagnostic]) 
         if wanted not in T.PARAM_TYPES:
             _error(errors, "unknown_type", f"unknown type '{wanted}'", decl.type.span,
                    "types are: " + ", ".join(T.PARAM_TYPES))
-            return ir.Param(decl.name.id, T.UNKNOWN, value, _cite(decl.cite), origin)
+            return ir.Param(decl.name.id, T.UNKNOWN, value, _cite(decl.cite), origin, choices)
         allowed = {
             "minutes": ("minutes", "integer"), "days": ("days", "integer"), "money": ("money", "decimal", "integer"),
             "decimal": ("decimal", "integer"), "code": ("text",), "text": ("text",),
@@ -67,7 +74,7 @@ def compile_param(decl: syn.Param, origin: ir.Origin, errors: list[Diagnostic]) 
         elif wanted == "decimal":
             value = Decimal(value)
         kind = wanted
-    return ir.Param(decl.name.id, T.SCALARS[kind], value, _cite(decl.cite), origin)
+    return ir.Param(decl.name.id, T.SCALARS[kind], value, _cite(decl.cite), origin, choices)
 
 
 def _literal_example(kind: str) -> str:

@@ -273,6 +273,8 @@ class Param:
     value: Union[int, Decimal, date, str, bool]
     citation: str | None
     origin: Origin = field(compare=False)
+    choices: tuple = ()
+    """The values the param may take (`one of ...`); empty when any value of its type will do."""
 
 
 @dataclass(frozen=True, slots=True)

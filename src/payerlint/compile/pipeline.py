@@ -132,7 +132,8 @@ def _declare(unit: _Unit, errors: list[Diagnostic]) -> None:
     for name, placed in unit.layered.names.items():
         decl, origin = placed.decl, placed.origin
         if isinstance(decl, syn.Param):
-            unit.params[name] = D.compile_param(decl, origin, errors)
+            inherited = unit.base.params.get(name) if unit.base is not None and decl.override else None
+            unit.params[name] = D.compile_param(decl, origin, errors, inherited)
         elif isinstance(decl, syn.CodeSet):
             unit.codesets[name] = D.compile_codeset(decl, origin, errors)
         elif isinstance(decl, syn.PhraseSet):

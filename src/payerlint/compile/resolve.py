@@ -295,9 +295,13 @@ class Resolver:
                 unified = T.UNKNOWN
             return ir.Otherwise(left, right, unified, node.span)
         if op in ("=", "!=", "<", "<=", ">", ">="):
-            if not T.comparable(left.type, right.type):
+            self._check_code_literal(left, right)
+            self._check_code_literal(right, left)
+            if not (T.comparable(left.type, right.type) or _bare_number(left, right) or _bare_number(right, left)):
+                number_vs_code = ({left.type.name, right.type.name} & {"code"}
+                                  and isinstance(node.left if right.type.name == "code" else node.right, syn.Literal))
                 self.error("type_mismatch", f"cannot compare {left.type} with {right.type}", node.span,
-                           "write codes in quotes: code = \"97140\"" if T.is_texty(left.type) or T.is_texty(right.type) else None)
+                           "write codes in quotes: code = \"97140\"" if number_vs_code else _unit_hint(left.type, right.type))
             elif op not in ("=", "!=") and (left.type.name in ("boolean", "list") or T.is_object(left.type)):
                 self.error("type_mismatch", f"'{op}' orders numbers, dates and texts, not {left.type}", node.span)
             return ir.Compare(op, left, right, T.BOOLEAN, node.span)
@@ -326,9 +330,27 @@ class Resolver:
             self.error("type_mismatch", f"'-' needs a number, but this is {operand.type}", node.span)
         return ir.Negate(operand, operand.type, node.span)
 
+    def _check_code_literal(self, value: ir.Expr, other: ir.Expr) -> None:
+        """A quoted code compared with a code must be written as codes are: `"G0283"`,
+        not `"g0283"`; a code that can never match is a rule that can never fire."""
+        items = value.items if isinstance(value, ir.ListLit) else (value,)
+        wanted = other.type.item if T.is_list(other.type) else other.type
+        if wanted is None or wanted.name != "code":
+            return
+        for item in items:
+            if isinstance(item, ir.Const) and isinstance(item.value, str) and not _CODE_SHAPE.fullmatch(item.value):
+                hint = f"codes are written in capitals, like \"{item.value.upper()}\"" \
+                    if _CODE_SHAPE.fullmatch(item.value.upper()) else "a code is 2 to 7 capitals and digits, like \"97140\", \"G0283\", \"GP\" or \"S93.402D\""
+                self.error("not_a_code", f"\"{item.value}\" is not a code", item.span, hint)
+
     def _member(self, node: syn.Member, env: Env) -> ir.Expr:
         element = self.expr(node.element, env)
         collection = self.expr(node.collection, env)
+        self._check_code_literal(element, collection)
+        if T.is_list(element.type):
+            pass
+        elif isinstance(collection, ir.ListLit):
+            self._check_code_literal(collection, element)
         self._check_membership(element.type, collection, node.span, "in")
         return ir.Member(element, collection, node.negated, T.BOOLEAN, node.span)
 
@@ -445,6 +467,23 @@ class Resolver:
 
     def _literal(self, node: syn.Literal, env: Env) -> ir.Expr:
         return ir.Const(node.value, T.SCALARS["boolean" if node.kind == "boolean" else node.kind], node.span)
+
+
+def _bare_number(value: ir.Expr, other: ir.Expr) -> bool:
+    """A plain number written in the rule (`minutes >= 15`, `amount > 0`) takes the unit
+    of what it is compared with; a param or a field keeps its own."""
+    return (isinstance(value, ir.Const) and value.type in (T.INTEGER, T.DECIMAL)
+            and other.type.name in T.NUMERIC)
+
+
+def _unit_hint(a: Type, b: Type) -> str | None:
+    names = {a.name, b.name}
+    if names & {"money", "minutes", "days"} and names <= T.NUMERIC:
+        return "amounts, minutes and days compare only with their own kind (write 15 minutes, 30 days, $2,480.00)"
+    return None
+
+
+_CODE_SHAPE = __import__("re").compile(r"[0-9A-Z]{2,7}(\.[0-9A-Z]{1,4})?")
 
 
 def _scope_hint(name: str) -> str:

@@ -103,9 +103,9 @@ def comparable(a: Type, b: Type) -> bool:
         return True
     if is_texty(a) and is_texty(b):
         return True
-    pair = {a.name, b.name}
-    return pair in ({"integer", "minutes"}, {"integer", "days"}, {"integer", "decimal"},
-                    {"decimal", "money"}, {"integer", "money"})
+    # A count and a decimal compare; amounts, minutes and days only with their own kind
+    # (a bare number written in the rule adapts: see resolve._binary).
+    return {a.name, b.name} == {"integer", "decimal"}
 
 
 def unify(a: Type, b: Type) -> Type | None:

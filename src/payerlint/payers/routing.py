@@ -14,7 +14,7 @@ from payerlint.claims.model import Claim
 from payerlint.claims.reader import Record
 from payerlint.claims.validate import ClaimValidator
 from payerlint.compile.pipeline import Loader
-from payerlint.diagnostics import DiagnosticError
+from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.evaluate.engine import evaluate
 from payerlint.evaluate.result import Finding, NotEvaluated, Result, verdict_of
 from payerlint.payers.registry import Registry
@@ -69,6 +69,8 @@ class Router:
         for quarter, indexes in sorted(by_quarter.items()):
             ref = f"{payer.rulebook_family}@{quarter}"
             compiled = self._load(ref)
+            if compiled is not None and not self._agrees(payer, compiled, ref):
+                compiled = None
             if compiled is None:
                 routing_errors.append(self._no_rulebook(payer, quarter, claim, indexes, ref))
                 continue
@@ -115,8 +117,25 @@ class Router:
             self.rulebook_errors[ref] = exc
             return None
 
+    def _agrees(self, payer, compiled, ref: str) -> bool:
+        """The payer file and the rulebook must say the same about how minutes become
+        units; a disagreement is a configuration error, reported like a broken rulebook."""
+        param = compiled.params.get("unit_method")
+        if param is None or param.value == payer.unit_method:
+            return True
+        if ref not in self.rulebook_errors:
+            self.rulebook_errors[ref] = DiagnosticError([Diagnostic(
+                "payer_rulebook_mismatch",
+                f"{payer.path} says unit_method = \"{payer.unit_method}\", but rulebook {compiled.id} sets "
+                f"\"{param.value}\"", span=param.origin.span,
+                notes=("make the payer file and the rulebook's unit_method param agree",))])
+        return False
+
     def _no_rulebook(self, payer, quarter: Quarter, claim, indexes, ref: str) -> Finding:
         if ref in self.rulebook_errors:
+            first = self.rulebook_errors[ref].diagnostics[0]
+            if first.code == "payer_rulebook_mismatch":
+                return _routing_finding("routing.rulebook_error", first.message)
             return _routing_finding("routing.rulebook_error",
                                     f"rulebook {ref} does not compile; run `payerlint compile {ref}`")
         dates = sorted({claim.lines[i]["date"].isoformat() for i in indexes})

@@ -521,8 +521,12 @@ class _Builder(Transformer):
         rest = children[1:]
         type_ann = rest.pop(0) if rest and isinstance(rest[0], t.Ident) else None
         value = rest.pop(0)
+        choices = rest.pop(0) if rest and isinstance(rest[0], list) else []
         cite = rest.pop(0) if rest else None
-        return t.Param(name, type_ann, value, cite, span=self._span(meta))
+        return t.Param(name, type_ann, value, cite, tuple(choices), span=self._span(meta))
+
+    def choices(self, meta, children):
+        return list(children)
 
     def type_annotation(self, meta, children):
         return self._ident(children[0])

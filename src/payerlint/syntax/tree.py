@@ -220,6 +220,8 @@ class Param:
     type: Ident | None
     value: Literal
     cite: Text | None
+    choices: tuple[Literal, ...] = ()
+    """`one of ...`: the only values the param may take (an override keeps the base's)."""
     override: bool = False
     comments: tuple[Comment, ...] = field(default=(), compare=False)
     span: Span = _span()
