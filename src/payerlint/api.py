@@ -34,17 +34,25 @@ def load_rulebook(ref: str, home: str | None = None, loader: Loader | None = Non
     return loader.load(ref)
 
 
-def input_findings(diagnostics: Iterable[Diagnostic], rule: str = "input.schema") -> tuple[Finding, ...]:
-    """Claim-level problems (unreadable JSON, schema violations) as `input` findings."""
+# Which `input` rule a reading or validation problem is reported under.
+INPUT_RULES = {"claim_schema_violation": "input.schema", "claim_unreadable": "input.json",
+               "claim_not_object": "input.json", "file_unreadable": "input.file"}
+
+
+def input_findings(diagnostics: Iterable[Diagnostic]) -> tuple[Finding, ...]:
+    """Claim-level problems (unreadable JSON, schema violations) as `input` findings; a
+    schema problem carries the JSON pointer of the value, in its message and on its own."""
     out = []
     for d in diagnostics:
-        where = d.pointer if d.pointer is not None else (str(d.span) if d.span else "")
         match = _LINE_POINTER.match(d.pointer or "")
-        message = f"{where}: {d.message}" if where else d.message
+        # Reader messages already say file:line:column; schema messages get their pointer.
+        message = f"{d.pointer}: {d.message}" if d.pointer is not None else d.message
         if d.notes:
             message += " (" + "; ".join(d.notes) + ")"
-        out.append(Finding(rule, "", "input", "deny", int(match.group(1)) if match else None, message,
-                           SCHEMA_CITATION if d.code == "claim_schema_violation" else "payerlint input reader"))
+        out.append(Finding(INPUT_RULES.get(d.code, "input.schema"), "", "input", "deny",
+                           int(match.group(1)) if match else None, message,
+                           SCHEMA_CITATION if d.code == "claim_schema_violation" else "payerlint input reader",
+                           pointer=d.pointer))
     return tuple(sorted(out, key=Finding.sort_key))
 
 

@@ -27,6 +27,7 @@ from payerlint.claims.reader import json_type
 from payerlint.diagnostics import Diagnostic, did_you_mean
 
 SCHEMA_VIOLATION = "claim_schema_violation"
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 DATE_EXPECTED = "expected a date like 2026-05-14"
 MONEY_EXPECTED = 'expected money as a string with two decimals, like "48.00"'
 
@@ -292,11 +293,17 @@ def _unknown_fields(path: Path, schema: dict, value: dict) -> Iterator[tuple[Pat
     for field in value:
         if field in known or any(re.search(p, field) for p in patterns):
             continue
-        shown = field if len(field) <= 40 else field[:37] + "..."
         hint = did_you_mean(field, known)
         notes = (hint,) if hint else ("fields of your own may be added with an 'x-' prefix",)
-        at = path + (field,)
-        yield at, Diagnostic(SCHEMA_VIOLATION, f"unknown field '{shown}'", pointer=pointer(at), notes=notes)
+        if _FIELD_NAME.fullmatch(field):
+            at = path + (field,)
+            yield at, Diagnostic(SCHEMA_VIOLATION, f"unknown field '{field}'", pointer=pointer(at), notes=notes)
+        else:
+            # A key that is not a name (spaces, punctuation) may be data pasted in the wrong
+            # place, even a patient's; it is neither shown nor put in the pointer.
+            yield path + ("(unnamed)",), Diagnostic(
+                SCHEMA_VIOLATION, "an unknown field whose name is not a field name", pointer=pointer(path),
+                notes=("fields of your own may be added with an 'x-' prefix",))
 
 
 def pointer(path: Path) -> str:

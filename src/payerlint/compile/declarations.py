@@ -316,6 +316,11 @@ def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[
                 expr = ir.Const(None, T.UNKNOWN, span)
                 break
             expr = expr_node
+        private = _private_read(expr)
+        if private is not None:
+            _error(errors, "private_in_message", f"'{{{inner}}}' would put patient data ({private}) in a message",
+                   span, "messages travel to logs and other systems; say what is wrong without quoting it")
+            continue
         if expr.type in (T.CODESET, T.PHRASES, T.TABLE) or (T.is_list(expr.type) and expr.type.item is not None
                                                             and T.is_object(expr.type.item)) \
                 or (T.is_object(expr.type) and expr.type.object.name != "line"):
@@ -325,6 +330,47 @@ def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[
         parts.append(expr)
     parts.append(raw[position:])
     return ir.Template(tuple(p for p in parts if p != ""))
+
+
+def _private_read(expr) -> str | None:
+    """The patient-data field an expression reads, if it reads one (x-payerlint-private)."""
+    for node in ir.walk(expr):
+        if isinstance(node, ir.GetField) and node.base.type.object is not None:
+            if T.is_private(node.base.type.object.name, node.name):
+                return f"{node.base.type.object.name}.{node.name}"
+    return None
+
+
+def _check_fix_path(template: ir.Template, text: syn.Text, errors: list[Diagnostic]) -> None:
+    """The literal parts of a fix path must lead somewhere in a claim: `/lines/{i}/modifier/-`
+    is a typo for `modifiers`, and a patch to it could never be applied."""
+    pointer = "".join(part if isinstance(part, str) else "{}" for part in template.parts)
+    if not pointer.startswith("/"):
+        return
+    current = T.object_type(T.claim_type())
+    fields = dict(T.claim_fields())
+    for token in pointer.split("/")[1:]:
+        if current is None:
+            return
+        if T.is_list(current):
+            if token == "-" or token.isdigit() or token == "{}":
+                current = current.item
+                continue
+            _error(errors, "bad_fix_path", f"'{token}' in fix path {text.value} names no position in a list",
+                   text.span, "a list position is a number, a {placeholder} or - (append)")
+            return
+        if current.object is None:
+            return
+        if token == "{}":
+            return  # a placeholder names the member: checked when the fix is built
+        names = dict(current.object.fields)
+        if current.object.name == "claim":
+            names = fields
+        if token not in names:
+            _error(errors, "bad_fix_path", f"fix path {text.value}: {current.object.label} has no field '{token}'",
+                   text.span, did_you_mean(token, list(names)))
+            return
+        current = names[token]
 
 
 def compile_fix(fix: syn.Fix, resolver: Resolver, env: Env, errors: list[Diagnostic]) -> ir.Fix:
@@ -351,6 +397,7 @@ def compile_fix(fix: syn.Fix, resolver: Resolver, env: Env, errors: list[Diagnos
         env.names[fix.loop_var.id] = ir.Slot(fix.loop_var.id, loop_slot, item or T.UNKNOWN, fix.loop_var.span)
     try:
         path = compile_template(fix.path, resolver, env, errors)
+        _check_fix_path(path, fix.path, errors)
         value = resolver.expr(fix.value, env) if fix.value is not None else None
     finally:
         env.names = saved

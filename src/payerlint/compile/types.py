@@ -149,6 +149,9 @@ def _from_schema(schema: dict, node: dict, name: str, label: str) -> Type:
             (key, _from_schema(schema, sub, key, _label(key)))
             for key, sub in node.get("properties", {}).items()
         )
+        for key, sub in node.get("properties", {}).items():
+            if _deref(schema, sub).get("x-payerlint-private") or sub.get("x-payerlint-private"):
+                PRIVATE.add((name, key))
         return object_type(ObjectType(name, label, fields))
     if "array" in types:
         items = _deref(schema, node.get("items", {}))
@@ -169,6 +172,16 @@ def _singular(name: str) -> str:
 
 def _label(name: str) -> str:
     return {"line": "a claim line", "intervention": "a documented intervention"}.get(name, f"the claim's {name}")
+
+
+PRIVATE: set[tuple[str, str]] = set()
+"""(object, field) pairs the schema marks `x-payerlint-private`: patient data that a
+rule's message must never show (messages end up in logs and other systems)."""
+
+
+def is_private(object_name: str, field_name: str) -> bool:
+    claim_type()  # reading the schema fills PRIVATE
+    return (object_name, field_name) in PRIVATE
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,8 @@ class Finding:
     fix: tuple = ()
     """JSON Patch operations (dicts) on the claim."""
     explanation: dict | None = field(default=None, compare=False)
+    pointer: str | None = None
+    """For an input finding: the JSON pointer of the value that is wrong."""
 
     def sort_key(self) -> tuple:
         return (self.line is not None, self.line or 0, SEVERITY_RANK.get(self.severity, 9), self.rule,
@@ -35,9 +37,11 @@ class Finding:
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {
-            "rule": self.rule, "rulebook": self.rulebook, "category": self.category, "severity": self.severity,
+            "rule": self.rule, "rulebook": self.rulebook or None, "category": self.category, "severity": self.severity,
             "line": self.line, "message": self.message, "citation": self.citation, "fix": list(self.fix),
         }
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
         if self.explanation is not None:
             out["explanation"] = self.explanation
         return out

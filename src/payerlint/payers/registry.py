@@ -109,8 +109,9 @@ class Registry:
                 self._by_key[key.casefold()] = payer
 
     @classmethod
-    def load(cls, home: Home | None = None) -> "Registry":
-        home = home or resolve_home()
+    def load(cls, home: Home | str | Path | None = None) -> "Registry":
+        """The registry of a rulebook tree: a Home, a folder path, or (None) the default."""
+        home = home if isinstance(home, Home) else resolve_home(home)
         payers: dict[str, Payer] = {}
         problems: list[Diagnostic] = []
         folder = home.payers

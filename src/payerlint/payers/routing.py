@@ -30,10 +30,10 @@ def _routing_finding(rule: str, message: str) -> Finding:
 class Router:
     """Checks claims against whatever rulebook each one's payer and dates call for."""
 
-    def __init__(self, registry: Registry, loader: Loader | None = None, *, strict: bool = False,
+    def __init__(self, registry: Registry | None = None, loader: Loader | None = None, *, strict: bool = False,
                  explain: bool = False, validator: ClaimValidator | None = None):
-        self.registry = registry
-        self.loader = loader or Loader(registry.home)
+        self.registry = registry or Registry.load()
+        self.loader = loader or Loader(self.registry.home)
         self.strict = strict
         self.explain = explain
         self.validator = validator or ClaimValidator()
