@@ -127,3 +127,21 @@ def test_builtins_are_listed_with_examples():
     assert run.returncode == 0
     for name in ("cms_units(", "ama_units(", "cms_share(", "days_between(", "icd10_status("):
         assert name in run.stdout
+
+
+def test_explain_shows_what_a_finding_used_in_text_output():
+    claim = str(ROOT / "examples" / "claims" / "medicare" / "04-ptp-traction-with-manual-no-59.json")
+    run = cli("check", claim, "--explain")
+    assert "used: with edit = row (97012, 97140) of table ncci_ptp" in run.stdout
+    assert "used: table ncci_ptp (97012, 97140): found, file line" in run.stdout
+
+
+def test_a_rulebook_finds_its_base_in_its_own_tree_first(tmp_path):
+    tree = tmp_path / "team" / "rulebooks"
+    shutil.copytree(ROOT / "rulebooks" / "therapy-common", tree / "therapy-common")
+    shutil.copytree(ROOT / "rulebooks" / "medicare", tree / "medicare")
+    shutil.copytree(ROOT / "rulebooks" / "anthem-commercial", tree / "anthem-commercial")
+    (tree / "therapy-common" / "2026Q2.rules").write_text('rulebook therapy-common "broken"\n  quarter 2026Q2\nlet = 1\n')
+    # Compiled by path, without --home: the base next to it (broken) is used, not the bundled one.
+    run = cli("compile", str(tree / "anthem-commercial" / "2026Q2.rules"))
+    assert run.returncode == 2 and "therapy-common/2026Q2.rules:3" in run.stderr

@@ -226,12 +226,29 @@ def render_text(result) -> str:
             out.append(f"          fix:  {patch['op']} {patch['path']}{value}")
         if finding.citation:
             out.append(f"          cite: {finding.citation}")
+        if finding.explanation:
+            out.extend(f"          used: {item}" for item in _explained(finding.explanation))
     by_pointer: dict[str, list[str]] = {}
     for skipped in result.not_evaluated:
         by_pointer.setdefault(skipped.missing, []).append(skipped.rule)
     for pointer, rules in sorted(by_pointer.items()):
         out.append(f"  not evaluated, the claim has no {pointer}: {', '.join(sorted(set(rules)))}")
     return "\n".join(out) + "\n\n"
+
+
+def _explained(explanation: dict) -> list[str]:
+    """What a finding used, one short phrase each (the JSON form has the same, structured)."""
+    items = [f"with {b['name']} = {b['value']}" for b in explanation.get("bindings", [])]
+    items += [f"param {p['name']} = {p['value']}" for p in explanation.get("params", [])]
+    items += [f"{d['name']}" + (f" for {d['for']}" if d.get("for") else "") + f" = {d['value']}"
+              for d in explanation.get("definitions", [])]
+    for row in explanation.get("table_rows", []):
+        where = f", file line {row['file_line']}" if row.get("file_line") else ""
+        items.append(f"table {row['table']} ({', '.join(row['key'])}): {'found' if row['found'] else 'no row'}{where}")
+    items += [f"{c['code']} {'is' if c['member'] else 'is not'} in code set {c['code_set']}"
+              for c in explanation.get("code_sets", [])]
+    items += [f"phrase \"{p['matched']}\" of {p['phrases']}" for p in explanation.get("phrases", [])]
+    return items
 
 
 # ------------------------------------------------------------------ compile, builtins

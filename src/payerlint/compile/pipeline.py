@@ -250,6 +250,12 @@ class Loader:
                 Quarter.parse(quarter)
             except QuarterError as exc:
                 raise DiagnosticError([Diagnostic("bad_reference", str(exc))]) from None
+            if relative_to is not None:
+                # A rulebook in a tree (<tree>/rulebooks/<family>/<quarter>.rules) finds its
+                # base in the same tree first, whatever tree --home names.
+                sibling = Path(relative_to).resolve().parent.parent / family / f"{quarter}.rules"
+                if Path(relative_to).resolve().parent.parent.name == "rulebooks" and sibling.is_file():
+                    return sibling
             return self.home.rulebook_path(family, quarter)
         path = Path(ref)
         if relative_to is not None and not path.is_absolute():

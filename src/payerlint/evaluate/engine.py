@@ -206,10 +206,20 @@ def explain_instance(ctx: Ctx, program, rule, initial) -> dict:
         for b in rule.bindings:
             value = ctx.frame[b.slot]
             if value is not UNSET and not hasattr(value, "error"):
-                bindings.append({"name": b.name, "value": format_value(value, b.expr.type)})
+                bindings.append({"name": b.name, "value": _shown(value, b.expr.type, program.compiled)})
     finally:
         ctx.frame, ctx.trace = saved_frame, saved_trace
     return summarize(reads, program.compiled, bindings)
+
+
+def _shown(value, type_, compiled) -> str:
+    """A binding's value for an explanation; a table row by its table and key."""
+    obj = type_.object
+    if obj is not None and obj.name.startswith("row:") and isinstance(value, tuple):
+        table = compiled.tables[obj.name[4:]]
+        key = ", ".join(format_value(v) for v in value[:len(table.keys)])
+        return f"row ({key}) of table {table.name}"
+    return format_value(value, type_)
 
 
 def summarize(reads, compiled, bindings=()) -> dict:
