@@ -228,9 +228,45 @@ def _syntax_diagnostic(source: SourceFile, err: UnexpectedInput, start: int, end
     return Diagnostic("syntax_error", message, span=span, notes=tuple(notes))
 
 
+def _keywords(accepted: set[str]) -> list[str]:
+    """The words among the accepted terminals (`category`, `when`, ...)."""
+    words = []
+    for name in accepted:
+        try:
+            pattern = _lark().get_terminal(name).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and pattern.value.isalpha():
+            words.append(pattern.value)
+    return words
+
+
+def _date_like(source: SourceFile, span: Span):
+    """`2026-7-1`: a date without two-digit month and day reads as a subtraction."""
+    text = _line_text(source, span.line)
+    for match in re.finditer(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", text):
+        if match.start() < span.column <= match.end() + 1 and (len(match.group(2)) < 2 or len(match.group(3)) < 2):
+            fixed = f"{match.group(1)}-{int(match.group(2)):02d}-{int(match.group(3)):02d}"
+            where = Span(source.path, span.line, match.start() + 1, span.line, match.end() + 1)
+            return f"'{match.group(0)}' is not a date: dates are written year-month-day with two digits each, " \
+                   f"like {fixed}", where, []
+    return None
+
+
 def _special_token(source: SourceFile, err: UnexpectedToken, accepted: set[str], span: Span):
     """Messages for slips that a list of expected words explains badly: (message, span, notes) or None."""
     token = str(err.token)
+    date_like = _date_like(source, span)
+    if date_like is not None:
+        return date_like
+    # A keyword misspelled where keywords are expected: `categroy units`.
+    word_span, word = _word_at(source, span)
+    if word.isalpha():
+        from payerlint.diagnostics import did_you_mean
+
+        close = did_you_mean(word, _keywords(accepted))
+        if close is not None and word not in _keywords(accepted):
+            return (f"unexpected '{word}'; {close}", word_span, [])
     # A quarter written 2026-Q2, 2026q2 or 2026Q5.
     if accepted & {"QUARTER", "RULEBOOK_REF"}:
         word_span, word = _word_at(source, span)
