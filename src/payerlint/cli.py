@@ -211,14 +211,16 @@ def render_text(result) -> str:
         severities[finding.severity] = severities.get(finding.severity, 0) + 1
     counts = ", ".join(f"{n} {s}" for s, n in sorted(severities.items(), key=lambda i: ("deny", "warn", "info").index(i[0])
                                                       if i[0] in ("deny", "warn", "info") else 9)) or "no findings"
-    books = ", ".join(result.rulebooks) or "no rulebook"
+    books = ", ".join(result.rulebooks) or "not checked"
     out = [f"{result.claim_id or '(no claim id)'}  {result.verdict.upper()}  {books}  ({counts}; "
            f"{len(result.not_evaluated)} not evaluated)"]
     if result.record:
         out.append(f"  from {result.record}")
     for finding in result.findings:
-        place = f"line {finding.line}" if finding.line is not None else "claim"
-        out.append(f"  {place:<7} {finding.severity:<4}  {finding.category}  {finding.rule}"
+        # Lines are counted from 1 here, as on a claim form; the JSON `line` and the fix
+        # paths count from 0, so the path is shown beside the number.
+        place = f"line {finding.line + 1} (/lines/{finding.line})" if finding.line is not None else "claim"
+        out.append(f"  {place:<18} {finding.severity:<4}  {finding.category}  {finding.rule}"
                    + (f"  [{finding.rulebook}]" if len(result.rulebooks) > 1 else ""))
         out.append(f"          {finding.message}")
         for patch in finding.fix:

@@ -77,7 +77,7 @@ def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
         return f"{match.group(1)}{base}@{quarter}"
 
     text = re.sub(r"(?m)^(\s*extends\s+)([a-z][a-z0-9]*(?:-[a-z0-9]+)*)@([0-9]{4}Q[1-4])", move_base, text)
-    # Comments that name the quarter (`# ... rules for 2026Q3`, `# inherits medicare@2026Q3`).
+    # Comments that name the quarter (`# ... rules for 2026Q3`, `# inherits <base>@2026Q3`).
     text, count = re.subn(rf"(?m)^(\s*#.*?)\b{source_quarter}\b",
                           lambda m: m.group(0).replace(str(source_quarter), str(quarter)), text)
     while count:
