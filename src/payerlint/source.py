@@ -106,3 +106,37 @@ def excerpt(span: Span, source: SourceFile | None = None) -> str:
         f"{span.line} | {shown}\n"
         f"{gutter} | {' ' * (span.column - 1)}{'^' * width}"
     )
+
+
+def span_text(span: Span | None) -> str | None:
+    """The source text a span covers, on one line: comments dropped, spaces collapsed.
+
+    What the quarter diff shows for a changed condition, so an analyst reads the rule
+    as its author wrote it rather than a rendering of the compiled tree.
+
+    >>> src = remember(SourceFile("b.rules", "when a > 1   # first\\n  and b\\n"))
+    >>> span_text(Span("b.rules", 1, 6, 2, 8))
+    'a > 1 and b'
+    """
+    if span is None:
+        return None
+    source = lookup(span.file)
+    if source is None:
+        return None
+    lines = [source.line_text(n) for n in range(span.line, span.end_line + 1)]
+    if not lines:
+        return None
+    lines[-1] = lines[-1][:span.end_column - 1]
+    lines[0] = lines[0][span.column - 1:]
+    return " ".join(" ".join(_without_comment(line) for line in lines).split()) or None
+
+
+def _without_comment(line: str) -> str:
+    # `#` inside a quoted phrase or message is text, not a comment.
+    quoted = False
+    for index, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == "#" and not quoted:
+            return line[:index]
+    return line

@@ -3,6 +3,7 @@ the bundled Medicare quarters."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from payerlint.home import Home
 from payerlint.quarter import Quarter, QuarterError
 from payerlint.versions.diff import diff
 from payerlint.versions.replay import Replay
+from payerlint.versions.report import write_text
 
 BASE = textwrap.dedent('''\
     rulebook demo "Demo"
@@ -133,6 +135,41 @@ def test_a_rule_edit_names_the_part_that_changed(tmp_path, edit, parts):
     new = compile_text(tmp_path, "new", new_text)
     (change,) = diff(old, new).changes
     assert (change.kind, change.name, change.details["parts"]) == ("rule", "units.cap", parts)
+
+
+def test_a_changed_condition_shows_the_old_and_new_source_text(tmp_path):
+    # An analyst reviewing a quarter reads what the author wrote, comments and line
+    # breaks aside, not just "condition changed".
+    old = compile_text(tmp_path, "old", BASE)
+    edited = BASE.replace("when edit is present and edit.indicator = 1",
+                          "when edit is present   # listed pairs only\n       and edit.indicator != 0")
+    edited = edited.replace("with edit = pairs[first.code, second.code]",
+                            "with edit = pairs[second.code, first.code]")
+    edited = edited.replace("let timed_units per date = sum(units of lines where code in timed)",
+                            "let timed_units per date = sum(units of lines where code in timed and units > 0)")
+    new = compile_text(tmp_path, "new", edited)
+    result = diff(old, new)
+    rule = result.find("rule", "ptp.pair")
+    assert rule.details["texts"] == [
+        {"clause": "when", "old": 'edit is present and edit.indicator = 1 and "59" not in second.modifiers',
+         "new": 'edit is present and edit.indicator != 0 and "59" not in second.modifiers'},
+        {"clause": "with edit =", "old": "pairs[first.code, second.code]", "new": "pairs[second.code, first.code]"},
+    ]
+    let = result.find("let", "timed_units")
+    assert let.details["texts"] == [{"clause": "=", "old": "sum(units of lines where code in timed)",
+                                     "new": "sum(units of lines where code in timed and units > 0)"}]
+    shown = io.StringIO()
+    write_text(result, shown)
+    assert "      - when edit is present and edit.indicator = 1 and" in shown.getvalue()
+    assert "      + with edit = pairs[second.code, first.code]" in shown.getvalue()
+
+
+def test_an_added_unless_shows_none_before(tmp_path):
+    old = compile_text(tmp_path, "old", BASE)
+    new = compile_text(tmp_path, "new", BASE.replace("when timed_units > cap",
+                                                     'when timed_units > cap\n      unless any(all_lines where "KX" in modifiers)'))
+    (change,) = diff(old, new).changes
+    assert change.details["texts"] == [{"clause": "unless", "old": None, "new": 'any(all_lines where "KX" in modifiers)'}]
 
 
 def test_rules_added_and_removed(tmp_path):

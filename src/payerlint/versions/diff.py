@@ -19,6 +19,7 @@ import networkx as nx
 
 from payerlint.compile import ir
 from payerlint.evaluate.values import format_value
+from payerlint.source import span_text
 
 KINDS = ("param", "codeset", "phrases", "table", "let", "rule")
 RULE_PARTS = ("title", "scope", "condition", "severity", "category", "message", "citation", "fix")
@@ -166,7 +167,7 @@ def diff(old, new) -> RulebookDiff:
         if a is not None and b is not None:
             parts = _rule_parts(a, b)
             if parts:
-                record("rule", rule_id, "changed", {"parts": parts}, a, b)
+                record("rule", rule_id, "changed", {"parts": parts, **_rule_texts(a, b, parts)}, a, b)
         elif a is not None:
             gone = new_disabled.get(rule_id)
             if gone is not None:
@@ -298,7 +299,36 @@ def _let(a: ir.Let, b: ir.Let) -> dict:
         parts.append("scope")
     if a.expr != b.expr:
         parts.append("expression")
-    return {"parts": parts} if parts else {}
+    if not parts:
+        return {}
+    details: dict = {"parts": parts}
+    if "expression" in parts:
+        details["texts"] = [_text_change("=", a.expr, b.expr)]
+    return details
+
+
+def _rule_texts(a: ir.Rule, b: ir.Rule, parts: list[str]) -> dict:
+    """The old and new source text of each changed clause of a rule's condition."""
+    if "condition" not in parts:
+        return {}
+    texts = []
+    if a.when != b.when:
+        texts.append(_text_change("when", a.when, b.when))
+    if a.unless != b.unless:
+        texts.append(_text_change("unless", a.unless, b.unless))
+    old, new = _bindings(a), _bindings(b)
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            texts.append(_text_change(f"with {name} =", old.get(name), new.get(name)))
+    return {"texts": texts}
+
+
+def _text_change(clause: str, old, new) -> dict:
+    # Source text, not a rendering of the tree: the diff already ignores layout, so what
+    # is shown is only ever a clause whose meaning changed.
+    return {"clause": clause,
+            "old": span_text(getattr(old, "span", None)) if old is not None else None,
+            "new": span_text(getattr(new, "span", None)) if new is not None else None}
 
 
 def _rule_parts(a: ir.Rule, b: ir.Rule) -> list[str]:

@@ -31,6 +31,10 @@ def _detail_lines(change: Change) -> list[str]:
         if d.get("old_reason") is not None:
             lines.append(f"reason was: {d['old_reason']}")
         lines.append(f"because: {d['reason']}")
+    for text in d.get("texts", ()):
+        # Absent text (a clause added or removed, or a file no longer readable) shows as "(none)".
+        lines.append(f"- {text['clause']} {text['old'] or '(none)'}")
+        lines.append(f"+ {text['clause']} {text['new'] or '(none)'}")
     if isinstance(d.get("citation"), dict):
         lines.append(f"citation: {d['citation']['old']} -> {d['citation']['new']}")
     return lines
