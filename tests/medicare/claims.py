@@ -124,3 +124,17 @@ def overlay(folder: Path, body: str, name: str = "overlay.rules", tables: dict[s
 def load(path: Path):
     """Compile a rulebook file (not cached between edits: each path is new)."""
     return compile_path(str(path), _loader)
+
+
+# Synthetic MUE and NCCI tables in place of the bundled ones, for rules that need rows
+# the public record does not give (the tables' CSV text is each test's own).
+SYNTHETIC_TABLES = '''
+override table mue "MUE values for tests (synthetic)" from "mue.csv"
+  key code: code
+  columns mue: integer, mai: integer, mai_text: text optional
+
+override table ncci_ptp "NCCI pairs for tests (synthetic)" from "ptp.csv"
+  key column_1: code, column_2: code
+  columns effective: date optional, deleted: date optional, modifier_indicator: integer,
+          order_confirmed: boolean, source: text, grade: text
+'''

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from .claims import chiro, claim, delete, findings, fired, line, overlay
+from .claims import SYNTHETIC_TABLES, chiro, claim, delete, findings, fired, line, overlay
 
 # ------------------------------------------------------------------ a small RFC 6902 applier
 
@@ -94,15 +94,7 @@ def test_the_applier_follows_rfc_6902():
 @pytest.fixture(scope="module")
 def rulebooks(tmp_path_factory, medicare):
     folder = tmp_path_factory.mktemp("fix_fixture")
-    fixture = overlay(folder, '''
-override table mue "MUE values for tests (synthetic)" from "mue.csv"
-  key code: code
-  columns mue: integer, mai: integer, mai_text: text optional
-override table ncci_ptp "NCCI pairs for tests (synthetic)" from "ptp.csv"
-  key column_1: code, column_2: code
-  columns effective: date optional, deleted: date optional, modifier_indicator: integer,
-          order_confirmed: boolean, source: text, grade: text
-''', tables={"mue.csv": "code,mue,mai,mai_text\n97140,2,1,1 Line Edit\n",
+    fixture = overlay(folder, SYNTHETIC_TABLES, tables={"mue.csv": "code,mue,mai,mai_text\n97140,2,1,1 Line Edit\n",
              "ptp.csv": "column_1,column_2,effective,deleted,modifier_indicator,order_confirmed,source,grade\n"
                         "97530,97161,2020-01-01,,0,yes,synthetic fixture,C\n"})
     ama = overlay(tmp_path_factory.mktemp("fix_ama"), 'override param unit_method = "ama_per_code"')

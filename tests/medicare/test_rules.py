@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from .claims import TABLES, chiro, claim, findings, fired, line, overlay
+from .claims import SYNTHETIC_TABLES, TABLES, chiro, claim, findings, fired, line, overlay
 
 # ------------------------------------------------------------------ fixture rulebooks
 
@@ -30,16 +30,7 @@ PTP_CSV = """column_1,column_2,effective,deleted,modifier_indicator,order_confir
 @pytest.fixture(scope="module")
 def fixture_rulebook(tmp_path_factory):
     folder = tmp_path_factory.mktemp("medicare_fixture")
-    return overlay(folder, '''
-override table mue "MUE values for tests (synthetic)" from "mue.csv"
-  key code: code
-  columns mue: integer, mai: integer, mai_text: text optional
-
-override table ncci_ptp "NCCI pairs for tests (synthetic)" from "ptp.csv"
-  key column_1: code, column_2: code
-  columns effective: date optional, deleted: date optional, modifier_indicator: integer,
-          order_confirmed: boolean, source: text, grade: text
-''', tables={"mue.csv": MUE_CSV, "ptp.csv": PTP_CSV})
+    return overlay(folder, SYNTHETIC_TABLES, tables={"mue.csv": MUE_CSV, "ptp.csv": PTP_CSV})
 
 
 @pytest.fixture(scope="module")

@@ -217,6 +217,11 @@ def _codeset(a: ir.CodeSet, b: ir.CodeSet) -> dict:
     if old_members != new_members:
         details["added"] = sorted(new_members - old_members)
         details["removed"] = sorted(old_members - new_members)
+    return details | _label_and_citation(a, b)
+
+
+def _label_and_citation(a, b) -> dict:
+    details = {}
     if a.label != b.label:
         details["label"] = {"old": a.label, "new": b.label}
     if a.citation != b.citation:
@@ -231,11 +236,7 @@ def _phrases(a: ir.PhraseSet, b: ir.PhraseSet) -> dict:
     if set(old_p) != set(new_p):
         details["added"] = sorted(new_p[k] for k in set(new_p) - set(old_p))
         details["removed"] = sorted(old_p[k] for k in set(old_p) - set(new_p))
-    if a.label != b.label:
-        details["label"] = {"old": a.label, "new": b.label}
-    if a.citation != b.citation:
-        details["citation"] = {"old": a.citation, "new": b.citation}
-    return details
+    return details | _label_and_citation(a, b)
 
 
 def _table(a: ir.Table, b: ir.Table) -> dict:
