@@ -12,6 +12,8 @@ import pytest
 from .claims import SYNTHETIC_TABLES, chiro, claim, delete, findings, fired, line, overlay
 
 # ------------------------------------------------------------------ a small RFC 6902 applier
+# Deliberately separate from evaluate/patch.py: the tests apply every proposed fix with an
+# applier of their own, so a bug in the product's applier cannot hide a fix that is wrong.
 
 
 class PatchError(Exception):
