@@ -41,11 +41,43 @@ def _schema() -> dict:
 Converter = Callable[[Any, str], Any]
 
 
+class ClaimValueError(ValueError):
+    """A value the schema's screen let through that the claim model cannot hold: a date
+    with year 0000, or a whole number written with a decimal point (`2.0`). JSON Schema
+    cannot say either; the model is where each value gets its type, so it says it here."""
+
+    def __init__(self, pointer: str, message: str, note: str):
+        super().__init__(message)
+        self.pointer = pointer
+        self.message = message
+        self.note = note
+
+
+def _to_date(value, ptr):
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ClaimValueError(ptr, "expected a date like 2026-05-14",
+                              "that day does not exist on the calendar (years run from 0001)") from None
+
+
+def _to_integer(value, ptr):
+    if type(value) is float:
+        # JSON Schema counts 2.0 as an integer; a claim's counts are read exactly, so a
+        # decimal point where a whole number belongs is refused rather than rounded.
+        raise ClaimValueError(ptr, "expected a whole number", "write it without a decimal point")
+    return value
+
+
 def _scalar(kind: str | None) -> Converter | None:
     if kind == "date":
-        return lambda value, ptr: date.fromisoformat(value) if isinstance(value, str) else value
+        return _to_date
     if kind == "money":
         return lambda value, ptr: Decimal(value) if isinstance(value, str) else value
+    if kind in ("integer", "minutes"):
+        return _to_integer
     return None
 
 
@@ -115,7 +147,10 @@ def _claim_converter() -> Converter:
 
 class Claim:
     """A claim ready for evaluation: typed values, lines with index and date, and the
-    lines grouped by date of service and by code and date (built when first asked)."""
+    lines grouped by date of service and by code and date (built when first asked).
+
+    Built from a claim the schema accepted; raises `ClaimValueError` (with the JSON
+    pointer) for the few values the schema cannot rule out."""
 
     __slots__ = ("root", "lines", "_days", "_groups")
 
