@@ -19,6 +19,7 @@ from payerlint.claims.validate import ClaimValidator
 from payerlint.compile.pipeline import Loader
 from payerlint.evaluate import codegen
 from payerlint.evaluate.engine import evaluate
+from payerlint.evaluate.prepare import prepare
 from payerlint.evaluate.program import Program
 from payerlint.home import Home
 
@@ -35,11 +36,10 @@ OPTIONAL = [("patient", "birth_date"), ("episode", "visit_number"), ("episode", 
 def closures_only(compiled, monkeypatch):
     """The same rulebook with every condition, binding and definition as closures."""
     monkeypatch.setattr(codegen, "ENABLED", False)
-    twin = copy.copy(compiled)
-    object.__setattr__(twin, "program", Program(twin))  # definitions are built here, eagerly
+    program = Program(compiled)  # definitions are built here, eagerly
     monkeypatch.setattr(codegen, "ENABLED", True)
-    assert not any(hasattr(fn, "source") for fn, _, _ in twin.program.fast.lets.values())
-    return twin
+    assert not any(hasattr(fn, "source") for fn, _, _ in program.fast.lets.values())
+    return program
 
 
 def mutated(data: dict, rng: random.Random) -> dict:
@@ -59,9 +59,9 @@ def mutated(data: dict, rng: random.Random) -> dict:
 @pytest.mark.parametrize("ref", ["medicare@2026Q2", "anthem-commercial@2026Q2", "example-commercial@2026Q2",
                                  "uhc-medicare-advantage@2026Q2", "highmark-commercial@2026Q2", "medicaid-al@2026Q2"])
 def test_generated_code_matches_the_closures_on_a_corpus_with_values_left_out(ref, monkeypatch):
-    fast = load(ref)
-    assert all(hasattr(code.condition, "source") for code in fast.program.rules)
-    slow = closures_only(fast, monkeypatch)
+    fast = prepare(load(ref))
+    assert all(hasattr(code.condition, "source") for code in fast.rules)
+    slow = closures_only(fast.compiled, monkeypatch)
     validator = ClaimValidator()
     rng = random.Random(7)
     checked = 0
@@ -117,8 +117,8 @@ MIXED = textwrap.dedent('''\
 def test_table_data_and_missing_claim_data_combine_the_same_way_in_both(tmp_path, monkeypatch, clean_claim):
     (tmp_path / "t.csv").write_text("code,flag\n97140,\n97110,1\n")
     (tmp_path / "mixed.rules").write_text(MIXED)
-    fast = Loader(Home(tmp_path, "t")).load(str(tmp_path / "mixed.rules"))
-    slow = closures_only(fast, monkeypatch)
+    compiled = Loader(Home(tmp_path, "t")).load(str(tmp_path / "mixed.rules"))
+    fast, slow = prepare(compiled), closures_only(compiled, monkeypatch)
     claim = copy.deepcopy(clean_claim)
     del claim["documentation"]["total_timed_minutes"]
     del claim["episode"]["plan_of_care"]["start"], claim["episode"]["plan_of_care"]["end"]

@@ -99,7 +99,13 @@ def test_standard_input_and_json_lines():
 def test_strict_reports_rules_not_evaluated_as_warnings():
     missing = str(ROOT / "examples" / "claims" / "medicare" / "12-no-documentation-sent.json")
     plain = cli("check", missing)
-    assert plain.returncode == 0 and "10 not evaluated" in plain.stdout
+    # Without --strict the claim still stands out: not clean as far as anyone can tell,
+    # but clean as far as payerlint could check, and it says for lack of what.
+    assert plain.returncode == 0
+    assert "CLEAN  medicare@2026Q2  (no findings)  INCOMPLETE: 10 rules could not run" in plain.stdout
+    assert "1 clean (1 of them incomplete)" in plain.stdout and "(no /documentation: 10)" in plain.stdout
+    plain_json = json.loads(cli("check", missing, "--format", "json").stdout)[0]
+    assert plain_json["verdict"] == "clean" and plain_json["complete"] is False
     strict = json.loads(cli("check", missing, "--strict", "--format", "json").stdout)[0]
     assert strict["verdict"] == "warn"
     assert {f["category"] for f in strict["findings"]} == {"input"}

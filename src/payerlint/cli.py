@@ -2,7 +2,8 @@
 
 Exit codes, for every command: 0 all is well; 1 the command worked and found something
 (a denied or erroneous claim, a diff with changes); 2 usage errors, unreadable files, or
-a rulebook that does not compile.
+a rulebook that does not compile; 3 payerlint itself failed (a bug): for `check`, some
+claims got an `internal.error` result (every other claim was still checked and written).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Iterable, TextIO
 from payerlint import __version__
 from payerlint.diagnostics import DiagnosticError
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # `check --fail-on`: which verdicts make the command exit 1.
 FAILING = {"deny": ("deny", "error"), "warn": ("warn", "deny", "error"), "error": ("error",)}
 
@@ -33,6 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # `payerlint check ... | head`
         return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, not a traceback of claim data
+        from payerlint.check import internal_error
+
+        finding = internal_error(None, None, exc).findings[0]
+        print(f"payerlint: {finding.message}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,34 +139,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check(args) -> int:
-    from payerlint.api import Checker, load_rulebook
+    from payerlint.api import Checker, Router, load_rulebook
     from payerlint.claims.reader import read_records
     from payerlint.compile.pipeline import Loader
     from payerlint.home import resolve_home
+    from payerlint.output import write_results
 
     home = resolve_home(args.home)
     loader = Loader(home)
     if args.rulebook:
         rulebook = load_rulebook(_rulebook_ref(home, args.rulebook), loader=loader)
-        checker = Checker(rulebook, strict=args.strict, explain=args.explain)
+        checker: Checker = Checker(rulebook, strict=args.strict, explain=args.explain)
     else:
         from payerlint.payers.registry import Registry
-        from payerlint.payers.routing import Router
 
         checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
     unreadable: list = []
     records = _readable(read_records(args.files, stdin=sys.stdin), unreadable)
-    results = checker.check_records(records)
-    status = write_results(results, args.format, sys.stdout, strict=args.strict, fail_on=args.fail_on)
+    tally = write_results(checker.check_records(records), args.format, sys.stdout, strict=args.strict)
     for problem in unreadable:
         print(problem.render(), file=sys.stderr)
-    if unreadable:
-        return EXIT_USAGE
-    broken = getattr(checker, "rulebook_errors", {})
+    broken = getattr(checker.choice, "rulebook_errors", {})
     for ref, error in sorted(broken.items()):
         print(f"rulebook {ref} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
               file=sys.stderr)
-    return EXIT_USAGE if broken else status
+    if tally.internal_errors:
+        print(f"payerlint: {tally.internal_errors} claim{'s' if tally.internal_errors != 1 else ''} could not be "
+              f"checked because of an internal error (see their results); this is a bug, please report it",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    if unreadable or broken:
+        return EXIT_USAGE
+    failing = FAILING[args.fail_on]
+    return EXIT_FOUND if any(tally.verdicts[v] for v in failing) else EXIT_OK
 
 
 def _readable(records, unreadable: list):
@@ -170,87 +184,6 @@ def _readable(records, unreadable: list):
             unreadable.append(record.error)
             continue
         yield record
-
-
-def write_results(results: Iterable, fmt: str, out: TextIO, strict: bool = False, fail_on: str = "deny") -> int:
-    """Write results as they come (memory stays flat for JSON Lines input); return the exit code."""
-    found = False
-    counts = {"clean": 0, "warn": 0, "deny": 0, "error": 0}
-    not_evaluated = 0
-    first = True
-    if fmt == "json":
-        out.write("[")
-    for result in results:
-        counts[result.verdict] += 1
-        not_evaluated += len(result.not_evaluated)
-        found = found or result.verdict in FAILING[fail_on]
-        if fmt == "json":
-            out.write(("\n" if first else ",\n") + result.dumps())
-        elif fmt == "jsonl":
-            out.write(result.dumps() + "\n")
-        else:
-            out.write(render_text(result))
-        first = False
-    if fmt == "json":
-        out.write("\n]\n" if not first else "]\n")
-    elif fmt == "text":
-        total = sum(counts.values())
-        out.write(
-            f"{total} claim{'s' if total != 1 else ''} checked: {counts['clean']} clean, {counts['warn']} warn, "
-            f"{counts['deny']} deny, {counts['error']} error; {not_evaluated} rule evaluation"
-            f"{'s' if not_evaluated != 1 else ''} skipped for missing data"
-            + (" (--strict reports them)" if not_evaluated and not strict else "") + "\n")
-    return EXIT_FOUND if found else EXIT_OK
-
-
-def render_text(result) -> str:
-    """One block per claim: a header line, then each finding with its fix and citation,
-    then the rules that could not run for missing data, grouped by what was missing."""
-    severities: dict[str, int] = {}
-    for finding in result.findings:
-        severities[finding.severity] = severities.get(finding.severity, 0) + 1
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(severities.items(), key=lambda i: ("deny", "warn", "info").index(i[0])
-                                                      if i[0] in ("deny", "warn", "info") else 9)) or "no findings"
-    books = ", ".join(result.rulebooks) or "not checked"
-    out = [f"{result.claim_id or '(no claim id)'}  {result.verdict.upper()}  {books}  ({counts}; "
-           f"{len(result.not_evaluated)} not evaluated)"]
-    if result.record:
-        out.append(f"  from {result.record}")
-    for finding in result.findings:
-        # Lines are counted from 1 here, as on a claim form; the JSON `line` and the fix
-        # paths count from 0, so the path is shown beside the number.
-        place = f"line {finding.line + 1} (/lines/{finding.line})" if finding.line is not None else "claim"
-        out.append(f"  {place:<18} {finding.severity:<4}  {finding.category}  {finding.rule}"
-                   + (f"  [{finding.rulebook}]" if len(result.rulebooks) > 1 else ""))
-        out.append(f"          {finding.message}")
-        for patch in finding.fix:
-            value = f" {json.dumps(patch['value'])}" if "value" in patch else ""
-            out.append(f"          fix:  {patch['op']} {patch['path']}{value}")
-        if finding.citation:
-            out.append(f"          cite: {finding.citation}")
-        if finding.explanation:
-            out.extend(f"          used: {item}" for item in _explained(finding.explanation))
-    by_pointer: dict[str, list[str]] = {}
-    for skipped in result.not_evaluated:
-        by_pointer.setdefault(skipped.missing, []).append(skipped.rule)
-    for pointer, rules in sorted(by_pointer.items()):
-        out.append(f"  not evaluated, the claim has no {pointer}: {', '.join(sorted(set(rules)))}")
-    return "\n".join(out) + "\n\n"
-
-
-def _explained(explanation: dict) -> list[str]:
-    """What a finding used, one short phrase each (the JSON form has the same, structured)."""
-    items = [f"with {b['name']} = {b['value']}" for b in explanation.get("bindings", [])]
-    items += [f"param {p['name']} = {p['value']}" for p in explanation.get("params", [])]
-    items += [f"{d['name']}" + (f" for {d['for']}" if d.get("for") else "") + f" = {d['value']}"
-              for d in explanation.get("definitions", [])]
-    for row in explanation.get("table_rows", []):
-        where = f", file line {row['file_line']}" if row.get("file_line") else ""
-        items.append(f"table {row['table']} ({', '.join(row['key'])}): {'found' if row['found'] else 'no row'}{where}")
-    items += [f"{c['code']} {'is' if c['member'] else 'is not'} in code set {c['code_set']}"
-              for c in explanation.get("code_sets", [])]
-    items += [f"phrase \"{p['matched']}\" of {p['phrases']}" for p in explanation.get("phrases", [])]
-    return items
 
 
 # ------------------------------------------------------------------ compile, builtins
@@ -372,12 +305,13 @@ def _diff(args) -> int:
     old, new = loader.load(_rulebook_ref(home, args.old)), loader.load(_rulebook_ref(home, args.new))
     changes = diff(old, new)
     impacts = summary = None
+    unreadable = []
     if args.claims:
         from payerlint.claims.reader import read_records
         from payerlint.versions.replay import Replay
 
         replay = Replay(changes, old, new)
-        impacts = replay.run(read_records(args.claims, stdin=sys.stdin))
+        impacts = replay.run(_readable(read_records(args.claims, stdin=sys.stdin), unreadable))
         summary = replay.summary
     out = sys.stdout
     if args.format == "json":
@@ -390,6 +324,12 @@ def _diff(args) -> int:
         report.write_text(changes, out)
         if impacts is not None:
             report.write_impacts_text(impacts, summary, out)
+    if args.claims and unreadable:
+        # A claims file that could not be read: its claims were not replayed, so "no claim
+        # changes outcome" would be a claim the run cannot make.
+        for problem in unreadable:
+            print(problem.render(), file=sys.stderr)
+        return EXIT_USAGE
     found = changes.changed or bool(summary and summary.changed)
     return EXIT_FOUND if found else EXIT_OK
 

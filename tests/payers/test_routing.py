@@ -17,7 +17,7 @@ from payerlint.compile.pipeline import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
 from payerlint.payers.registry import Registry
-from payerlint.payers.routing import Router
+from payerlint.api import Router
 from payerlint.payers.scaffold import scaffold_payer
 
 HOME = Home(ROOT, "tests")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Mapping
 
 import networkx as nx
 
@@ -34,7 +34,8 @@ from payerlint.syntax.parser import parse_file
 
 @dataclass(frozen=True)
 class CompiledRulebook:
-    """A checked rulebook, ready to evaluate claims. Immutable; share it across threads."""
+    """A checked rulebook: pure data, immutable, shared across threads. It holds no code:
+    `payerlint.evaluate.prepare(compiled)` turns it into the program that checks claims."""
 
     id: str
     """`family@quarter`, e.g. acme@2026Q2."""
@@ -55,8 +56,6 @@ class CompiledRulebook:
     """In evaluation order."""
     disabled: tuple[ir.Disabled, ...]
     graph: nx.DiGraph = field(compare=False, repr=False)
-    program: Any = field(compare=False, repr=False, default=None)
-    """The closures the evaluator runs (payerlint.evaluate.program.Program)."""
     layered: Layered | None = field(compare=False, repr=False, default=None)
     """The effective declarations, kept for rulebooks that extend this one."""
     header_span: Span | None = field(compare=False, repr=False, default=None)
@@ -211,8 +210,6 @@ def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
         stage(unit, errors)
         if errors:
             raise DiagnosticError(errors)
-    from payerlint.evaluate.program import build_program
-
     header = unit.tree.header
     order = {node: i for i, node in enumerate(unit.order)}
     rules = tuple(sorted(unit.rules, key=lambda r: order[f"rule:{r.id}"]))
@@ -230,7 +227,6 @@ def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
         functions_used=frozenset(node.function for node in ir.walk(list(unit.rules) + list(unit.lets.values()))
                                  if isinstance(node, ir.Call)),
     )
-    object.__setattr__(compiled, "program", build_program(compiled))
     return compiled
 
 

@@ -62,14 +62,14 @@ def _instances(scope: str, claim, guard=None):
                 yield (group, code, day), group[0]["index"]
 
 
-def evaluate(compiled, claim, *, explain: bool = False, claim_rules: bool = True, other_rules: bool = True) -> Evaluation:
-    """Run the rules of `compiled` on `claim` (a `payerlint.claims.model.Claim`): the
-    rules for the whole claim, the others (each line, pair, date, code), or both."""
-    program = compiled.program
+def evaluate(program, claim, *, explain: bool = False, claim_rules: bool = True, other_rules: bool = True) -> Evaluation:
+    """Run the rules of a prepared rulebook (`evaluate.prepare`) on `claim` (a
+    `payerlint.claims.model.Claim`): the rules for the whole claim, the others (each
+    line, pair, date, code), or both."""
     ctx = Ctx(claim)
     findings: list[Finding] = []
     skipped: dict[tuple, NotEvaluated] = {}
-    rulebook = compiled.id
+    rulebook = program.compiled.id
     lines = claim.lines
     # Line rules: for each line, only the rules whose guards accept its code (computed
     # once per distinct code, program.line_rules_for), each in a fresh frame.
@@ -255,14 +255,13 @@ def summarize(reads, compiled, bindings=()) -> dict:
     }
 
 
-def trace_rule(compiled, claim, rule_id: str, line: int | None = None) -> list[tuple]:
+def trace_rule(program, claim, rule_id: str, line: int | None = None) -> list[tuple]:
     """Everything one rule reads on one claim, whether or not it fires: the quarter diff
     attributes changed outcomes to these reads. With `line`, only the scope instances
     whose findings would name that line (a rule for each line, pair or code)."""
-    rule = compiled.rule(rule_id)
+    rule = program.compiled.rule(rule_id)
     if rule is None:
         return []
-    program = compiled.program
     traced = program.traced(rule_id)
     ctx = Ctx(claim)
     reads: list[tuple] = []

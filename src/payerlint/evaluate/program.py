@@ -89,6 +89,8 @@ class Program:
         self._by_code: dict = {}
         self._traced: dict[str, RuleCode] | None = None
         self._lock = threading.Lock()
+        self.code_sets = code_sets_used(compiled)
+        """The external code-set releases this rulebook's rules consult, for the result."""
 
     def line_rules_for(self, code: str) -> tuple:
         """(rule, frame padding) for the line rules whose guards accept a line of `code`.
@@ -145,8 +147,11 @@ def _constant_lets(compiled) -> tuple[dict, dict]:
     return constants, reads
 
 
-def build_program(compiled) -> Program:
-    return Program(compiled)
+def code_sets_used(compiled) -> dict:
+    """Which external code-set releases a rulebook's rules consult (the result names them)."""
+    if any(name.startswith("icd10_") for name in compiled.functions_used):
+        return {"code_sets": {"icd10cm": B.icd10_codes().release.name}}
+    return {}
 
 
 # ------------------------------------------------------------------ phrase matching
