@@ -113,9 +113,17 @@ class Checker:
         """The one compiled rulebook, when every claim is checked against one."""
         return getattr(self.choice, "compiled", None)
 
-    def check(self, data: Any, record: str | None = None) -> Result:
-        """One claim (a parsed JSON object) to its result. Never raises."""
+    def check(self, data: Any, record: str | None = None, *, parsed: bool = False) -> Result:
+        """One claim (a JSON object as Python values) to its result. Never raises.
+
+        `parsed`: the claim came from `claims.reader`, which only produces JSON values;
+        otherwise it is first checked for values JSON cannot hold (a tuple, a key that is
+        not text, text that is not Unicode), which a caller's own objects may contain."""
         try:
+            if not parsed:
+                problems = self.validator.json_problems(data)
+                if problems:
+                    return error_result(data, input_findings(problems), record)
             return self._check(data, record)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
@@ -125,7 +133,7 @@ class Checker:
     def check_record(self, record: Record) -> Result:
         if record.data is None:
             return error_result(None, input_findings([record.error] if record.error else []), record.origin)
-        return self.check(record.data, record.origin)
+        return self.check(record.data, record.origin, parsed=True)
 
     def check_records(self, records: Iterable[Record]) -> Iterator[Result]:
         """One result per record, in order, streaming."""
