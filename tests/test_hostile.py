@@ -185,3 +185,19 @@ def test_jsonl_with_an_array_on_line_one_keeps_every_record(tmp_path, text):
     path = tmp_path / "c.jsonl"
     path.write_text(text + "\n" + json.dumps(claim("B")) + "\n" + json.dumps(claim("C")) + "\n", encoding="utf-8")
     assert len(list(read_records([str(path)]))) == 3
+
+
+MARKER = "ZQXJ-PATIENT-MARKER"
+
+
+def test_explain_shows_that_note_text_was_read_never_the_text(tmp_path):
+    data = claim("EXPLAIN")
+    intervention = data["documentation"]["interventions"][0]
+    intervention["technique"] = f"therapeutic exercise for strength, {MARKER} said the patient"
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    for fmt in ("text", "json"):
+        run = cli("check", str(path), "--explain", "--format", fmt)
+        assert b"coding.technique_fits_other_code" in run.stdout
+        assert MARKER.encode() not in run.stdout and MARKER.encode() not in run.stderr
+        assert b"patient data from intervention.technique: read, not shown" in run.stdout

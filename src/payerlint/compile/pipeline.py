@@ -8,6 +8,7 @@ graph needs typed references; closures need an acyclic, ordered graph).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from payerlint.compile import declarations as D
 from payerlint.compile import graph as G
 from payerlint.compile import ir
 from payerlint.compile.layering import Layered, merge
+from payerlint.compile.privacy import private_source
 from payerlint.compile.resolve import Globals, Resolver
 from payerlint.compile import types as T
 from payerlint.diagnostics import Diagnostic, DiagnosticError
@@ -169,6 +171,20 @@ def _resolve(unit: _Unit, errors: list[Diagnostic]) -> None:
     resolver = Resolver(Globals(unit.params, sets, unit.tables, scopes, let_type, let_expr), errors, unit.refs)
     for name in let_decls:
         let_type(name, let_decls[name].decl.span)
+    # Which definitions hold patient data, once every definition is resolved; rules then
+    # refuse it in messages and fixes (compile/privacy.py).
+    privacy: dict[str, str | None] = {}
+
+    def let_private(name: str) -> str | None:
+        if name not in privacy:
+            privacy[name] = None  # a cycle reads as not private; the graph stage reports it
+            let = unit.lets.get(name)
+            privacy[name] = private_source(let.expr, {}, let_private) if let is not None else None
+        return privacy[name]
+
+    for name in list(unit.lets):
+        unit.lets[name] = dataclasses.replace(unit.lets[name], private=let_private(name))
+    resolver.g.let_private = let_private
     for rule_id, placed in unit.layered.rules.items():
         unit.rules.append(D.compile_rule(placed.decl, resolver, placed.origin, errors))
 

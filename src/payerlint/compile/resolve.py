@@ -52,6 +52,8 @@ class Env:
     size: int = 0
     inline: dict[str, ir.Expr] = field(default_factory=dict)
     """`with` bindings by name, so `x is missing` can test the bound expression itself."""
+    private: dict[int, "str | None"] = field(default_factory=dict)
+    """Frame slots holding patient data (bindings, loop variables): compile/privacy.py."""
 
     @classmethod
     def for_scope(cls, scope: str, owner: str) -> "Env":
@@ -80,6 +82,8 @@ class Globals:
     """Resolves a definition on demand (definitions may be used before they are written)."""
     let_expr: Callable[[str], "ir.Expr | None"] = lambda name: None
     """A resolved definition's expression (for `is missing` through a definition)."""
+    let_private: Callable[[str], "str | None"] = lambda name: None
+    """The patient-data field a definition's value derives from (compile/privacy.py)."""
 
 
 class Resolver:

@@ -206,10 +206,16 @@ def explain_instance(ctx: Ctx, program, rule, initial) -> dict:
         for b in rule.bindings:
             value = ctx.frame[b.slot]
             if value is not UNSET and not hasattr(value, "error"):
-                bindings.append({"name": b.name, "value": _shown(value, b.expr.type, program.compiled)})
+                shown = hidden(b.private) if b.private else _shown(value, b.expr.type, program.compiled)
+                bindings.append({"name": b.name, "value": shown})
     finally:
         ctx.frame, ctx.trace = saved_frame, saved_trace
     return summarize(reads, program.compiled, bindings)
+
+
+def hidden(source: str) -> str:
+    """What an explanation shows for a value derived from patient data: that it was read."""
+    return f"(patient data from {source}: read, not shown)"
 
 
 def _shown(value, type_, compiled) -> str:
@@ -231,9 +237,10 @@ def summarize(reads, compiled, bindings=()) -> dict:
             params[name] = {"name": name, "value": format_value(value, compiled.params[name].type)}
         elif kind == "let":
             _, name, key, value = entry
+            let = compiled.lets[name]
             shown_key = ", ".join(format_value(k) for k in key) if key else None
             lets[(name, shown_key)] = {"name": name, "for": shown_key,
-                                       "value": format_value(value, compiled.lets[name].type)}
+                                       "value": hidden(let.private) if let.private else format_value(value, let.type)}
         elif kind == "row":
             _, table, key, found = entry
             line = compiled.tables[table].row_lines.get(key) if found else None
