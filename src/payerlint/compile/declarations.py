@@ -174,8 +174,11 @@ def compile_table(decl: syn.Table, origin: ir.Origin, errors: list[Diagnostic]) 
     base_dir = os.path.dirname(origin.span.file) if origin.span else "."
     path = os.path.normpath(os.path.join(base_dir, decl.path.value))
     rows, row_lines = {}, {}
-    outside = _outside_tree(path, base_dir)
-    if outside is not None:
+    outside = _outside_tree(path, base_dir) if "\0" not in path else None
+    if "\0" in path:
+        _error(errors, "table_unreadable", "a table path cannot hold a NUL character", decl.path.span,
+               "write the path of a CSV file, such as \"tables/ncci_ptp.csv\"")
+    elif outside is not None:
         # Refused before it is opened: nothing of a file outside the tree is read or quoted.
         _error(errors, "table_outside_tree", f"table file {decl.path.value} is outside the rulebook tree ({outside})",
                decl.path.span, "a table is a CSV file in the rulebook's folder or below it, such as "
