@@ -24,6 +24,10 @@ class PatchError(ValueError):
         super().__init__(message)
 
 
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
 def _tokens(pointer: Any, index: int) -> list[str]:
     if not isinstance(pointer, str) or (pointer and not pointer.startswith("/")):
         raise PatchError(index, f"'{pointer}' is not a JSON pointer: write it like /lines/0/units")
@@ -40,7 +44,7 @@ def _walk(doc: Any, tokens: list[str], index: int, pointer: str) -> Any:
             node = node[token]
         elif isinstance(node, list):
             if not token.isdigit() or int(token) >= len(node):
-                raise PatchError(index, f"{pointer}: {where} has {len(node)} items, so there is no item '{token}' "
+                raise PatchError(index, f"{pointer}: {where} has {_items(len(node))}, so there is no item '{token}' "
                                         f"(items count from 0)")
             node = node[int(token)]
         else:
@@ -59,7 +63,7 @@ def _place(doc: Any, pointer: str, index: int, adding: bool):
             return parent, len(parent)
         limit = len(parent) if adding else len(parent) - 1
         if not last.isdigit() or int(last) > limit:
-            raise PatchError(index, f"{pointer}: the array has {len(parent)} items; "
+            raise PatchError(index, f"{pointer}: the array has {_items(len(parent))}; "
                                     + ("add at 0 to {0} or at '-' for the end".format(len(parent)) if adding
                                        else f"there is no item {last} (items count from 0)"))
         return parent, int(last)

@@ -28,7 +28,7 @@ def _percent(value: float) -> str:
 
 
 def _books(runs: list) -> str:
-    """medicare@2025Q4, 2026Q1, 2026Q2: a family named once (runs or coverages)."""
+    """acme@2025Q4, 2026Q1, 2026Q2: a family named once (runs or coverages)."""
     out, family = [], None
     for run in runs:
         name, _, quarter = run.rulebook.partition("@")

@@ -548,7 +548,8 @@ def _mapped(d: Diagnostic, overlay: str, where: dict[int, Span], csv_files: dict
     if d.span is not None and d.span.file in csv_files:
         span, first_line = csv_files[d.span.file]
         line = first_line + d.span.line - 1
-        return Diagnostic(d.code, f"in the CSV text: {d.message}", span=Span(span.file, line, d.span.column, line,
+        message = d.message.replace(f"table file {d.span.file}", "the table").replace(d.span.file, "the table")
+        return Diagnostic(d.code, f"in the CSV text: {message}", span=Span(span.file, line, d.span.column, line,
                                                                               d.span.end_column), notes=d.notes)
     return d
 
