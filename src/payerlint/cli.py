@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fail when a rulebook's coverage (rules made to fire and kept quiet) is under PERCENT")
     tester.add_argument("--format", choices=("text", "json"), default="text")
     tester.set_defaults(run=_test)
+
+    lsp = commands.add_parser("lsp", parents=[home], help="a language server for .rules files (stdio)",
+                              description="Speak the Language Server Protocol on standard input and output: "
+                                          "diagnostics as you type, hover, go to definition, completion. Needs "
+                                          "the optional extra: pip install 'payerlint[lsp]'.")
+    lsp.set_defaults(run=_lsp)
     return parser
 
 
@@ -444,6 +450,15 @@ def _test(args) -> int:
     else:
         write_text(report, paths, sys.stdout)
     return report.exit_code()
+
+
+def _lsp(args) -> int:
+    try:
+        from payerlint.lsp.server import main as serve
+    except ImportError as exc:
+        print(f"payerlint lsp needs pygls: pip install 'payerlint[lsp]' ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    return serve(args.home)
 
 
 def _builtins(args) -> int:
