@@ -1,0 +1,101 @@
+"""docs/authoring.md is run, step by step, in a copy of the rulebook tree: every command,
+every file it writes or edits, and the output excerpts it shows. The guide cannot drift
+from the tool.
+
+What the guide's Markdown means to this test:
+- a ```sh block: one command per line; `# exit N` at the end of a line is the exit code it
+  must give (0 otherwise);
+- a ```text block after a ```sh block: lines the last command's output must contain;
+- `<!-- file: PATH -->`, `<!-- append: PATH -->` before a block: write or append it;
+- `<!-- edit: PATH -->` before a ```diff block: the lines marked ' ' and '-' are replaced
+  by those marked ' ' and '+' (they must occur once in the file).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+GUIDE = ROOT / "docs" / "authoring.md"
+_BLOCK = re.compile(r"(?:<!-- (file|append|edit): (\S+) -->\n)?```(\w*)\n(.*?)```", re.S)
+
+
+def steps(text: str) -> list[tuple]:
+    out = []
+    for match in _BLOCK.finditer(text):
+        action, path, lang, body = match.groups()
+        if action:
+            out.append((action, path, body))
+        elif lang == "sh":
+            out.append(("sh", None, body))
+        elif lang == "text":
+            out.append(("expect", None, body))
+    return out
+
+
+def apply_edit(path: Path, diff: str) -> None:
+    old, new = [], []
+    for line in diff.splitlines():
+        mark, rest = line[:1], line[1:]
+        if mark in (" ", "-"):
+            old.append(rest)
+        if mark in (" ", "+"):
+            new.append(rest)
+    text = path.read_text(encoding="utf-8")
+    before = "\n".join(old) + "\n"
+    assert text.count(before) == 1, f"the guide's edit of {path.name} does not match exactly once:\n{before}"
+    path.write_text(text.replace(before, "\n".join(new) + "\n"), encoding="utf-8")
+
+
+def test_the_guide_runs_as_written(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copytree(ROOT / "rulebooks", tree / "rulebooks")
+    shutil.copytree(ROOT / "payers", tree / "payers")
+    env = {**os.environ, "PAYERLINT_HOME": str(tree), "PYTHONPATH": str(ROOT / "src"),
+           "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # `payerlint` on the PATH is this checkout's, whatever is installed.
+    (tmp_path / "bin").mkdir()
+    launcher = tmp_path / "bin" / "payerlint"
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m payerlint "$@"\n')
+    launcher.chmod(0o755)
+    commands = 0
+    last = None
+    for kind, path, body in steps(GUIDE.read_text(encoding="utf-8")):
+        if kind == "file":
+            (tree / path).parent.mkdir(parents=True, exist_ok=True)
+            (tree / path).write_text(body, encoding="utf-8")
+        elif kind == "append":
+            with open(tree / path, "a", encoding="utf-8") as handle:
+                handle.write("\n" + body)
+        elif kind == "edit":
+            apply_edit(tree / path, body)
+        elif kind == "sh":
+            for line in body.splitlines():
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                command, _, comment = line.partition("  # ")
+                expected = int(re.search(r"exit (\d)", comment).group(1)) if "exit" in comment else 0
+                run = subprocess.run(["bash", "-c", command], cwd=tree, env=env, capture_output=True, text=True)
+                last = (command, run.stdout + run.stderr)
+                assert run.returncode == expected, f"{command}: exit {run.returncode}\n{last[1][-3000:]}"
+                commands += 1
+        elif kind == "expect":
+            assert last is not None, "an output block before any command"
+            command, output = last
+            shown = [line.rstrip() for line in output.splitlines()]
+            for line in body.splitlines():
+                if line.strip() and "..." not in line:
+                    assert any(line.rstrip() in s for s in shown), f"{command}: no line has\n{line}\n---\n{output[-3000:]}"
+    assert commands >= 8
+
+
+def test_the_guide_leaves_marked_places_for_fmt_and_lint():
+    text = GUIDE.read_text(encoding="utf-8")
+    assert "<!-- FMT:" in text and "<!-- LINT:" in text
