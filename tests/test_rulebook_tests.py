@@ -288,3 +288,38 @@ def test_paths_a_rulebook_a_reference_and_a_single_file(capsys, tree):
     assert run(capsys, tree / "2026Q2.rules")[0] == 0
     code, out, _ = run(capsys, tree.parent.parent / "no-such-place")
     assert code == 2 and "does not exist" in out
+
+
+def test_file_level_params_apply_to_every_case(capsys, tree):
+    write(tree, '''base = "claims/clean.json"
+
+[params]
+unit_method = "ama_per_code"
+
+[[case]]
+name = "the AMA rule fires"
+patch = \'\'\'[{"op": "replace", "path": "/lines/0/units", "value": 2}]\'\'\'
+fires = ["units.ama_per_code"]
+quiet = ["units.total"]
+
+[[case]]
+name = "a case may set it back"
+patch = \'\'\'[{"op": "replace", "path": "/lines/0/units", "value": 2}]\'\'\'
+fires = ["units.total"]
+quiet = ["units.ama_per_code"]
+[case.params]
+unit_method = "cms_total_time"
+''')
+    code, out, _ = run(capsys, tree)
+    assert code == 0, out
+
+
+def test_a_rulebook_that_does_not_compile_is_an_error_not_a_crash(capsys, tree):
+    write(tree, BILLED_TWICE)
+    rules = tree / "2026Q2.rules"
+    rules.write_text(rules.read_text().replace("when cms_method and timed_units > allowed_timed_units",
+                                               "when cms_method and timed_unitz > allowed_timed_units"))
+    code, out, err = run(capsys, tree)
+    assert code == 2 and "Traceback" not in out + err
+    assert "2026Q2.rules does not compile; its cases were not run" in out and "timed_unitz" in out
+    assert out.strip().splitlines()[-1] == "0 passed, 2 failed"
