@@ -132,6 +132,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
+
+    tester = commands.add_parser(
+        "test", parents=[home], help="run the test cases written beside rulebooks, with rule coverage",
+        description="Run the test cases in rulebooks/<family>/tests/*.toml against the rulebooks they name "
+                    "(docs/authoring.md). PATH: a test file, a family folder, a .rules file, FAMILY@QUARTER, or "
+                    "a folder of families (default: the rulebook tree). Exit 0: every case passed; 1: a case "
+                    "failed, no case was found, or coverage is under --fail-under; 2: an error in a test file or "
+                    "a rulebook.")
+    tester.add_argument("paths", nargs="*", metavar="PATH")
+    tester.add_argument("--fail-under", type=float, metavar="PERCENT",
+                        help="fail when a rulebook's coverage (rules made to fire and kept quiet) is under PERCENT")
+    tester.add_argument("--format", choices=("text", "json"), default="text")
+    tester.set_defaults(run=_test)
+
+    lsp = commands.add_parser("lsp", parents=[home], help="a language server for .rules files (stdio)",
+                              description="Speak the Language Server Protocol on standard input and output: "
+                                          "diagnostics as you type, hover, go to definition, completion. Needs "
+                                          "the optional extra: pip install 'payerlint[lsp]'.")
+    lsp.set_defaults(run=_lsp)
     return parser
 
 
@@ -355,6 +374,31 @@ def _import(args) -> int:
     print(f"{args.file}: {report.rows_read} rows read, {report.rows_written} written to {report.output} "
           f"({report.skipped_preamble_lines} preamble lines skipped)")
     return EXIT_OK
+
+
+def _test(args) -> int:
+    from payerlint.authoring.report import write_json, write_text
+    from payerlint.authoring.rulebook_tests import run_tests
+    from payerlint.compile.pipeline import Loader
+    from payerlint.home import resolve_home
+
+    home = resolve_home(args.home)
+    paths = args.paths or [str(home.rulebooks)]
+    report = run_tests(paths, Loader(home), args.fail_under)
+    if args.format == "json":
+        write_json(report, sys.stdout)
+    else:
+        write_text(report, paths, sys.stdout)
+    return report.exit_code()
+
+
+def _lsp(args) -> int:
+    try:
+        from payerlint.lsp.server import main as serve
+    except ImportError as exc:
+        print(f"payerlint lsp needs pygls: pip install 'payerlint[lsp]' ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    return serve(args.home)
 
 
 def _builtins(args) -> int:

@@ -31,7 +31,7 @@ from payerlint.home import Home, resolve_home
 from payerlint.quarter import Quarter, QuarterError
 from payerlint.source import Span
 from payerlint.syntax import tree as syn
-from payerlint.syntax.parser import parse_file
+from payerlint.syntax.parser import parse, parse_file
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ class _Unit:
 
     path: str
     loader: "Loader"
+    text: str | None = None
+    """The file's text when it is not read from disk (an editor's unsaved buffer)."""
     tree: syn.Rulebook | None = None
     rulebook_id: str = ""
     quarter: Quarter | None = None
@@ -93,7 +95,7 @@ class _Unit:
 
 def _parse(unit: _Unit, errors: list[Diagnostic]) -> None:
     try:
-        unit.tree = parse_file(unit.path)
+        unit.tree = parse_file(unit.path) if unit.text is None else parse(unit.text, unit.path)
     except DiagnosticError as exc:
         errors.extend(exc.diagnostics)
 
@@ -216,11 +218,13 @@ STAGES = (
 )
 
 
-def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
+def compile_path(path: str, loader: "Loader | None" = None, text: str | None = None) -> CompiledRulebook:
     """Compile one rulebook file, raising DiagnosticError with every problem of the
-    first stage that found any."""
+    first stage that found any. With `text`, that is the file's content (the language
+    server compiles what the editor holds, unsaved); paths in it (tables, extends) are
+    still relative to `path`."""
     loader = loader or Loader(resolve_home())
-    unit = _Unit(str(path), loader)
+    unit = _Unit(str(path), loader, text)
     for _name, stage in STAGES:
         errors: list[Diagnostic] = []
         stage(unit, errors)
