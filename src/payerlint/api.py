@@ -16,8 +16,8 @@ This module is the public face; the claim path itself lives in `payerlint.check`
 
 from __future__ import annotations
 
-from payerlint.check import (Checker, OneRulebook, Part, Route, RulebookChoice, combined_fix, error_result,
-                             input_findings, internal_error, strict_findings)
+from payerlint.check import (INPUT_RULES, Checker, OneRulebook, Part, Route, RulebookChoice, combined_fix,
+                             error_result, input_findings, internal_error, strict_findings)
 from payerlint.claims.validate import ClaimValidator
 from payerlint.compile.pipeline import CompiledRulebook, Loader
 from payerlint.evaluate.result import Finding, NotEvaluated, Result
@@ -28,7 +28,7 @@ from payerlint.payers.routing import ByPayer
 __all__ = [
     "Checker", "Router", "ByPayer", "OneRulebook", "RulebookChoice", "Route", "Part", "load_rulebook", "Loader",
     "Registry", "CompiledRulebook", "ClaimValidator", "Result", "Finding", "NotEvaluated",
-    "combined_fix", "error_result", "input_findings", "internal_error", "strict_findings",
+    "combined_fix", "error_result", "input_findings", "internal_error", "strict_findings", "INPUT_RULES",
 ]
 
 

@@ -345,6 +345,7 @@ class Runner:
         lines.append(f'  extends "{_escape(compiled.path)}"')
         where: dict[int, Span] = {}
         csv_files: dict[str, tuple[Span, int]] = {}
+        copies: dict[str, str] = {}
         for located in case.params:
             name, value = located.value
             param = compiled.params.get(name)
@@ -369,6 +370,13 @@ class Runner:
                 path = str(self._workdir / f"table-{number}-{override.name}.csv")
                 Path(path).write_text(override.text, encoding="utf-8")
                 csv_files[path] = (override.span, override.text_line)
+            elif path is not None and Path(path).is_file():
+                # The overlay lives in a scratch folder, and a rulebook reads tables only
+                # from its own tree: it reads a copy, and errors name the original file.
+                copy = str(self._workdir / f"table-{number}-{override.name}.csv")
+                shutil.copyfile(path, copy)
+                copies[copy] = path
+                path = copy
             keys = [c.name for c in table.keys]
             where[len(lines) + 1] = override.span
             lines.append(f'override table {override.name} "{_escape(table.label or override.name)}" '
@@ -385,7 +393,7 @@ class Runner:
         try:
             return self.loader.load(str(overlay))
         except DiagnosticError as exc:
-            return [_mapped(d, str(overlay), where, csv_files) for d in exc.diagnostics]
+            return [_mapped(d, str(overlay), where, csv_files, copies) for d in exc.diagnostics]
 
     # -- explanations for a failing case
 
@@ -415,8 +423,9 @@ def trace(compiled: CompiledRulebook, data: dict, rule_id: str, line: int | None
     replay uses to attribute a changed outcome."""
     from payerlint.claims.model import Claim
     from payerlint.evaluate.engine import summarize, trace_rule
+    from payerlint.evaluate.prepare import prepare
 
-    return summarize(trace_rule(compiled, Claim(data), rule_id, line), compiled)
+    return summarize(trace_rule(prepare(compiled), Claim(data), rule_id, line), compiled)
 
 
 def explanation_lines(explanation: dict) -> list[str]:
@@ -540,8 +549,13 @@ def _escape(text: str) -> str:
     return str(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _mapped(d: Diagnostic, overlay: str, where: dict[int, Span], csv_files: dict) -> Diagnostic:
+def _mapped(d: Diagnostic, overlay: str, where: dict[int, Span], csv_files: dict, copies: dict) -> Diagnostic:
     """A compiler diagnostic about an override, moved to where the test file writes it."""
+    if d.span is not None and d.span.file in copies:
+        original = copies[d.span.file]
+        return Diagnostic(d.code, d.message.replace(d.span.file, original),
+                          span=Span(original, d.span.line, d.span.column, d.span.end_line, d.span.end_column),
+                          notes=d.notes)
     if d.span is not None and d.span.file == overlay:
         span = where.get(d.span.line) or next(iter(where.values()), None)
         return Diagnostic(d.code, f"this override: {d.message}", span=span, notes=d.notes)
