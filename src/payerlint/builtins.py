@@ -450,7 +450,7 @@ def _found_check(args):
 
 
 def _phrases_found(texts, phrases):
-    from payerlint.evaluate.program import cached_matcher
+    from payerlint.evaluate.phrases import cached_matcher
 
     texts = [texts] if isinstance(texts, str) else list(texts)
     phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
