@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
+
+    from payerlint import cli_authoring
+
+    cli_authoring.add_commands(commands, home)
     return parser
 
 

@@ -414,10 +414,11 @@ def _split_comment(line: str) -> tuple[str, str | None]:
 def _comments(source: SourceFile) -> list[t.Comment]:
     found = []
     for number, line in enumerate(source.text.split("\n"), start=1):
-        _, comment = _split_comment(line)
+        code, comment = _split_comment(line)
         if comment is not None:
             column = len(line) - len(comment) + 1
-            found.append(t.Comment(comment, Span(source.path, number, column, number, column + len(comment))))
+            found.append(t.Comment(comment, Span(source.path, number, column, number, column + len(comment)),
+                                   own_line=not code.strip()))
     return found
 
 
@@ -752,6 +753,15 @@ class _Builder(Transformer):
     def call(self, meta, c):
         args = tuple(a for a in c[1:] if a is not None)
         return t.Call(str(c[0]), args, self._span(meta), _tok_span(self.path, c[0]))
+
+    def code_range_expr(self, meta, c):
+        first, _, last = str(c[0]).partition("-")
+        span = self._span(meta)
+        return t.Codes(t.CodeItem(first, last, span), span)
+
+    def code_prefix_expr(self, meta, c):
+        span = self._span(meta)
+        return t.Codes(t.CodeItem(str(c[0]), None, span), span)
 
     def list_literal(self, meta, c):
         return t.ListLiteral(tuple(a for a in c if a is not None), self._span(meta))
