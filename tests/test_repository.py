@@ -118,8 +118,9 @@ def test_home_points_at_a_teams_own_tree(tmp_path):
     assert cli("check", claim).returncode == 0
     for run in (cli("check", claim, "--home", str(tree)), cli("check", claim, env={"PAYERLINT_HOME": str(tree)})):
         assert run.returncode == 1 and "threshold.kx_missing" in run.stdout
-    payers = cli("payers", "--home", str(tree))
-    assert "medicare" in payers.stdout and "anthem-commercial" not in payers.stdout
+    # The team tree lies over the bundled one: its medicare first, the other payers underneath.
+    rows = {line.split()[0]: line.split()[1] for line in cli("payers", "--home", str(tree)).stdout.splitlines()[1:]}
+    assert rows["medicare"] == "team" and rows["anthem-commercial"] == "bundled"
 
 
 def test_builtins_are_listed_with_examples():
