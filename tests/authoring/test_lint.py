@@ -263,30 +263,41 @@ def cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "payerlint", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_the_command_text_json_and_sarif(team):
-    text = cli("lint", ".", "--home", ".", cwd=team)
-    assert text.returncode == 1
-    assert "warning[unused_declaration]: param spare_limit is declared but no rule or definition uses it" in text.stdout
-    assert f"--> rulebooks/acme/2026Q2.rules:{line_of('param spare_limit')}:7" in text.stdout
-    assert text.stdout.rstrip().endswith("warnings; 1 rulebook, 1 payer file checked")
-    data = json.loads(cli("lint", ".", "--home", ".", "--format", "json", cwd=team).stdout)
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    from payerlint.cli import main
+
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_the_command_text_json_and_sarif(team, capsys, monkeypatch):
+    monkeypatch.chdir(team)
+    status, text, _ = run_main(capsys, "lint", ".", "--home", ".")
+    assert status == 1
+    assert "warning[unused_declaration]: param spare_limit is declared but no rule or definition uses it" in text
+    assert f"--> rulebooks/acme/2026Q2.rules:{line_of('param spare_limit')}:7" in text
+    assert text.rstrip().endswith("warnings; 1 rulebook, 1 payer file checked")
+    data = json.loads(run_main(capsys, "lint", ".", "--home", ".", "--format", "json")[1])
     assert data["rulebooks"] == ["acme@2026Q2"]
     assert {w["code"] for w in data["warnings"]} == set(CHECKS) - {"payer_without_rulebooks"}
-    log = json.loads(cli("lint", ".", "--home", ".", "--format", "sarif", cwd=team).stdout)
+    log = json.loads(run_main(capsys, "lint", ".", "--home", ".", "--format", "sarif")[1])
     assert not list(Draft4Validator(SCHEMA).iter_errors(log))
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
     assert uris == {"rulebooks/acme/2026Q2.rules", "payers/acme.toml"}
 
 
-def test_a_rulebook_that_does_not_compile_is_an_error_not_a_warning(tmp_path):
+def test_a_rulebook_that_does_not_compile_is_an_error_not_a_warning(tmp_path, capsys):
     broken = tmp_path / "broken.rules"
     broken.write_text('rulebook broken "Broken"\nlet x = y\n', encoding="utf-8")
-    run = cli("lint", str(broken), cwd=tmp_path)
-    assert run.returncode == 2 and "unknown name 'y'" in run.stderr
+    status, _, err = run_main(capsys, "lint", str(broken))
+    assert status == 2 and "unknown name 'y'" in err
 
 
 def test_lint_runs_over_the_shipped_tree_without_errors():
-    report = lint_paths([str(ROOT / "rulebooks"), str(ROOT / "payers")], Home(ROOT, "bundled"))
+    from conftest import _loader
+
+    report = lint_paths([str(ROOT / "rulebooks"), str(ROOT / "payers")], _loader.home, _loader)
     assert not report.errors
     assert len(report.rulebooks) == len(list((ROOT / "rulebooks").glob("*/*.rules")))
     assert {w.code for w in report.warnings} <= set(CHECKS)

@@ -374,7 +374,12 @@ class Resolver:
                            'write codes in quotes: code in ["97014", "97010"]'
                            if T.is_texty(element) and ctype.item.name == "integer" else None)
         else:
-            self.error("type_mismatch", f"'{word}' needs a code set, a table or a list on its right, not {ctype}", span)
+            subtraction = (isinstance(collection, ir.Arith) and collection.op == "-"
+                           and all(isinstance(side, ir.Const) and side.type == T.INTEGER
+                                   for side in (collection.left, collection.right)))
+            self.error("type_mismatch", f"'{word}' needs a code set, a table or a list on its right, not {ctype}", span,
+                       "a range of codes is written without spaces around '-': code in 98940-98942"
+                       if subtraction else None)
 
     def _has(self, node: syn.Has, env: Env) -> ir.Expr:
         items = self.expr(node.items, env)
@@ -427,6 +432,9 @@ class Resolver:
                 members.append(item.item)
             elif isinstance(item, syn.Literal) and item.kind == "text" and _CODE_SHAPE.fullmatch(item.value):
                 members.append(syn.CodeItem(item.value, None, item.span))
+            elif isinstance(item, syn.Literal) and item.kind == "integer" and _CODE_SHAPE.fullmatch(item.raw):
+                # Beside a range, a bare 97140 is a code too: the list is a code set.
+                members.append(syn.CodeItem(item.raw, None, item.span))
             else:
                 self.error("type_mismatch", "a list of codes holds quoted codes, ranges and prefixes only",
                            item.span, 'for example: code in ["97140", 98940-98942, S93.4*]')

@@ -56,11 +56,12 @@ class Report:
     payer_files: list[str] = field(default_factory=list)
 
 
-def lint_paths(paths, home) -> Report:
-    """Lint rulebooks (files, folders, family@quarter) and payer files (.toml, folders)."""
+def lint_paths(paths, home, loader=None) -> Report:
+    """Lint rulebooks (files, folders, family@quarter) and payer files (.toml, folders).
+    A loader may be passed to reuse rulebooks it has compiled already."""
     from payerlint.compile.pipeline import Loader
 
-    loader = Loader(home)
+    loader = loader or Loader(home)
     report = Report()
     rulebook_files, payer_files = _gather(paths, home, loader, report)
     found: list[Diagnostic] = []
