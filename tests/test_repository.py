@@ -28,6 +28,9 @@ def cli(*args, stdin: str | None = None, env: dict | None = None, cwd: Path = RO
                           input=stdin, cwd=cwd, env=full_env)
 
 
+# `tree`: reads every payer or rulebook of the tree; test_new_payer.py runs these again
+# after `payers new`.
+@pytest.mark.tree
 @pytest.mark.parametrize("path", RULEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in RULEBOOKS])
 def test_every_bundled_rulebook_compiles(path):
     compiled = Loader(Home(ROOT, "tests")).load(str(path))
@@ -35,6 +38,7 @@ def test_every_bundled_rulebook_compiles(path):
     assert all(rule.citation for rule in compiled.rules)
 
 
+@pytest.mark.tree
 def test_every_payer_file_validates_and_has_rulebooks():
     registry = Registry.load(Home(ROOT, "tests"))
     assert registry.payers

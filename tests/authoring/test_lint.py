@@ -294,6 +294,7 @@ def test_a_rulebook_that_does_not_compile_is_an_error_not_a_warning(tmp_path, ca
     assert status == 2 and "unknown name 'y'" in err
 
 
+@pytest.mark.tree
 def test_lint_runs_over_the_shipped_tree_without_errors():
     from conftest import _loader
 

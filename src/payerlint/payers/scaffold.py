@@ -92,6 +92,8 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
     }
     payer_path.parent.mkdir(parents=True, exist_ok=True)
     payer_path.write_bytes(tomli_w.dumps(payer).encode("utf-8"))
+    from payerlint.syntax.format import quote
+
     method_line = (f'override param unit_method = "ama_per_code"\n  cite "{METHOD_CITE_PLACEHOLDER}"\n'
                    if unit_method == "ama_per_code" else "")
     rulebook_path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,13 +102,14 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
         f"# Inherits every rule of {base}@{first}. To change one, write `override rule <id> ...`;\n"
         f"# to drop one, `disable rule <id> because \"...\"`; new rule ids are added as they are.\n"
         f"# Cite the payer's own document in each rule.\n\n"
-        f"rulebook {payer_id} \"{name}\"\n"
-        f"  payer \"{name}\"\n"
+        f"rulebook {payer_id} {quote(name)}\n"
+        f"  payer {quote(name)}\n"
         f"  quarter {first}\n"
         f"  facts as of {today}\n"
         f"  extends {base}@{first}\n"
-        f"  source \"{RULEBOOK_SOURCE_PLACEHOLDER}\"\n\n"
-        f"{method_line}",
+        f"  source \"{RULEBOOK_SOURCE_PLACEHOLDER}\"\n"
+        # In the layout `payerlint fmt` gives, so a new payer starts formatted.
+        + (f"\n{method_line}" if method_line else ""),
         encoding="utf-8",
     )
     return [payer_path, rulebook_path]
