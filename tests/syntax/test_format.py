@@ -264,3 +264,11 @@ def test_payers_new_writes_a_rulebook_already_in_the_canonical_layout(tmp_path, 
     _, rulebook = scaffold_payer(home, "acme-pt", "commercial", 'Acme "PT" plan', None, [], method)
     text = rulebook.read_text(encoding="utf-8")
     assert format_source(text, str(rulebook)) == text
+
+
+def test_windows_line_endings_and_a_byte_order_mark_become_plain_lines(tmp_path):
+    path = tmp_path / "crlf.rules"
+    path.write_bytes(b'\xef\xbb\xbfrulebook d "D"\r\n  quarter 2026Q2   # q\r\n\r\nparam x = 1\r\n')
+    run = cli("fmt", str(path))
+    assert run.returncode == 0
+    assert path.read_bytes() == b'rulebook d "D"\n  quarter 2026Q2  # q\n\nparam x = 1\n'
