@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, ROOT
-from payerlint.compile.pipeline import Loader
+from conftest import DATA, ROOT, load
 from payerlint.home import Home
 from payerlint.payers.registry import Registry
 
@@ -33,7 +32,7 @@ def cli(*args, stdin: str | None = None, env: dict | None = None, cwd: Path = RO
 @pytest.mark.tree
 @pytest.mark.parametrize("path", RULEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in RULEBOOKS])
 def test_every_bundled_rulebook_compiles(path):
-    compiled = Loader(Home(ROOT, "tests")).load(str(path))
+    compiled = load(str(path))  # the session's loader: each base is compiled once
     assert compiled.id == f"{path.parent.name}@{path.stem}"
     assert all(rule.citation for rule in compiled.rules)
 

@@ -5,7 +5,6 @@ against the OASIS schema)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, fired
+from conftest import ROOT, fired, load
 from payerlint.compile.pipeline import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
@@ -38,10 +38,9 @@ def test_the_registry_has_every_payer_file_each_with_a_rulebook():
 
 @pytest.mark.tree
 def test_each_payer_files_unit_method_matches_its_rulebooks():
-    loader = Loader(HOME)
     for payer in REGISTRY.payers.values():
         for quarter in REGISTRY.quarters(payer):
-            compiled = loader.load(f"{payer.rulebook_family}@{quarter}")
+            compiled = load(f"{payer.rulebook_family}@{quarter}")  # compiled once per session
             assert compiled.params["unit_method"].value == payer.unit_method, (payer.id, str(quarter))
 
 

@@ -101,7 +101,6 @@ def _gather(paths, home, loader, report: Report) -> tuple[list[Path], list[Path]
             from payerlint.cli import _rulebook_ref
 
             ref = _rulebook_ref(home, raw)
-            family, _, quarter = ref.partition("@")
             try:
                 rulebooks.append(loader.path_of(ref))
             except DiagnosticError as exc:
