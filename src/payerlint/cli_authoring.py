@@ -139,6 +139,10 @@ def _lint(args) -> int:
     from payerlint.lint import lint_paths, write_json, write_sarif, write_text
 
     report = lint_paths(args.paths, resolve_home(args.home))
+    if report.errors and not (report.rulebooks or report.payer_files):
+        for problem in report.errors:
+            print(problem.render(), file=sys.stderr)
+        return EXIT_USAGE
     if args.format == "json":
         write_json(report, sys.stdout)
     elif args.format == "sarif":

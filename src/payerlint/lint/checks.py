@@ -379,12 +379,13 @@ def fighting_fixes(compiled, tree: syn.Rulebook) -> list[Diagnostic]:
             codes = _shared(my_codes, _codes_tested(theirs, compiled))
             if not codes:
                 continue
-            for my_fix in mine.fixes:
+            for number, my_fix in enumerate(mine.fixes):
                 for their_fix in theirs.fixes:
                     why = _fight(my_fix, their_fix)
                     if why is None:
                         continue
-                    span = syntax[mine.id].span if mine.id in syntax else mine.origin.span
+                    written = syntax.get(mine.id)
+                    span = written.fixes[number].span if written is not None else mine.origin.span
                     shown = ", ".join(codes[:5]) + (", ..." if len(codes) > 5 else "")
                     found.append(warn(
                         "contradicting_fixes",
