@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Iterable, TextIO
 
@@ -72,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add to each finding the params, definitions, table rows and code set members it used")
     check.set_defaults(run=_check)
 
-    compile_ = commands.add_parser("compile", parents=[home], help="check rulebooks and print their diagnostics")
+    compile_ = commands.add_parser("compile", parents=[home], help="check rulebooks and print their diagnostics",
+                                   description="Compile rulebooks (files, folders of them, or family@quarter) and "
+                                               "say where each comes from: team, bundled, or a file given by path.")
     compile_.add_argument("paths", nargs="+", metavar="PATH|FAMILY@QUARTER")
+    compile_.add_argument("--format", choices=("text", "json"), default="text",
+                          help="json: one object per rulebook (id, where it comes from, counts, errors)")
     compile_.add_argument("--rules", action="store_true",
                           help="list each rule with where it was written (this rulebook or a base, file:line) "
                                "and what it overrides; and each disabled rule with its reason")
@@ -151,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           "diagnostics as you type, hover, go to definition, completion. Needs "
                                           "the optional extra: pip install 'payerlint[lsp]'.")
     lsp.set_defaults(run=_lsp)
+
+    from payerlint import cli_authoring
+
+    cli_authoring.add_commands(commands, home)
     return parser
 
 
@@ -209,38 +218,83 @@ def _readable(records, unreadable: list):
 
 
 def _compile(args) -> int:
+    from payerlint.cli_authoring import rulebook_files
     from payerlint.compile.pipeline import Loader
     from payerlint.home import resolve_home
 
     home = resolve_home(args.home)
     loader = Loader(home)
     status = EXIT_OK
+    refs: list[str] = []
     for path in args.paths:
+        if os.path.isdir(path):  # every *.rules below a folder
+            found, problems = rulebook_files([path])
+            refs += [str(p) for p in found]
+            for problem in problems:
+                print(problem.render(), file=sys.stderr)
+                status = EXIT_USAGE
+        else:
+            refs.append(path)
+    reports = []
+    for path in refs:
         try:
             compiled = loader.load(_rulebook_ref(home, path))
         except DiagnosticError as exc:
-            print(exc.render(), file=sys.stderr)
-            count = len(exc.diagnostics)
-            print(f"{path}: {count} error{'s' if count != 1 else ''}\n", file=sys.stderr)
             status = EXIT_USAGE
+            reports.append({"path": path, "ok": False, "errors": [d.to_json() for d in exc.diagnostics]})
+            if args.format == "text":
+                print(exc.render(), file=sys.stderr)
+                count = len(exc.diagnostics)
+                print(f"{path}: {count} error{'s' if count != 1 else ''}\n", file=sys.stderr)
             continue
-        rows = sum(len(t.rows) for t in compiled.tables.values())
-        base = f", extends {compiled.base.id}" if compiled.base else ""
-        print(f"{path}: ok: {compiled.id}{base}; {len(compiled.rules)} rules, {len(compiled.lets)} definitions, "
-              f"{len(compiled.params)} params, {len(compiled.codesets)} code sets, {len(compiled.phrases)} phrase sets, "
-              f"{len(compiled.tables)} tables ({rows} rows), {len(compiled.disabled)} disabled")
-        if args.rules:
-            for rule in compiled.rules:
-                origin = rule.origin
-                where = f"{origin.rulebook} {origin.span.file}:{origin.span.line}"
-                overrides = (f"  (overrides {origin.overrides.rulebook} {origin.overrides.span.file}:"
-                             f"{origin.overrides.span.line})" if origin.overrides else "")
-                print(f"  rule {rule.id:<44} {rule.severity:<4} {rule.category:<13} {where}{overrides}")
-            for gone in compiled.disabled:
-                reason = f": {gone.reason}" if gone.reason else ""
-                print(f"  disabled {gone.rule_id:<40} by {gone.origin.rulebook} {gone.origin.span.file}:"
-                      f"{gone.origin.span.line}{reason}")
+        reports.append(_compiled_report(path, compiled, home, args.rules))
+        if args.format == "text":
+            _print_compiled(reports[-1], compiled, args.rules)
+    if args.format == "json":
+        print(json.dumps(reports, indent=2, ensure_ascii=False))
     return status
+
+
+def _compiled_report(path: str, compiled, home, with_rules: bool) -> dict:
+    """What `compile` says about a rulebook that compiled, for text and JSON alike."""
+    report = {
+        "path": path, "ok": True, "id": compiled.id, "from": home.where(compiled.path), "file": compiled.path,
+        "extends": compiled.base.id if compiled.base else None,
+        "extends_from": home.where(compiled.base.path) if compiled.base else None,
+        "counts": {"rules": len(compiled.rules), "definitions": len(compiled.lets), "params": len(compiled.params),
+                   "code_sets": len(compiled.codesets), "phrase_sets": len(compiled.phrases),
+                   "tables": len(compiled.tables), "table_rows": sum(len(t.rows) for t in compiled.tables.values()),
+                   "disabled": len(compiled.disabled)},
+    }
+    if with_rules:
+        report["rules"] = [
+            {"id": rule.id, "severity": rule.severity, "category": rule.category, "rulebook": rule.origin.rulebook,
+             "at": f"{rule.origin.span.file}:{rule.origin.span.line}",
+             "overrides": (f"{rule.origin.overrides.rulebook} {rule.origin.overrides.span.file}:"
+                           f"{rule.origin.overrides.span.line}" if rule.origin.overrides else None)}
+            for rule in compiled.rules]
+        report["disabled"] = [
+            {"id": gone.rule_id, "by": gone.origin.rulebook,
+             "at": f"{gone.origin.span.file}:{gone.origin.span.line}", "reason": gone.reason}
+            for gone in compiled.disabled]
+    return report
+
+
+def _print_compiled(report: dict, compiled, with_rules: bool) -> None:
+    counts = report["counts"]
+    base = f", extends {report['extends']} ({report['extends_from']})" if report["extends"] else ""
+    print(f"{report['path']}: ok: {report['id']} ({report['from']}){base}; {counts['rules']} rules, "
+          f"{counts['definitions']} definitions, {counts['params']} params, {counts['code_sets']} code sets, "
+          f"{counts['phrase_sets']} phrase sets, {counts['tables']} tables ({counts['table_rows']} rows), "
+          f"{counts['disabled']} disabled")
+    if with_rules:
+        for rule in report["rules"]:
+            overrides = f"  (overrides {rule['overrides']})" if rule["overrides"] else ""
+            print(f"  rule {rule['id']:<44} {rule['severity']:<4} {rule['category']:<13} {rule['rulebook']} "
+                  f"{rule['at']}{overrides}")
+        for gone in report["disabled"]:
+            reason = f": {gone['reason']}" if gone["reason"] else ""
+            print(f"  disabled {gone['id']:<40} by {gone['by']} {gone['at']}{reason}")
 
 
 def _payers_list(args) -> int:
@@ -248,12 +302,12 @@ def _payers_list(args) -> int:
     from payerlint.payers.registry import Registry
 
     registry = Registry.load(resolve_home(args.home))
-    rows = [("id", "type", "states", "rulebooks", "unit method", "name")]
+    rows = [("id", "from", "type", "states", "rulebooks", "unit method", "name")]
     for payer in registry.payers.values():
         quarters = registry.quarters(payer)
         span = f"{quarters[0]}..{quarters[-1]}" if quarters else "none"
-        rows.append((payer.id, payer.type, ",".join(payer.states) or "all", f"{payer.rulebook_family} {span}",
-                     payer.unit_method, payer.name))
+        rows.append((payer.id, registry.origin(payer), payer.type, ",".join(payer.states) or "all",
+                     f"{payer.rulebook_family} {span}", payer.unit_method, payer.name))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
@@ -269,13 +323,15 @@ def _payers_show(args) -> int:
     if payer is None:
         print(f"payerlint: no payer '{args.id}'; closest: {', '.join(registry.closest(args.id))}", file=sys.stderr)
         return EXIT_USAGE
-    quarters = registry.quarters(payer)
+    home = registry.home
+    books = [f"{quarter}" + (f" ({home.where(path)})" if home.origin != "bundled" else "")
+             for quarter, path in home.quarters_of(payer.rulebook_family)]
     print(f"{payer.id}: {payer.name}")
     print(f"  type:          {payer.type}")
     print(f"  states:        {', '.join(payer.states) or 'all'}")
     print(f"  aliases:       {', '.join(payer.aliases) or 'none'}")
     print(f"  unit method:   {payer.unit_method}")
-    print(f"  rulebooks:     {payer.rulebook_family}: " + (", ".join(str(q) for q in quarters) or "none"))
+    print(f"  rulebooks:     {payer.rulebook_family}: " + (", ".join(books) or "none"))
     print(f"  facts as of:   {payer.facts_as_of}")
     for source in payer.sources:
         print(f"  source:        {source}")
@@ -283,7 +339,7 @@ def _payers_show(args) -> int:
         print(f"  ASSUMPTION:    {assumption}")
     if payer.notes:
         print(f"  notes:         {payer.notes}")
-    print(f"  file:          {payer.path}")
+    print(f"  file:          {payer.path} ({registry.origin(payer)})")
     return EXIT_OK
 
 
@@ -357,7 +413,7 @@ def _rulebook_ref(home, ref: str) -> str:
     """`payer@quarter` may name a payer id or alias; it means that payer's rulebook family."""
     import os
 
-    if "@" in ref and not os.path.exists(ref) and (home.payers / "_types.toml").exists():
+    if "@" in ref and not os.path.exists(ref) and home.payer_folders():
         name, _, quarter = ref.partition("@")
         from payerlint.payers.registry import Registry
 

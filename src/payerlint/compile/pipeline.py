@@ -267,10 +267,12 @@ class Loader:
             except QuarterError as exc:
                 raise DiagnosticError([Diagnostic("bad_reference", str(exc))]) from None
             if relative_to is not None:
-                # A rulebook in a tree (<tree>/rulebooks/<family>/<quarter>.rules) finds its
-                # base in the same tree first, whatever tree --home names.
-                sibling = Path(relative_to).resolve().parent.parent / family / f"{quarter}.rules"
-                if Path(relative_to).resolve().parent.parent.name == "rulebooks" and sibling.is_file():
+                # A rulebook in a tree (<tree>/rulebooks/<family>/<quarter>.rules) that is not
+                # one of the home's finds its base in its own tree first. Inside the home's
+                # trees the overlay decides: the team's file, else the bundled one.
+                folder = Path(relative_to).resolve().parent.parent
+                sibling = folder / family / f"{quarter}.rules"
+                if folder.name == "rulebooks" and not self.home.holds(folder.parent) and sibling.is_file():
                     return sibling
             return self.home.rulebook_path(family, quarter)
         path = Path(ref)
@@ -305,12 +307,11 @@ class Loader:
 
     def _nearby(self, ref: str) -> tuple[str, ...]:
         family = ref.partition("@")[0]
-        folder = self.home.rulebooks / family
-        if folder.is_dir():
-            quarters = sorted(p.stem for p in folder.glob("*.rules"))
+        families = self.home.families()
+        if family in families:
+            quarters = [str(q) for q, _ in self.home.quarters_of(family)]
             return (f"{family} has rulebooks for: " + ", ".join(quarters),) if quarters else ()
-        if self.home.rulebooks.is_dir():
-            families = sorted(p.name for p in self.home.rulebooks.iterdir() if p.is_dir())
+        if families:
             from payerlint.diagnostics import did_you_mean
 
             hint = did_you_mean(family, families)

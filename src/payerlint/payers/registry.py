@@ -20,7 +20,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from payerlint.home import Home, resolve_home
-from payerlint.quarter import Quarter, quarters_in
+from payerlint.quarter import Quarter
 from payerlint.source import Span
 
 
@@ -149,13 +149,11 @@ class Registry:
         home = home if isinstance(home, Home) else resolve_home(home)
         payers: dict[str, Payer] = {}
         problems: list[Diagnostic] = []
-        folder = home.payers
-        if not folder.is_dir():
-            raise DiagnosticError([Diagnostic("no_registry", f"no payer registry: {folder} is not a folder",
+        if not home.payer_folders():
+            raise DiagnosticError([Diagnostic("no_registry", f"no payer registry: {home.payers} is not a folder",
                                               notes=("a rulebook tree holds payers/<id>.toml and rulebooks/",))])
-        for path in sorted(folder.glob("*.toml")):
-            if path.name.startswith("_"):  # registry settings, such as _types.toml
-                continue
+        # A team tree's payer file replaces a bundled one of the same id (Home.payer_files).
+        for path in home.payer_files():
             try:
                 payer = read_payer(path)
             except DiagnosticError as exc:
@@ -179,5 +177,9 @@ class Registry:
         return close or pool[:limit]
 
     def quarters(self, payer: Payer) -> list[Quarter]:
-        """The quarters that have a rulebook for this payer, in order."""
-        return quarters_in(self.home.rulebooks / payer.rulebook_family)
+        """The quarters that have a rulebook for this payer, in order (in any tree of the home)."""
+        return [quarter for quarter, _ in self.home.quarters_of(payer.rulebook_family)]
+
+    def origin(self, payer: Payer) -> str:
+        """'team' or 'bundled': which tree the payer file comes from."""
+        return self.home.where(payer.path)
