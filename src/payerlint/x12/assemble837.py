@@ -8,6 +8,7 @@ rules that need it as not evaluated.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from payerlint.diagnostics import Diagnostic
@@ -122,6 +123,13 @@ def assemble(reader: "_Reader", claim: "_Claim") -> tuple[dict, dict[str, Segmen
         put(f"{at}/place_of_service", item, "place_of_service", line.values.get("place_of_service"))
         put(f"{at}/control_number", item, "control_number", line.values.get("control_number"))
         lines.append(item)
+
+    total = claim.values.get("total")
+    charges = [line.get("charge") for line in lines]
+    if total is not None and charges and None not in charges:
+        if sum(Decimal(c) for c in charges) != Decimal(str(total[0])):
+            warn("x12_claim_total", "CLM02, the total claim charge, differs from the sum of the service lines' "
+                 "charges (SV102); the TR3 wants them equal", None)
 
     put("/date_of_service", data, "date_of_service", first_date)
     put("/place_of_service", data, "place_of_service", claim.values.get("place_of_service"))

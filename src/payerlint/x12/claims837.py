@@ -311,6 +311,9 @@ class _Reader:
             return
         if seg.element(1):
             claim.values["claim_id"] = (seg.element(1), self.ref(seg, loop, "CLM01"))
+        total = _money(seg.element(2))
+        if total is not None:
+            claim.values["total"] = (total, self.ref(seg, loop, "CLM02"))
         pos = seg.component(5, 1)
         if pos:
             if not (len(pos) == 2 and pos.isdigit()):
