@@ -144,7 +144,8 @@ def assemble(reader: "_Reader", claim: "_Claim") -> tuple[dict, dict[str, Segmen
         sources["/episode/prior_authorization"] = auth[1]  # type: ignore[assignment]
         sources["/episode/prior_authorization/number"] = auth[1]  # type: ignore[assignment]
     data["lines"] = lines
-    return _ordered(data), dict(sorted(sources.items(), key=lambda kv: _pointer_key(kv[0]))), problems
+    # `sources` is filled in a fixed order (claim fields, then line by line), so it needs no sort.
+    return _ordered(data), sources, problems
 
 
 _ORDER = ("claim_id", "payer_id", "patient", "provider", "date_of_service", "place_of_service", "diagnoses",
@@ -153,8 +154,3 @@ _ORDER = ("claim_id", "payer_id", "patient", "provider", "date_of_service", "pla
 
 def _ordered(data: dict) -> dict:
     return {key: data[key] for key in _ORDER if key in data}
-
-
-def _pointer_key(pointer: str) -> tuple:
-    # Array indexes sort as numbers (/lines/10 after /lines/9).
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pointer.split("/"))

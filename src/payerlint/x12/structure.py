@@ -73,6 +73,8 @@ class LoopDef:
     """In TR3 order; for a loop, children[0] is its trigger segment."""
     segments_by_id: dict = field(compare=False, repr=False, default_factory=dict)
     loops_by_trigger: dict = field(compare=False, repr=False, default_factory=dict)
+    required: list = field(compare=False, repr=False, default_factory=list)
+    """(index, child) of the required children, for the missing-child checks."""
 
     @property
     def trigger(self) -> SegmentDef:
@@ -133,6 +135,7 @@ def _index(loop: LoopDef) -> LoopDef:
             by_trigger.setdefault(child.trigger.id, []).append((index, child))
     loop.segments_by_id.update(by_id)
     loop.loops_by_trigger.update(by_trigger)
+    loop.required.extend((i, c) for i, c in enumerate(loop.children) if c.usage == "R" and i)
     return loop
 
 
@@ -208,8 +211,6 @@ class Placed:
     """True when this segment is the trigger that opened `loop`."""
     closed: tuple[str, ...]
     """Loops closed just before it, innermost first."""
-    path: tuple[str, ...]
-    """Loop ids open after placing it, outermost first (without the ST root)."""
     closing: tuple[Problem, ...]
     """Problems of the loops closed before it (a required segment they lack)."""
     problems: tuple[Problem, ...]
@@ -284,7 +285,7 @@ class Walker:
         # A foreign component separator concerns the segment where it finally belongs.
         problems[:0] = [self._problem(code, message, segment, ref) for code, message, ref in separators]
         loop_id, opened, closed = placed
-        return Placed(segment, loop_id, opened, closed, self.path(), tuple(closing), tuple(problems))
+        return Placed(segment, loop_id, opened, closed, tuple(closing), tuple(problems))
 
     def finish(self) -> tuple[tuple[str, ...], tuple[Problem, ...]]:
         """Close every loop at the end of the transaction: (loops closed, problems)."""
@@ -299,38 +300,44 @@ class Walker:
 
     @staticmethod
     def _keyed(definition: SegmentDef, segment: Segment) -> bool:
-        if definition.key is None:
+        key = definition.key
+        if key is None:
             return True
-        element, component, codes = definition.key
+        element, component, codes = key
         value = segment.component(element, component) if component else segment.element(element)
         return value in codes
 
     def _match_segment(self, frame: _Frame, segment: Segment):
+        """(index, definition, in order) of the definition this segment fits in `frame`'s
+        loop: the first in order with room left, else the last in order (too many), else
+        one that fits only out of order; None when none fits."""
         candidates = frame.loop.segments_by_id.get(segment.id)
         if not candidates:
             return None
-        fitting = [(i, d) for i, d in candidates if self._keyed(d, segment)]
-        if not fitting:
-            return None
-        in_order = [(i, d) for i, d in fitting if d.pos >= frame.pos]
-        if not in_order:
-            return fitting[0][0], fitting[0][1], False
-        for index, definition in in_order:  # the first with room left, else the last
-            if definition.max_use is None or frame.counts[index] < definition.max_use:
+        full = stale = None
+        for index, definition in candidates:
+            if definition.key is not None and not self._keyed(definition, segment):
+                continue
+            if definition.pos < frame.pos:
+                stale = stale or (index, definition, False)
+            elif definition.max_use is None or frame.counts[index] < definition.max_use:
                 return index, definition, True
-        return in_order[-1][0], in_order[-1][1], True
+            else:
+                full = (index, definition, True)
+        return full or stale
 
     def _match_loop(self, frame: _Frame, segment: Segment):
         candidates = frame.loop.loops_by_trigger.get(segment.id)
         if not candidates:
             return None
-        fitting = [(i, loop) for i, loop in candidates if self._keyed(loop.trigger, segment)]
-        if not fitting:
-            return None
-        for index, loop in fitting:
+        stale = None
+        for index, loop in candidates:
+            if loop.trigger.key is not None and not self._keyed(loop.trigger, segment):
+                continue
             if loop.pos >= frame.pos:
                 return index, loop, True
-        return fitting[0][0], fitting[0][1], False
+            stale = stale or (index, loop, False)
+        return stale
 
     # -- bookkeeping --
 
@@ -355,8 +362,8 @@ class Walker:
     def _missing(self, frame: _Frame, upto: tuple[int, ...] | None, segment: Segment | None, problems: list[Problem]) -> None:
         """Report required children of `frame` between its position and `upto` (None: the end)
         that never appeared."""
-        for index, child in enumerate(frame.loop.children):
-            if child.usage != "R" or frame.counts[index] or child.pos < frame.pos:
+        for index, child in frame.loop.required:
+            if frame.counts[index] or child.pos < frame.pos:
                 continue
             if upto is not None and child.pos >= upto:
                 continue
@@ -397,8 +404,10 @@ class Walker:
         return segment.element(1)
 
     def _check_elements(self, definition: SegmentDef, segment: Segment, problems: list[Problem]) -> None:
+        elements = segment.elements
+        count = len(elements)
         for element, component in definition.required:
-            value = segment.element(element)
+            value = elements[element - 1] if element <= count else ""
             if component is None:
                 if not value:
                     ref = f"{segment.id}{element:02d}"
@@ -411,7 +420,7 @@ class Walker:
                     "x12_missing_element", f"{self._ref(segment)}, element {ref}: required when "
                     f"{segment.id}{element:02d} is present, but empty", segment, ref))
         for element in definition.unused:
-            if segment.element(element):
+            if element <= count and elements[element - 1]:
                 ref = f"{segment.id}{element:02d}"
                 problems.append(self._problem(
                     "x12_unused_element", f"{self._ref(segment)}, element {ref}: marked not used in "

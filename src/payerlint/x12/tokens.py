@@ -220,26 +220,23 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
                 return
             delimiters, _ = found
         terminator = delimiters.segment
-        cut = buffer.find(terminator)
-        while cut < 0 and more():
-            cut = buffer.find(terminator)
-        if cut < 0:
-            if not buffer.strip("\r\n\t \x00"):
-                return
-            text = buffer
-            buffer = ""
-            truncated = True
-        else:
-            text = buffer[:cut]
-            buffer = buffer[cut + 1:]
-            truncated = False
-        # A segment's own text, without the CR/LF that ended the previous line.
-        body = text.lstrip("\r\n")
-        lead = text[:len(text) - len(body)]
-        line, line_start = _advance(lead, offset, line, line_start)
-        start = offset + len(lead)
-        column = start - line_start + 1
-        if body:
+        # Split everything buffered at once (slicing the buffer per segment would copy it
+        # per segment); the piece after the last terminator waits for the next chunk.
+        pieces = buffer.split(terminator)
+        buffer = pieces.pop()
+        restart = False
+        for position, text in enumerate(pieces):
+            body = text.lstrip("\r\n")
+            lead = len(text) - len(body)
+            if lead:
+                newlines = text.count("\n", 0, lead)
+                if newlines:
+                    line += newlines
+                    line_start = offset + text.rfind("\n", 0, lead) + 1
+            start = offset + lead
+            offset += len(text) + 1
+            if not body:
+                continue
             ordinal += 1
             parts = body.split(delimiters.element)
             seg_id = parts[0]
@@ -247,26 +244,41 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
                 number = 1
             elif number:
                 number += 1
-            segment = Segment(seg_id, tuple(parts[1:]), ordinal, number, line, column, start, delimiters)
+            yield Segment(seg_id, tuple(parts[1:]), ordinal, number, line, start - line_start + 1, start, delimiters)
             if seg_id == "SE":
                 number = 0
             if not _SEGMENT_ID.fullmatch(seg_id):
                 yield TokenProblem("x12_bad_segment_id",
                                    f"segment {ordinal} at line {line}: expected a segment identifier "
                                    "(2 or 3 capital letters or digits) before the first element separator",
-                                   line, column, fatal=False)
-            if truncated:
-                yield TokenProblem("x12_truncated",
-                                   f"segment {ordinal} ({_safe_id(seg_id)}) at line {line} has no segment "
-                                   f"terminator '{terminator}': the file may be cut short",
-                                   line, column, fatal=False)
-            yield segment
+                                   line, start - line_start + 1, fatal=False)
+            if "\n" in body:  # a line break inside a segment: keep counting lines right
+                line, line_start = _advance(body, start, line, line_start)
             if seg_id == "IEA":
-                delimiters = None  # the next interchange declares its own
-        line, line_start = _advance(body, start, line, line_start)
-        offset = start + len(body) + (0 if truncated else 1)
-        if truncated:
+                # The next interchange declares its own delimiters: hand the rest back.
+                buffer = terminator.join(pieces[position + 1:] + [buffer])
+                delimiters = None
+                restart = True
+                break
+        if restart:
+            continue
+        if more():
+            continue
+        # End of input: what is left is a last segment without its terminator.
+        body = buffer.lstrip("\r\n\t \x00")
+        if not body.strip("\r\n\t \x00"):
             return
+        line, line_start = _advance(buffer[:len(buffer) - len(body)], offset, line, line_start)
+        start = offset + len(buffer) - len(body)
+        ordinal += 1
+        parts = body.rstrip("\r\n\t \x00").split(delimiters.element)
+        if number:
+            number += 1
+        column = start - line_start + 1
+        yield TokenProblem("x12_truncated", f"segment {ordinal} ({_safe_id(parts[0])}) at line {line} has no "
+                           f"segment terminator '{terminator}': the file may be cut short", line, column, fatal=False)
+        yield Segment(parts[0], tuple(parts[1:]), ordinal, number, line, column, start, delimiters)
+        return
 
 
 def _advance(text: str, offset: int, line: int, line_start: int) -> tuple[int, int]:
