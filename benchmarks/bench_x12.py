@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import os
 import random
 import sys

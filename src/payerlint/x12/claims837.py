@@ -23,7 +23,7 @@ from typing import IO, Iterator, Union
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.payers.registry import Registry
-from payerlint.x12.crosswalk import choose_payer, taxonomy_row
+from payerlint.x12.assemble837 import assemble
 from payerlint.x12.envelope import EnvelopeProblem, TransactionEnd, TransactionStart, envelopes
 from payerlint.x12.provenance import SegmentRef, X12Record, diagnostic, ref
 from payerlint.x12.structure import Placed, Problem, Walker, load_map
@@ -70,6 +70,10 @@ def read_837p(source: Source, label: str | None = None, registry: Registry | Non
     except OSError as exc:
         yield X12Record(label, None, (diagnostic("file_unreadable", f"cannot read {label}: "
                                                  f"{(exc.strerror or type(exc).__name__).lower()}", label, 0, 0),))
+    except Exception as exc:  # a bug must not take the batch down: say where reading stopped
+        yield X12Record(label, None, (diagnostic(
+            "x12_internal", f"{label}: reading stopped after claim {reader.claims} on an internal error "
+            f"({type(exc).__name__}); please report it", label, 0, 0),))
 
 
 # --- building blocks ---------------------------------------------------------------
@@ -443,8 +447,6 @@ class _Reader:
         claim = self.claim
         assert claim is not None
         self.claim = None
-        from payerlint.x12.assemble837 import assemble
-
         data, sources, problems = assemble(self, claim)
         self.delivered = True
         errors = (*self.header_for_claims(), *claim.billing.problems, *claim.subscriber.problems,

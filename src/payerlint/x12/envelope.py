@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Union
 
-from payerlint.x12.tokens import Segment, Token, TokenProblem
+from payerlint.x12.tokens import Segment, Token, TokenProblem, safe_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +222,7 @@ def envelopes(tokens: Iterable[Token]) -> Iterator[Event]:
         elif seg_id == "TA1" and isa is not None and gs is None:
             continue  # an interchange acknowledgment request may sit between ISA and GS
         else:
-            yield problem("x12_envelope", f"segment {segment.ordinal} ({segment.id}) at line {segment.line} is "
+            yield problem("x12_envelope", f"segment {segment.ordinal} ({safe_id(segment.id)}) at line {segment.line} is "
                           "outside any transaction set (expected ST, GE, GS or IEA here)", segment,
                           "group" if gs else "interchange", gs.control if gs else (isa.control if isa else ""))
     if isa is not None:

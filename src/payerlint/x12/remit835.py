@@ -23,13 +23,13 @@ rather than counting a second decision.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Iterator, Union
 
 from payerlint.diagnostics import Diagnostic
-from payerlint.x12.envelope import EnvelopeProblem, TransactionEnd, TransactionStart, envelopes
+from payerlint.x12.envelope import TransactionEnd, TransactionStart, envelopes
 from payerlint.x12.provenance import SegmentRef, diagnostic, ref
 from payerlint.x12.structure import Placed, Problem, Walker, load_map
 from payerlint.x12.tokens import Segment, tokenize
@@ -198,11 +198,16 @@ def read_835(source: Source, label: str | None = None) -> Iterator[RemitRecord]:
         label = str(source) if isinstance(source, (str, Path)) else "<bytes>"
     if isinstance(source, Path):
         source = str(source)
+    reader = _Reader(label)
     try:
-        yield from _Reader(label).run(source)
+        yield from reader.run(source)
     except OSError as exc:
         yield RemitRecord(label, None, None, (diagnostic("file_unreadable", f"cannot read {label}: "
                                                          f"{(exc.strerror or type(exc).__name__).lower()}", label, 0, 0),))
+    except Exception as exc:  # a bug must not take the batch down: say where reading stopped
+        yield RemitRecord(label, None, None, (diagnostic(
+            "x12_internal", f"{label}: reading stopped after claim payment {reader.count} on an internal error "
+            f"({type(exc).__name__}); please report it", label, 0, 0),))
 
 
 class _Claim:
@@ -321,7 +326,7 @@ class _Reader:
                        f"{message}", self.label, seg.line, seg.column, "warning")
         (self.claim.problems if self.claim is not None else self.problems).append(d)
 
-    def _money(self, seg: Segment, position: int, required: bool = False) -> Decimal | None:
+    def _money(self, seg: Segment, position: int) -> Decimal | None:
         text = seg.element(position)
         if not text:
             return None

@@ -30,7 +30,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Union
 
-from payerlint.x12.tokens import Segment
+from payerlint.x12.tokens import Segment, safe_id
 
 # Characters files use as component separators; one of them inside a composite that
 # lacks ISA16 means the body disagrees with the envelope.
@@ -274,11 +274,11 @@ class Walker:
         if placed is None:
             where = self._here()
             if stale:
-                message = (f"{self._ref(segment)}: {segment.id} {self._qualifier(segment)}comes after the place "
+                message = (f"{self._ref(segment)}: {safe_id(segment.id)} {self._qualifier(segment)}comes after the place "
                            f"the {self.map.version} order allows for it (now in {where})")
                 problems.append(self._problem("x12_segment_order", message, segment))
             else:
-                message = (f"{self._ref(segment)}: segment {segment.id} {self._qualifier(segment)}is not expected "
+                message = (f"{self._ref(segment)}: segment {safe_id(segment.id)} {self._qualifier(segment)}is not expected "
                            f"in {where} or the loops around it")
                 problems.append(self._problem("x12_unexpected_segment", message, segment))
             placed = (self._stack[-1].loop.id, False, ())
@@ -457,7 +457,7 @@ class Walker:
     def _ref(self, segment: Segment | None) -> str:
         if segment is None:
             return f"end of ST {self.transaction}"
-        return f"segment {segment.number} ({segment.id}) of ST {self.transaction}"
+        return f"segment {segment.number} ({safe_id(segment.id)}) of ST {self.transaction}"
 
     def _here(self) -> str:
         return self._loop_name(self._stack[-1].loop)

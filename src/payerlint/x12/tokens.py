@@ -275,7 +275,7 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
         if number:
             number += 1
         column = start - line_start + 1
-        yield TokenProblem("x12_truncated", f"segment {ordinal} ({_safe_id(parts[0])}) at line {line} has no "
+        yield TokenProblem("x12_truncated", f"segment {ordinal} ({safe_id(parts[0])}) at line {line} has no "
                            f"segment terminator '{terminator}': the file may be cut short", line, column, fatal=False)
         yield Segment(parts[0], tuple(parts[1:]), ordinal, number, line, column, start, delimiters)
         return
@@ -289,6 +289,7 @@ def _advance(text: str, offset: int, line: int, line_start: int) -> tuple[int, i
     return line, line_start
 
 
-def _safe_id(seg_id: str) -> str:
-    # A broken segment's "id" may be any text, even patient data: show only real ids.
+def safe_id(seg_id: str) -> str:
+    """A segment id fit for a message: a broken segment's "id" may be any text, even
+    patient data, so only real ids are shown."""
     return seg_id if _SEGMENT_ID.fullmatch(seg_id) else "?"

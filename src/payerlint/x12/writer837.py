@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Iterator, TextIO
 
@@ -203,7 +203,7 @@ class _Writer:
         self.seg("NM1", "40", "2", _clean(s.receiver.name), "", "", "", "", "46", _clean(s.receiver.id))
         hl = 0
         billing_key = subscriber_key = None
-        billing_hl = subscriber_hl = 0
+        billing_hl = 0
         claims_in_subscriber = 0
         for index, claim in claims:
             provider = claim["provider"]
@@ -222,7 +222,7 @@ class _Writer:
             skey = (patient.get("id"), patient.get("birth_date"), patient.get("state"), claim["payer_id"])
             if skey != subscriber_key or claims_in_subscriber == 100:
                 hl += 1
-                subscriber_hl, subscriber_key, claims_in_subscriber = hl, skey, 0
+                subscriber_key, claims_in_subscriber = skey, 0
                 self.subscriber(hl, billing_hl, patient, claim["payer_id"])
             claims_in_subscriber += 1
             self.claim(claim, provider["npi"], taxonomy)
