@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,6 +153,13 @@ def test_cr_lf_after_terminators_changes_nothing_but_line_numbers():
     assert [r.data for r in plain] == [r.data for r in crlf]
     assert plain[1].errors[0].span.line == 1
     assert crlf[1].errors[0].span.line == 34
+
+
+@pytest.mark.parametrize("terminator", [b"\n", b"\r\n"])
+def test_a_line_break_as_the_segment_terminator(terminator):
+    text = three_claims().replace(b"~\n", terminator)
+    assert [r.data for r in read(text)] == [r.data for r in read(three_claims())]
+    assert read(text)[1].errors[0].span.line == 34
 
 
 def test_broken_envelope_is_an_error_record_and_claims_are_kept():

@@ -225,6 +225,7 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
         pieces = buffer.split(terminator)
         buffer = pieces.pop()
         restart = False
+        carriage = terminator == "\n"  # a line break ends each segment (maybe as "\r\n")
         for position, text in enumerate(pieces):
             body = text.lstrip("\r\n")
             lead = len(text) - len(body)
@@ -235,6 +236,10 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
                     line_start = offset + text.rfind("\n", 0, lead) + 1
             start = offset + lead
             offset += len(text) + 1
+            seg_line, column = line, start - line_start + 1
+            if carriage:
+                body = body.rstrip("\r")
+                line, line_start = line + 1, offset
             if not body:
                 continue
             ordinal += 1
@@ -244,15 +249,15 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
                 number = 1
             elif number:
                 number += 1
-            yield Segment(seg_id, tuple(parts[1:]), ordinal, number, line, start - line_start + 1, start, delimiters)
+            yield Segment(seg_id, tuple(parts[1:]), ordinal, number, seg_line, column, start, delimiters)
             if seg_id == "SE":
                 number = 0
             if not _SEGMENT_ID.fullmatch(seg_id):
                 yield TokenProblem("x12_bad_segment_id",
-                                   f"segment {ordinal} at line {line}: expected a segment identifier "
+                                   f"segment {ordinal} at line {seg_line}: expected a segment identifier "
                                    "(2 or 3 capital letters or digits) before the first element separator",
-                                   line, start - line_start + 1, fatal=False)
-            if "\n" in body:  # a line break inside a segment: keep counting lines right
+                                   seg_line, column, fatal=False)
+            if not carriage and "\n" in body:  # a line break inside a segment: keep counting lines
                 line, line_start = _advance(body, start, line, line_start)
             if seg_id == "IEA":
                 # The next interchange declares its own delimiters: hand the rest back.
