@@ -305,9 +305,9 @@ class _Reader:
             self.claim.services.append({"svc": seg, "adjustments": [], "remarks": [], "at": self._ref(seg, loop)})
         for problem in placed.problems:
             self._route(problem)
-        handler = getattr(self, f"on_{seg.id.lower()}", None)
+        handler = _HANDLERS.get(seg.id)
         if handler is not None:
-            handler(seg, loop)
+            handler(self, seg, loop)
 
     def _route(self, problem: Problem) -> None:
         seg = problem.segment
@@ -391,9 +391,9 @@ class _Reader:
             return
         group = seg.element(1)
         found = []
-        for triplet in range(6):
-            base = 2 + triplet * 3
-            reason = seg.element(base)
+        elements = seg.elements
+        for base in range(2, min(len(elements), 19) + 1, 3):
+            reason = elements[base - 1]
             if not reason:
                 if seg.element(base + 1):
                     self._warn(seg, f"CAS{base:02d}", "an adjustment amount without its reason code")
@@ -480,3 +480,8 @@ class _Reader:
             tuple(m for m in submitted[2:6] if m),
             data.get("dtm472") or data.get("dtm150"), data.get("dtm151"), data.get("control_number"),
             data.get("allowed"), tuple(data["adjustments"]), tuple(data["remarks"]), data["at"])
+
+
+# Segment id -> handler; segments without one (NM1, N3, N4, PER, TS3...) are placed and
+# checked but not read.
+_HANDLERS = {name[3:].upper(): function for name, function in vars(_Reader).items() if name.startswith("on_")}

@@ -285,7 +285,8 @@ class Walker:
         # A foreign component separator concerns the segment where it finally belongs.
         problems[:0] = [self._problem(code, message, segment, ref) for code, message, ref in separators]
         loop_id, opened, closed = placed
-        return Placed(segment, loop_id, opened, closed, tuple(closing), tuple(problems))
+        return Placed(segment, loop_id, opened, closed, tuple(closing) if closing else (),
+                      tuple(problems) if problems else ())
 
     def finish(self) -> tuple[tuple[str, ...], tuple[Problem, ...]]:
         """Close every loop at the end of the transaction: (loops closed, problems)."""

@@ -60,8 +60,11 @@ class Segment:
     delimiters: Delimiters = field(compare=False, repr=False)
 
     def element(self, position: int) -> str:
-        """Element `position` (1-based), or '' when the segment stops before it."""
-        return self.elements[position - 1] if 0 < position <= len(self.elements) else ""
+        """Element `position` (1-based, so 1 or more), or '' when the segment stops before it."""
+        try:
+            return self.elements[position - 1]
+        except IndexError:
+            return ""
 
     def components(self, position: int) -> tuple[str, ...]:
         value = self.element(position)
@@ -187,6 +190,7 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
     number = 0          # position in the current transaction set
     delimiters: Delimiters | None = None
     exhausted = False
+    known_ids: set[str] = set()
 
     def more() -> bool:
         nonlocal buffer, exhausted
@@ -252,7 +256,7 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
             yield Segment(seg_id, tuple(parts[1:]), ordinal, number, seg_line, column, start, delimiters)
             if seg_id == "SE":
                 number = 0
-            if not _SEGMENT_ID.fullmatch(seg_id):
+            if seg_id not in known_ids and not _known(seg_id, known_ids):
                 yield TokenProblem("x12_bad_segment_id",
                                    f"segment {ordinal} at line {seg_line}: expected a segment identifier "
                                    "(2 or 3 capital letters or digits) before the first element separator",
@@ -284,6 +288,14 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
                            f"segment terminator '{terminator}': the file may be cut short", line, column, fatal=False)
         yield Segment(parts[0], tuple(parts[1:]), ordinal, number, line, column, start, delimiters)
         return
+
+
+def _known(seg_id: str, known: set[str]) -> bool:
+    """Whether `seg_id` is a well-formed segment id (remembered, as a file repeats few ids)."""
+    if _SEGMENT_ID.fullmatch(seg_id):
+        known.add(seg_id)
+        return True
+    return False
 
 
 def _advance(text: str, offset: int, line: int, line_start: int) -> tuple[int, int]:
