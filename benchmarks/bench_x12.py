@@ -12,13 +12,18 @@ no validation and builds nothing (the floor any X12 reader in Python stands on).
 memory (tracemalloc, measured in a separate pass so it does not slow the timed one)
 shows the readers stream: the peak stays flat as the files grow.
 
-    PYTHONPATH=src python3 benchmarks/bench_x12.py [--claims N] [--lines N] [--repeat N]
+    PYTHONPATH=src python3 benchmarks/bench_x12.py [--claims N] [--lines N] [--repeat N] [--pyx12 N]
+
+--pyx12 N also validates an 837P of N claims with pyx12 (when installed), an independent
+validating parser, beside payerlint reading the same file, for scale.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import io
+import logging
 import os
 import random
 import sys
@@ -131,11 +136,38 @@ def peak_mib(function) -> float:
     return peak / 2**20
 
 
+def pyx12_reference(folder: Path, count: int, registry) -> None:
+    try:
+        import pyx12.params
+        import pyx12.x12n_document
+    except ImportError:
+        print("pyx12 reference skipped: pyx12 is not installed")
+        return
+    path = folder / "pyx12.837"
+    with open(path, "w", encoding="latin-1", newline="") as out:
+        write_837p(synthetic_claims(count), out, WriterSettings(), registry=registry)
+    segments = reference(path)
+    logging.getLogger("pyx12").setLevel(logging.CRITICAL)
+    started = time.perf_counter()
+    valid = pyx12.x12n_document.x12n_document(param=pyx12.params.params(), src_file=str(path),
+                                              fd_997=io.StringIO(), fd_html=None)
+    theirs = time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in read_837p(str(path), "pyx12.837", registry=registry):
+        pass
+    ours = time.perf_counter() - started
+    print(f"837P  {count:,} claims, {segments:,} segments, validated by both (pyx12: {'valid' if valid else 'INVALID'})")
+    print(f"  pyx12 x12n_document  {segments / theirs:12,.0f} segments/s  ({theirs:.2f} s)")
+    print(f"  payerlint read_837p  {segments / ours:12,.0f} segments/s  ({ours:.2f} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--claims", type=int, default=20_000, help="837P claims to generate (default 20,000)")
     parser.add_argument("--lines", type=int, default=200_000, help="835 service lines to generate (default 200,000)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is shown")
+    parser.add_argument("--pyx12", type=int, default=0, metavar="N",
+                        help="also time pyx12's validator on an 837P of N claims (0: skip)")
     args = parser.parse_args()
     registry = Registry.load(ROOT)
 
@@ -177,6 +209,9 @@ def main() -> int:
         print(f"  reference str.split  {segments / ref_time:12,.0f} segments/s  ({ref_time:.2f} s)")
         print(f"  payerlint read_835   {segments / our_time:12,.0f} segments/s  {lines / our_time:10,.0f} lines/s"
               f"  ({our_time:.2f} s, {our_time / ref_time:.1f}x the reference)")
+
+        if args.pyx12:
+            pyx12_reference(Path(folder), args.pyx12, registry)
 
         print("peak Python memory (tracemalloc, separate pass):")
         print(f"  reference str.split on the 835  {peak_mib(lambda: reference(remit_path)):8.1f} MiB (holds the file)")
