@@ -149,7 +149,7 @@ class _Reader:
                 if self.walker is not None:
                     yield from self._place(self.walker.place(event))
             elif isinstance(event, TransactionStart):
-                yield from self._start(event)
+                self._start(event)
             elif isinstance(event, TransactionEnd):
                 yield from self._end(event)
             else:
@@ -168,7 +168,7 @@ class _Reader:
         else:
             pending.setdefault((event.scope, event.control), []).append(d)
 
-    def _start(self, event: TransactionStart) -> Iterator[X12Record]:
+    def _start(self, event: TransactionStart) -> None:
         self.start = event
         self.control = event.control
         self.header = [self._envelope(p) for p in event.problems]
@@ -195,11 +195,10 @@ class _Reader:
             self.header.append(diagnostic("x12_version", f"{where}: version {event.version} "
                                           f"{OTHER_VERSIONS[event.version]}", self.label, st.line, st.column, "warning"))
         self.walker = Walker(self.map, event.control)
-        yield from ()
 
     def _end(self, event: TransactionEnd) -> Iterator[X12Record]:
         if self.walker is not None:
-            closed, problems = self.walker.finish()
+            _, problems = self.walker.finish()
             for problem in problems:
                 self._route(problem)
             if self.claim is not None:
@@ -207,7 +206,7 @@ class _Reader:
         self.header.extend(self._envelope(p) for p in event.problems)
         if self.delivered:
             # The version warning went out with every claim; repeat it only beside errors.
-            self.header = [d for d in self.header if d.code != "x12_version"] or []
+            self.header = [d for d in self.header if d.code != "x12_version"]
         if self.skip is not None and self.skipped_claims:
             self.header.append(diagnostic("x12_not_read", f"ST {self.control} holds {self.skipped_claims} "
                                           "claim(s) (CLM) that were not read", self.label,
