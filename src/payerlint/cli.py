@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     from payerlint import cli_authoring
 
     cli_authoring.add_commands(commands, home)
+    _add_x12_commands(commands, home)
     return parser
 
 
@@ -468,3 +469,58 @@ def _builtins(args) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# ------------------------------------------------------------------ X12: convert, export
+
+
+def _add_x12_commands(commands, home) -> None:
+    convert = commands.add_parser(
+        "convert", parents=[home], help="print 837P claims as payerlint reads them (claim-schema JSON)",
+        description="Read 837P (005010X222A1) files and print each claim in the claim schema's shape, including "
+                    "claims whose content will fail checking; problems go to standard error. Exit 0: all read "
+                    "cleanly; 1: a claim has an error; 2: a file, envelope or transaction could not be read.")
+    convert.add_argument("files", nargs="+", metavar="FILE")
+    convert.add_argument("--to", choices=("json", "jsonl"), default="json",
+                         help="a JSON array (default) or one claim per line (pipe it to `payerlint check -`)")
+    convert.add_argument("--sources", action="store_true",
+                         help="print each claim with the segment and element each value came from, and its problems")
+    convert.set_defaults(run=_convert)
+    export = commands.add_parser(
+        "export", parents=[home], help="write claims as an 837P interchange, with fixes applied",
+        description="Write claims (payerlint JSON or 837P files) as one 837P (005010X222A1) interchange. "
+                    "--apply-fixes applies each claim's combined fix from saved `check --format jsonl` results "
+                    "(matched by claim_id) and tells it as 837P edits on standard error. Exit 0: all written; "
+                    "1: a claim was left out or a fix did not apply; 2: usage errors.")
+    export.add_argument("files", nargs="+", metavar="FILE")
+    export.add_argument("--format", choices=("837p",), required=True)
+    export.add_argument("--apply-fixes", metavar="RESULTS", help="saved results of `payerlint check --format jsonl`")
+    export.add_argument("--envelope", metavar="SETTINGS.toml",
+                        help="submitter, receiver, billing provider and ids the claim model does not hold "
+                             "(default: placeholders, and ISA15 T, test data)")
+    export.add_argument("-o", "--output", metavar="PATH", help="where to write (default: standard output)")
+    export.set_defaults(run=_export)
+
+
+def _x12_registry(args):
+    from payerlint.home import resolve_home
+    from payerlint.payers.registry import Registry
+
+    return Registry.load(resolve_home(args.home))
+
+
+def _convert(args) -> int:
+    from payerlint.x12.commands import convert
+
+    return convert(args.files, args.to, args.sources, sys.stdout, sys.stderr, registry=_x12_registry(args))
+
+
+def _export(args) -> int:
+    from payerlint.x12.commands import export
+
+    try:
+        return export(args.files, args.apply_fixes, args.envelope, args.output, sys.stderr,
+                      registry=_x12_registry(args))
+    except (OSError, ValueError) as exc:
+        print(f"payerlint export: {exc}", file=sys.stderr)
+        return EXIT_USAGE

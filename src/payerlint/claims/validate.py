@@ -127,8 +127,7 @@ class ClaimValidator:
         """Every error in `data`, in plain words: as jsonschema-rs finds them, or with
         `reference`, as jsonschema (the reference implementation) finds them."""
         found: dict[tuple[Path, str], Diagnostic] = {}
-        errors = self._reporter.iter_errors(data) if reference else (
-            _RustError(error, self.schema) for error in self._rust_errors(data))
+        errors = self._reporter.iter_errors(data) if reference else self._rust_errors(data)
         for error in errors:
             for path, diagnostic in _describe(error):
                 found.setdefault((path, diagnostic.message), diagnostic)
@@ -143,7 +142,7 @@ class ClaimValidator:
 
     def _rust_errors(self, data: dict) -> list:
         try:
-            return list(self._errors(data))
+            return [_RustError(error, self.schema) for error in self._errors(data)]
         except Exception:  # noqa: BLE001 - a value jsonschema-rs cannot convert: the reference can
             return [_PythonError(error) for error in self._reporter.iter_errors(data)]
 
