@@ -19,7 +19,8 @@ from __future__ import annotations
 from payerlint.check import (INPUT_RULES, Checker, OneRulebook, Part, Route, RulebookChoice, combined_fix,
                              error_result, input_findings, internal_error, strict_findings)
 from payerlint.claims.validate import ClaimValidator
-from payerlint.compile.pipeline import CompiledRulebook, Loader
+from payerlint.compile.loader import Loader
+from payerlint.compile.rulebook import CompiledRulebook
 from payerlint.evaluate.result import Finding, NotEvaluated, Result
 from payerlint.home import resolve_home
 from payerlint.payers.registry import Registry

@@ -138,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
 
+    cache = commands.add_parser(
+        "cache", help="the cache of compiled rulebooks on disk",
+        description="Compiled rulebooks are kept on disk ($PAYERLINT_CACHE_DIR, else $XDG_CACHE_HOME/payerlint, "
+                    "else ~/.cache/payerlint), keyed by the content of every file they read, so a later run "
+                    "skips compiling. An entry is checked on every load and a stale or damaged one is compiled "
+                    "again; PAYERLINT_NO_CACHE=1 turns the cache off.")
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="SUBCOMMAND", required=True)
+    cache_commands.add_parser("clear", help="remove every cached rulebook").set_defaults(run=_cache_clear)
+    cache_commands.add_parser("info", help="where the cache is and what it holds").set_defaults(run=_cache_info)
+
     tester = commands.add_parser(
         "test", parents=[home], help="run the test cases written beside rulebooks, with rule coverage",
         description="Run the test cases in rulebooks/<family>/tests/*.toml against the rulebooks they name "
@@ -170,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _check(args) -> int:
     from payerlint.api import Checker, Router, load_rulebook
     from payerlint.claims.reader import read_records
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
     from payerlint.output import write_results
 
@@ -220,7 +230,7 @@ def _readable(records, unreadable: list):
 
 def _compile(args) -> int:
     from payerlint.cli_authoring import rulebook_files
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
 
     home = resolve_home(args.home)
@@ -355,7 +365,7 @@ def _payers_new(args) -> int:
 
 
 def _quarter_new(args) -> int:
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
     from payerlint.versions.new_quarter import new_quarter
 
@@ -371,7 +381,7 @@ def _quarter_new(args) -> int:
 
 
 def _diff(args) -> int:
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
     from payerlint.versions import report
     from payerlint.versions.diff import diff
@@ -436,7 +446,7 @@ def _import(args) -> int:
 def _test(args) -> int:
     from payerlint.authoring.report import write_json, write_text
     from payerlint.authoring.rulebook_tests import run_tests
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
 
     home = resolve_home(args.home)
@@ -456,6 +466,26 @@ def _lsp(args) -> int:
         print(f"payerlint lsp needs pygls: pip install 'payerlint[lsp]' ({exc})", file=sys.stderr)
         return EXIT_USAGE
     return serve(args.home)
+
+
+def _cache_clear(args) -> int:
+    from payerlint.compile import cache
+
+    count, where = cache.clear()
+    print(f"removed {count} cached rulebook{'s' if count != 1 else ''}" + (f" from {where}" if where else ""))
+    return EXIT_OK
+
+
+def _cache_info(args) -> int:
+    from payerlint.compile import cache
+
+    where = cache.folder()
+    entries = sorted(where.glob("*.plc")) if where is not None and where.is_dir() else []
+    size = sum(entry.stat().st_size for entry in entries)
+    print(f"{where or '(no cache folder: no home directory and no PAYERLINT_CACHE_DIR)'}: {len(entries)} "
+          f"cached rulebook{'s' if len(entries) != 1 else ''}, {size / 2**20:.1f} MiB"
+          + ("; disabled by PAYERLINT_NO_CACHE" if __import__("os").environ.get("PAYERLINT_NO_CACHE") else ""))
+    return EXIT_OK
 
 
 def _builtins(args) -> int:

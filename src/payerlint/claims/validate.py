@@ -21,7 +21,6 @@ from importlib import metadata, resources
 from typing import Any, Iterator
 
 import jsonschema_rs
-from jsonschema import Draft7Validator, FormatChecker, ValidationError
 
 from payerlint.claims.reader import json_type
 from payerlint.diagnostics import Diagnostic, did_you_mean
@@ -75,13 +74,16 @@ class ClaimValidator:
     """Validates claim objects against a draft-07 claim schema. Build once, reuse."""
 
     def __init__(self, schema: dict | None = None):
+        if schema is not None:
+            from jsonschema import Draft7Validator
+
+            Draft7Validator.check_schema(schema)  # a caller's own schema; the shipped one is tested
         self.schema = schema if schema is not None else load_claim_schema()
-        Draft7Validator.check_schema(self.schema)
         # validate_formats: draft-07 leaves `format` optional; the claim schema's dates
         # must be checked against the calendar, as jsonschema's FormatChecker does.
         self._screen = jsonschema_rs.Draft7Validator(self.schema, validate_formats=True).is_valid
         self._errors = jsonschema_rs.Draft7Validator(self.schema, validate_formats=True).iter_errors
-        self._reporter = Draft7Validator(self.schema, format_checker=FormatChecker(formats=("date",)))
+        self._reference = None
         self._date_tree = _date_tree(self.schema)
         self.name = (
             f"jsonschema-rs {_version('jsonschema-rs')} screen"
@@ -116,6 +118,16 @@ class ClaimValidator:
         if problems:
             return problems
         return self.report(data)
+
+    @property
+    def _reporter(self):
+        """jsonschema, the reference implementation: imported only when it is asked for
+        (a fallback, and the property test), since it costs a sixth of startup."""
+        if self._reference is None:
+            from jsonschema import Draft7Validator, FormatChecker
+
+            self._reference = Draft7Validator(self.schema, format_checker=FormatChecker(formats=("date",)))
+        return self._reference
 
     def json_problems(self, data: Any) -> list[Diagnostic]:
         """Values a JSON document cannot hold, in a claim handed over as Python objects
@@ -310,7 +322,7 @@ def _date_diagnostic(path: Path) -> Diagnostic:
 # --- messages ----------------------------------------------------------------------
 
 
-def _describe(error: ValidationError) -> Iterator[tuple[Path, Diagnostic]]:
+def _describe(error) -> Iterator[tuple[Path, Diagnostic]]:
     """One diagnostic per problem in a jsonschema error, worded for a biller."""
     path: Path = tuple(error.absolute_path)
     keyword = error.validator

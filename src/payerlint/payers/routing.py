@@ -19,7 +19,7 @@ import threading
 from datetime import date
 
 from payerlint.check import Part, Route
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.evaluate.result import Finding
 from payerlint.payers.registry import Payer, Registry
