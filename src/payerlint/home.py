@@ -83,7 +83,7 @@ class Home:
         return self.rulebooks / family / f"{quarter}.rules"
 
 
-def resolve_home(explicit: str | os.PathLike | None = None) -> Home:
+def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Home:
     if explicit:
         return Home(Path(explicit), "--home")
     env = os.environ.get("PAYERLINT_HOME")

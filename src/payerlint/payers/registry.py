@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 from jsonschema import Draft7Validator, FormatChecker
 
@@ -40,11 +41,11 @@ class Payer:
     path: str
 
 
-def payer_schema() -> dict:
-    return json.loads(resources.files("payerlint.schemas").joinpath("payer.schema.json").read_text(encoding="utf-8"))
+def payer_schema() -> dict[str, Any]:
+    return cast("dict[str, Any]", json.loads(resources.files("payerlint.schemas").joinpath("payer.schema.json").read_text(encoding="utf-8")))
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """TOML dates become ISO strings so the JSON Schema can check them."""
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
