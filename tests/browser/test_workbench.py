@@ -215,3 +215,13 @@ def test_the_check_form_works_with_the_keyboard_alone(driver, server):
     ActionChains(driver).send_keys(Keys.ENTER).perform()
     finding = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#check-results .finding"))[0]
     assert "Fix: set line 1 units to 1" in finding.text
+
+
+def test_a_claim_file_opened_from_disk_is_checked(driver, server):
+    open_page(driver, server, "check")
+    driver.find_element(By.ID, "check-file").send_keys(str(DATA / "clean_claim.json"))
+    wait(driver, lambda d: '"C-1001"' in d.find_element(By.ID, "check-claim").get_attribute("value"))
+    driver.find_element(By.ID, "check-submit").click()
+    card = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#check-results .claim"))[0]
+    assert card.find_element(By.CSS_SELECTOR, ".verdict").text.lower() == "clean"
+    assert "No findings." in card.text and "Every rule that applies could run." in card.text

@@ -269,3 +269,12 @@ def test_the_openapi_document_is_valid_openapi_3_1_built_from_the_shipped_schema
     result = client.post("/v1/check", json=denied()).json()
     jsonschema.validate(result, {"$ref": "#/components/schemas/Result", **resolver_doc},
                         cls=jsonschema.Draft202012Validator)
+
+
+def test_serve_listens_on_loopback_unless_told_otherwise():
+    from payerlint.cli import build_parser
+
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.max_body) == ("127.0.0.1", 8000, 16 << 20)
+    args = build_parser().parse_args(["serve", "--host", "0.0.0.0", "--port", "9000", "--token", "t"])
+    assert (args.host, args.port, args.token) == ("0.0.0.0", 9000, "t")
