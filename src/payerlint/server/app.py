@@ -1,7 +1,8 @@
 """The HTTP service: the claim path over HTTP, and the web workbench at `/`.
 
 Every check goes through `payerlint.api` (a `Router`, or a `Checker` for one rulebook),
-so a result over HTTP is byte for byte the result of `payerlint check --format jsonl`.
+so a result over HTTP is the result of `payerlint check --format jsonl` for the same
+claim, byte for byte but for `record` (`request`, `request[3]`, `request:7` here).
 Checking is CPU-bound: it runs in the threadpool (`run_in_threadpool`), never on the
 event loop, so a slow batch does not stall the health check or other requests.
 
