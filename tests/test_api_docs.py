@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from serverproc import need
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "api.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -34,7 +36,7 @@ def test_every_example_in_the_api_guide_runs():
 
 
 def test_the_api_guide_type_checks_under_mypy_strict(tmp_path):
-    pytest.importorskip("mypy")
+    need("mypy", "test")
     source = tmp_path / "api_docs_example.py"
     source.write_text(program(), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file",
@@ -46,7 +48,7 @@ def test_the_api_guide_type_checks_under_mypy_strict(tmp_path):
 def test_a_misspelt_verdict_is_a_type_error(tmp_path):
     """What Literal verdicts buy a caller: comparing with a word payerlint never returns
     is caught before the code runs."""
-    pytest.importorskip("mypy")
+    need("mypy", "test")
     source = tmp_path / "typo.py"
     source.write_text("from payerlint.api import Router\n\n"
                       "def denied(router: Router) -> bool:\n"

@@ -28,7 +28,7 @@ def need_chromium() -> None:
 
 def start_browser():
     need_chromium()
-    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 

@@ -14,11 +14,11 @@ import pytest
 
 from browser import start_browser
 from conftest import DATA, ROOT
-from serverproc import ServerProcess
+from serverproc import ServerProcess, need
 
 pytestmark = pytest.mark.browser
-pytest.importorskip("fastapi")
-pytest.importorskip("selenium")
+need("fastapi", "server")
+need("selenium", "test")
 
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402

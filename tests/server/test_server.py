@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi")
-httpx = pytest.importorskip("httpx")
+from serverproc import ServerProcess, need  # noqa: E402
 
+need("fastapi", "server")
+need("httpx", "test")
+
+import httpx  # noqa: E402
 import jsonschema  # noqa: E402
 
 from conftest import DATA, ROOT  # noqa: E402
@@ -24,7 +27,6 @@ from payerlint.api import Router  # noqa: E402
 from payerlint.compile.pipeline import Loader  # noqa: E402
 from payerlint.contract import load_schema  # noqa: E402
 from payerlint.home import Home  # noqa: E402
-from serverproc import ServerProcess  # noqa: E402
 
 TOKEN = "test-token-7f3a"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
