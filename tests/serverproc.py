@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, *args: str, token: str | None = None, log: Path | None = None):
+    def __init__(self, *args: str, token: str | None = None, log: Path | None = None, home: Path = ROOT):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -43,7 +43,7 @@ class ServerProcess:
             env["PAYERLINT_TOKEN"] = token
         self._log_file = open(log, "wb") if log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "payerlint", "serve", "--port", str(self.port), "--home", str(ROOT), *args],
+            [sys.executable, "-m", "payerlint", "serve", "--port", str(self.port), "--home", str(home), *args],
             stdout=self._log_file, stderr=self._log_file, env=env, cwd=ROOT)
         self._wait()
 

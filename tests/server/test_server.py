@@ -232,7 +232,8 @@ def test_the_token_guards_every_endpoint_but_the_health_check(server):
     with httpx.Client(base_url=server.base, timeout=30) as anonymous:
         assert anonymous.get("/healthz").json()["status"] == "ok"
         for method, path in (("GET", "/v1/payers"), ("POST", "/v1/check"), ("POST", "/v1/check/jsonl"),
-                             ("GET", "/v1/rulebooks/medicare/2026Q2"), ("POST", "/v1/diff"), ("GET", "/openapi.json")):
+                             ("GET", "/v1/rulebooks/medicare/2026Q2"), ("POST", "/v1/diff"), ("GET", "/openapi.json"),
+                             ("POST", "/v1/reload")):
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
                 answer = anonymous.request(method, path, headers=headers, content=b"{}")
                 assert answer.status_code == 401, (method, path, headers)
@@ -280,3 +281,29 @@ def test_serve_listens_on_loopback_unless_told_otherwise():
     assert (args.host, args.port, args.max_body) == ("127.0.0.1", 8000, 16 << 20)
     args = build_parser().parse_args(["serve", "--host", "0.0.0.0", "--port", "9000", "--token", "t"])
     assert (args.host, args.port, args.token) == ("0.0.0.0", 9000, "t")
+
+
+def test_reload_serves_a_changed_rule_tree_without_a_restart(tmp_path):
+    import shutil
+
+    for folder in ("rulebooks", "payers"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    process = ServerProcess(home=tmp_path)
+    try:
+        with httpx.Client(base_url=process.base, timeout=30) as c:
+            assert c.post("/v1/check", json=denied()).json()["verdict"] == "deny"
+            rules = tmp_path / "rulebooks" / "medicare" / "2026Q2.rules"
+            text = rules.read_text(encoding="utf-8")
+            rules.write_text(text.replace("category units  severity deny\n  when cms_method and timed_units >",
+                                          "category units  severity warn\n  when cms_method and timed_units >"),
+                             encoding="utf-8")
+            assert c.post("/v1/check", json=denied()).json()["verdict"] == "deny"
+            assert c.post("/v1/reload").json()["payers"] >= 8
+            assert c.post("/v1/check", json=denied()).json()["verdict"] == "warn"
+            assert c.post("/v1/check", params={"rulebook": "medicare@2026Q2"}, json=denied()).json()["verdict"] == "warn"
+            (tmp_path / "payers" / "broken.toml").write_text("id = \n", encoding="utf-8")
+            refused = c.post("/v1/reload")
+            assert refused.status_code == 422 and refused.json()["diagnostics"][0]["file"].endswith("broken.toml")
+            assert c.post("/v1/check", json=denied()).json()["verdict"] == "warn"  # the rules it had
+    finally:
+        process.stop()

@@ -84,6 +84,11 @@ class Service:
     def registry(self) -> Registry:
         return self.router.registry
 
+    def reload(self) -> None:
+        """Read the payer files and the rule tree again (every router shares the routing)."""
+        self.router.reload()
+        self._checkers.clear()
+
     def compile(self, payer: str, quarter: str) -> CompiledRulebook:
         try:
             ref = rulebook_ref(self.registry, payer, quarter)
@@ -228,6 +233,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield "".join(r.dumps() + "\n" for r in done).encode()
 
         return StreamingBoth(results(), media_type="application/x-ndjson")
+
+    @app.post("/v1/reload")
+    async def reload() -> JSONResponse:
+        try:
+            await run_in_threadpool(service.reload)
+        except DiagnosticError as exc:
+            raise Problem(422, "the payer registry does not load; the service keeps the rules it had",
+                          exc.diagnostics) from None
+        registry = service.registry
+        return JSONResponse({"payers": len(registry.payers),
+                             "quarters": sum(len(registry.quarters(p)) for p in registry.payers.values())})
 
     @app.get("/v1/payers")
     async def payers() -> JSONResponse:

@@ -125,6 +125,12 @@ def document(version: str, token: bool) -> JSONObject:
             "responses": {"200": {"description": "The semantic diff (`changes`), and with claims the replay "
                                                  "(`claims`, `summary`).", "content": _json("Object")},
                           "400": bad["400"], "404": bad["404"], "413": bad["413"], "422": bad["422"]}}},
+        "/v1/reload": {"post": {
+            "summary": "Read the payer files and rulebooks again", "operationId": "reload",
+            "description": "For a rule tree changed on disk: later checks use the new rules. A registry that "
+                           "does not load is a 422 and the service keeps the rules it had.",
+            "responses": {"200": {"description": "How many payers and rulebook quarters there are now.",
+                                  "content": _json("Object")}, "422": bad["422"]}}},
         "/v1/schemas/{name}": {"get": {
             "summary": "A shipped JSON Schema", "operationId": "schema",
             "parameters": [{"name": "name", "in": "path", "required": True,
