@@ -171,6 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_authoring.add_commands(commands, home)
     _add_x12_commands(commands, home)
+
+    server = commands.add_parser(
+        "serve", parents=[home], help="the HTTP service and the web workbench",
+        description="Serve the check, payers, rulebooks and diff API (/v1, OpenAPI at /openapi.json) and the web "
+                    "workbench (/). Needs the optional extra: pip install 'payerlint[server]'.")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    server.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every endpoint but /healthz "
+                                        "(default: $PAYERLINT_TOKEN; prefer it, a command line is visible to others)")
+    server.add_argument("--max-body", type=int, default=16 << 20, metavar="BYTES",
+                        help="largest request body accepted; larger gets 413 (default 16 MiB)")
+    server.set_defaults(run=_serve)
     return parser
 
 
@@ -486,6 +498,19 @@ def _cache_info(args) -> int:
           f"cached rulebook{'s' if len(entries) != 1 else ''}, {size / 2**20:.1f} MiB"
           + ("; disabled by PAYERLINT_NO_CACHE" if __import__("os").environ.get("PAYERLINT_NO_CACHE") else ""))
     return EXIT_OK
+
+def _serve(args) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+
+        from payerlint.server.main import serve
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        print(f"payerlint serve needs FastAPI and uvicorn: pip install 'payerlint[server]' ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    from payerlint.home import resolve_home
+
+    return serve(resolve_home(args.home), args.host, args.port, args.token, args.max_body)
 
 
 def _builtins(args) -> int:

@@ -179,17 +179,7 @@ class _Lines:
                     break
                 size += len(raw)
             return _Line(self.number, None, size=size)
-        if self._binary:
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                column = len(raw[: exc.start].decode("utf-8", "replace")) + 1
-                return _Line(self.number, None, column)
-        else:
-            text = raw
-        if self.number == 1 and text.startswith(_BOM):
-            return _Line(self.number, text[1:])
-        return _Line(self.number, text, raw=raw if self._binary else None)
+        return _decoded(self.number, raw) if self._binary else _decoded(self.number, raw, text=raw)
 
     def next_content(self, seen: list[_Line]) -> _Line | None:
         """The next line that is not blank; every line read is appended to `seen`."""
@@ -198,6 +188,21 @@ class _Lines:
             if not line.blank:
                 return line
         return None
+
+
+def _decoded(number: int, raw: bytes | str, text: str | None = None) -> _Line:
+    """A line's bytes as text; a BOM is dropped from line 1 only (elsewhere it is refused)."""
+    if text is None:
+        assert isinstance(raw, bytes)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            column = len(raw[: exc.start].decode("utf-8", "replace")) + 1
+            return _Line(number, None, column)
+    if number == 1 and text.startswith(_BOM):
+        return _Line(number, text[1:])
+    # The bytes go along, so parsing need not encode the text again.
+    return _Line(number, text, raw=raw if isinstance(raw, bytes) else None)
 
 
 # --- reading -----------------------------------------------------------------------
@@ -433,6 +438,74 @@ def _is_object_line(line: _Line) -> bool:
         return False
     value, problem = _parse(line.text)
     return problem is None and isinstance(value, dict)
+
+
+# --- reading from memory (a service's request body) ----------------------------------
+
+
+def parse_json(text: str) -> tuple[Any, tuple[str, int, int] | None]:
+    """The JSON value of `text`, or (message, line, column) saying why it is not one,
+    with the reader's rules for what a claim may hold (see `_parse`)."""
+    return _parse(text)
+
+
+def value_record(origin: str, value: Any) -> Record:
+    """A parsed JSON value as a record: the claim, or why it is not one (not an object)."""
+    return _value_record(origin, value)
+
+
+class LineFeed:
+    """JSON Lines fed in chunks as they arrive (an HTTP request body): `feed` returns the
+    records of the lines each chunk completes, `end` the last line's. Each line is one
+    record, read exactly as a JSON Lines file's line is (UTF-8, BOM only at the start, an
+    over-long line skipped without being held); blank lines are no record.
+
+    >>> feed = LineFeed("request")
+    >>> [r.origin for r in feed.feed(b'{"claim_id": "A"}\n{"cla')] + [r.origin for r in feed.end()]
+    ['request:1']
+    """
+
+    def __init__(self, label: str):
+        self.label = label
+        self.number = 0
+        self._pending = bytearray()
+        self._skipped = 0
+        """The size so far of an over-long line being skipped (0: none)."""
+
+    def feed(self, chunk: bytes) -> list[Record]:
+        records = []
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                self._hold(chunk[start:])
+                return records
+            self._hold(chunk[start:end + 1])
+            record = self._finish()
+            if record is not None:
+                records.append(record)
+            start = end + 1
+
+    def end(self) -> list[Record]:
+        record = self._finish() if self._pending or self._skipped else None
+        return [record] if record is not None else []
+
+    def _hold(self, piece: bytes) -> None:
+        if self._skipped:
+            self._skipped += len(piece)
+            return
+        self._pending += piece
+        if len(self._pending) > MAX_RECORD_BYTES:
+            self._skipped = len(self._pending)
+            self._pending = bytearray()
+
+    def _finish(self) -> Record | None:
+        self.number += 1
+        line = _Line(self.number, None, size=self._skipped) if self._skipped else \
+            _decoded(self.number, bytes(self._pending))
+        self._pending = bytearray()
+        self._skipped = 0
+        return None if line.blank else _line_record(self.label, line)
 
 
 def _value_record(origin: str, value: Any) -> Record:

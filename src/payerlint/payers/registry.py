@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
@@ -40,12 +41,12 @@ class Payer:
     path: str
 
 
-def payer_schema() -> dict:
-    return json.loads(resources.files("payerlint.schemas").joinpath("payer.schema.json").read_text(encoding="utf-8"))
+def payer_schema() -> dict[str, Any]:
+    return cast("dict[str, Any]", json.loads(resources.files("payerlint.schemas").joinpath("payer.schema.json").read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=1)
-def _payer_screen():
+def _payer_screen() -> Any:
     """A fast yes/no on a payer file (jsonschema-rs); jsonschema, imported only for a file
     that fails, says what is wrong with it."""
     import jsonschema_rs
@@ -53,7 +54,7 @@ def _payer_screen():
     return jsonschema_rs.Draft7Validator(payer_schema(), validate_formats=True).is_valid
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """TOML dates become ISO strings so the JSON Schema can check them."""
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
