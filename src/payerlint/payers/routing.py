@@ -59,6 +59,7 @@ class ByPayer:
             self._families = {payer.rulebook_family: {(q.year, q.number) for q in self.registry.quarters(payer)}
                               for payer in self.registry.payers.values()}
             self._programs: dict[tuple[str, tuple[int, int]], Any] = {}
+            self._single: dict[tuple[str, tuple[int, int]], Route] = {}
             self.rulebook_errors = {}
 
     def route(self, claim: Claim) -> Route:
@@ -69,21 +70,33 @@ class ByPayer:
             return Route(errors=(_routing_finding(
                 "routing.unknown_payer",
                 f"payer_id '{data['payer_id']}' is not a payer id or alias in the registry; closest ids: {closest}"),))
+        lines = claim.lines
+        day = lines[0]["date"]
+        quarter = (day.year, (day.month - 1) // 3 + 1)
+        if all(_quarter(line["date"]) == quarter for line in lines):
+            # Almost every claim: one quarter, one rulebook, the same route every time.
+            known = self._single.get((payer.rulebook_family, quarter))
+            if known is not None:
+                return known
+            program = self._program(payer, quarter)
+            if program is None:
+                return Route(errors=(self._no_rulebook(payer, quarter, claim, range(len(lines))),))
+            route = self._single[(payer.rulebook_family, quarter)] = Route((Part(program),))
+            return route
         by_quarter: dict[tuple[int, int], list[int]] = {}
-        for index, line in enumerate(claim.lines):
+        for index, line in enumerate(lines):
             by_quarter.setdefault(_quarter(line["date"]), []).append(index)
         claim_quarter = _quarter(data["date_of_service"])
         if claim_quarter not in by_quarter:
             claim_quarter = min(by_quarter)
         parts: list[Part] = []
         errors: list[Finding] = []
-        whole = len(by_quarter) == 1
         for quarter, indexes in sorted(by_quarter.items()):
             program = self._program(payer, quarter)
             if program is None:
                 errors.append(self._no_rulebook(payer, quarter, claim, indexes))
                 continue
-            parts.append(Part(program, None if whole else tuple(indexes), quarter == claim_quarter))
+            parts.append(Part(program, tuple(indexes), quarter == claim_quarter))
         return Route(tuple(parts), tuple(errors))
 
     def _program(self, payer: Payer, quarter: tuple[int, int]) -> Any:
