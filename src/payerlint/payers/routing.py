@@ -80,7 +80,7 @@ class ByPayer:
                 return known
             program = self._program(payer, quarter)
             if program is None:
-                return Route(errors=(self._no_rulebook(payer, quarter, claim, range(len(lines))),))
+                return Route(errors=(self._no_rulebook(payer, quarter, claim, list(range(len(lines)))),))
             route = self._single[(payer.rulebook_family, quarter)] = Route((Part(program),))
             return route
         by_quarter: dict[tuple[int, int], list[int]] = {}
