@@ -52,7 +52,9 @@ def traced_outcome(program, claim) -> tuple[set, dict]:
                 if traced.condition(ctx, frame):
                     fired.add((rule.id, line))
             except Missing as missing:
-                skipped.setdefault((rule.id, missing.pointer), line)
+                key = (rule.id, missing.pointer)
+                if key not in skipped or (line is not None and line < skipped[key]):
+                    skipped[key] = line  # the lowest line, as the fast form reports it
             except NoData:
                 pass
     return fired, skipped

@@ -302,7 +302,10 @@ def _allocation(minutes: tuple) -> tuple:
 def _cms_share(lines, line) -> int:
     for position, other in enumerate(lines):
         if other is line:
-            return _allocation(tuple([_line_minutes(l) for l in lines]))[position]
+            minutes = tuple([l.get("minutes") for l in lines])
+            if None in minutes:
+                _line_minutes(lines[minutes.index(None)])  # raises Missing, naming the line
+            return _allocation(minutes)[position]
     # A line outside the group gets nothing from the group's allocation.
     return 0
 

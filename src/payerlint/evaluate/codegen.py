@@ -493,13 +493,16 @@ class Gen:
         self.bindings = {}
         return out
 
-    def runner(self, rule: ir.Rule, guard, parts: list, index: int) -> str:
+    def runner(self, rule: ir.Rule, guard, parts: list, index: int) -> str | None:
         """The fast form's loop over a rule's scope instances, with its condition inline:
         first the parts that cannot be unknown, as plain Python (an instance one of them
         rules out costs a few comparisons), then the others in the order written, with
-        three-valued `and`."""
-        fn = self.fresh("_run")
+        three-valued `and`. Parts the guard decides (plan.py) are applied by the loop
+        itself and not tested again."""
         rid = rule.id
+        consumed = {id(p) for p in (guard.consumed if guard is not None else ())}
+        order = {id(p): i for i, p in enumerate(parts)}
+        parts = [p for p in parts if id(p) not in consumed]
         resets = [f"f[{slot}] = UNSET" for slot in self.bindings]
         tests = guard.tests if guard is not None else {}
         test1 = self.const(tests[1], "_guard") if 1 in tests else None
@@ -510,29 +513,11 @@ class Gen:
         def instance(indent: str, line: str, initial: str) -> list[str]:
             self.locals = scope_locals
             try:
-                body = [indent + r for r in resets]
-                quick = [self.expr(p) for p in parts if self.total(p)]
-                if quick:
-                    body += [f"{indent}if not ({' and '.join(quick)}):", f"{indent}    continue"]
-                rest = [p for p in parts if not self.total(p)]
-                if len(rest) == 1:
-                    body += [f"{indent}try:", f"{indent}    if not {self.expr(rest[0])}:", f"{indent}        continue",
-                             f"{indent}except Missing as missing:", f"{indent}    _skip(skipped, {rid!r}, missing, {line})",
-                             f"{indent}    continue", f"{indent}except NoData:", f"{indent}    continue"]
-                elif rest:
-                    body += [f"{indent}missing = None"]
-                    for part in rest:
-                        body += [f"{indent}try:", f"{indent}    if not {self.expr(part)}:", f"{indent}        continue",
-                                 f"{indent}except NoData:", f"{indent}    continue", f"{indent}except Missing as error:",
-                                 f"{indent}    if missing is None:", f"{indent}        missing = error"]
-                    body += [f"{indent}if missing is not None:", f"{indent}    _skip(skipped, {rid!r}, missing, {line})",
-                             f"{indent}    continue"]
+                body = [indent + r for r in resets] + self.condition(parts, indent, rid, line)
             finally:
                 self.locals = {}
             return body + [f"{indent}emit({index}, f, {line}, {initial})"]
 
-        head = [f"def {fn}(ctx, emit, skipped):", "    claim = ctx.claim", "    lines = claim.lines",
-                f"    f = [UNSET] * {rule.frame_size}"]
         scope = rule.scope
         if scope == "claim":
             # One instance, in a loop of one, so `continue` means "this instance does not
@@ -540,7 +525,7 @@ class Gen:
             self.fused["claim"].append((rule.frame_size, ["    for _ in (0,):",
                                                            *instance("        ", "None", "(lines,)")]))
             return None
-        elif scope == "line":
+        if scope == "line":
             # Run inside one loop over the lines with the other line rules (`fuse`).
             block = ["        for _ in (0,):"]
             if test1:
@@ -548,22 +533,11 @@ class Gen:
             self.fused["line"].append((rule.frame_size, block + instance("            ", "line['index']",
                                                                          "(lines, line)")))
             return None
-        elif scope == "pair":
-            body = ["    f[0] = lines", f"    firsts = {_filtered('lines', test1)}", f"    seconds = {_filtered('lines', test2)}"]
-            if guard is not None and guard.same_date:
-                # Pairs that must share a date meet only within their date: the work grows
-                # with the lines of a day that can match, not with every pair of the claim.
-                body += ["    by_day = {}", "    for second in seconds:",
-                         "        by_day.setdefault(second['date'], []).append(second)"]
-                candidates = "by_day.get(first['date'], ())"
-            else:
-                candidates = "seconds"
-            body += ["    for first in firsts:", "        f[1] = first", f"        for second in {candidates}:",
-                     "            if second is first:", "                continue"]
-            if guard is not None and guard.pair_rows is not None:
-                rows = self.const(guard.pair_rows, "_pairs")
-                body += [f"            if (first['code'], second['code']) not in {rows}:", "                continue"]
-            body += ["            f[2] = second", *instance("            ", "second['index']", "(lines, first, second)")]
+        fn = self.fresh("_run")
+        head = [f"def {fn}(ctx, emit, skipped):", "    claim = ctx.claim", "    lines = claim.lines",
+                f"    f = [UNSET] * {rule.frame_size}"]
+        if scope == "pair":
+            body = self.pair_loop(rule, guard, parts, order, index, test1, test2, resets)
         elif scope == "date":
             body = ["    for day, day_lines in claim.days.items():", "        f[0] = day_lines", "        f[1] = day",
                     *instance("        ", "None", "(day_lines, day)")]
@@ -575,6 +549,110 @@ class Gen:
                      *instance("        ", "group[0]['index']", "(group, code, day)")]
         self.defs.append("\n".join(head + body))
         return fn
+
+    def condition(self, parts: list, indent: str, rid: str, line: str) -> list[str]:
+        """Statements that `continue` unless the parts all hold, recording the first part
+        that needed missing claim data (three-valued `and`, in the order written)."""
+        body = []
+        quick = [self.expr(p) for p in parts if self.total(p)]
+        if quick:
+            body += [f"{indent}if not ({' and '.join(quick)}):", f"{indent}    continue"]
+        rest = [p for p in parts if not self.total(p)]
+        if len(rest) == 1:
+            body += [f"{indent}try:", f"{indent}    if not {self.expr(rest[0])}:", f"{indent}        continue",
+                     f"{indent}except Missing as missing:", f"{indent}    _skip(skipped, {rid!r}, missing, {line})",
+                     f"{indent}    continue", f"{indent}except NoData:", f"{indent}    continue"]
+        elif rest:
+            body += [f"{indent}missing = None"]
+            for part in rest:
+                body += [f"{indent}try:", f"{indent}    if not {self.expr(part)}:", f"{indent}        continue",
+                         f"{indent}except NoData:", f"{indent}    continue", f"{indent}except Missing as error:",
+                         f"{indent}    if missing is None:", f"{indent}        missing = error"]
+            body += [f"{indent}if missing is not None:", f"{indent}    _skip(skipped, {rid!r}, missing, {line})",
+                     f"{indent}    continue"]
+        return body
+
+    def pair_loop(self, rule: ir.Rule, guard, parts: list, order: dict, index: int, test1, test2,
+                  resets: list) -> list[str]:
+        """Pairs of lines, doing work in proportion to the pairs that can match:
+        - the parts that read only `first` are tested once per line, and so are those that
+          read only `second`; a line one of them rules out meets no partner;
+        - pairs that must share a date meet only within their date;
+        - pairs that need a row of a table (an NCCI pair) meet only where the row exists,
+          looked up once per pair of distinct codes.
+        A part that needs missing claim data is remembered with its place in the `and`, so
+        the one reported is the first written, as for any other rule."""
+        rid = rule.id
+        binding_slots = set(self.bindings)
+
+        def side(part) -> int:
+            slots = {n.index for n in ir.walk(part) if isinstance(n, ir.Slot)}
+            if slots & binding_slots or not slots & {1, 2}:
+                return 0
+            return 1 if 2 not in slots else 2 if 1 not in slots else 0
+
+        own = {1: [p for p in parts if side(p) == 1], 2: [p for p in parts if side(p) == 2]}
+        both = [p for p in parts if side(p) == 0]
+
+        def screen(slot: int, name: str, indent: str) -> list[str]:
+            """Statements testing one line's own parts: `continue` when one is false; the
+            first one missing, by its place in the `and`, kept in `miss`."""
+            self.locals = {0: "lines", slot: name}
+            try:
+                body = [f"{indent}miss = None"]
+                for part in own[slot]:
+                    place = order[id(part)]
+                    if self.total(part):
+                        body += [f"{indent}if not {self.expr(part)}:", f"{indent}    continue"]
+                        continue
+                    body += [f"{indent}try:", f"{indent}    if not {self.expr(part)}:", f"{indent}        continue",
+                             f"{indent}except NoData:", f"{indent}    continue", f"{indent}except Missing as error:",
+                             f"{indent}    if miss is None:", f"{indent}        miss = ({place}, error)"]
+            finally:
+                self.locals = {}
+            return body
+
+        body = ["    f[0] = lines", "    seconds = []", f"    for second in {_filtered('lines', test2)}:",
+                "        f[2] = second", *screen(2, "second", "        "), "        seconds.append((second, miss))"]
+        if guard is not None and guard.same_date:
+            body += ["    by_day = {}", "    for pair in seconds:", "        by_day.setdefault(pair[0]['date'], []).append(pair)"]
+        if guard is not None and guard.pair_rows is not None:
+            rows = self.const(guard.pair_rows, "_pairs")
+            body += ["    by_code = {}", "    for pair in seconds:",
+                     "        by_code.setdefault(pair[0]['code'], []).append(pair)"]
+        body += [f"    for first in {_filtered('lines', test1)}:", "        f[1] = first",
+                 *screen(1, "first", "        "), "        first_miss = miss"]
+        if guard is not None and guard.same_date:
+            candidates = "by_day.get(first['date'], ())"
+        else:
+            candidates = "seconds"
+        if guard is not None and guard.pair_rows is not None:
+            source = candidates
+            body += ["        candidates = []", f"        for code_2, pairs in by_code.items():",
+                     f"            if (first['code'], code_2) in {rows}:", "                candidates.extend(pairs)"]
+            if guard.same_date:
+                body += ["        candidates = [p for p in candidates if p[0]['date'] == first['date']]"]
+            candidates = "candidates"
+            del source
+        body += [f"        for second, second_miss in {candidates}:", "            if second is first:",
+                 "                continue", "            f[2] = second", *["            " + r for r in resets]]
+        self.locals = {0: "lines", 1: "first", 2: "second"}
+        try:
+            quick = [self.expr(p) for p in both if self.total(p)]
+            if quick:
+                body += [f"            if not ({' and '.join(quick)}):", "                continue"]
+            body += ["            miss = None"]
+            for part in (p for p in both if not self.total(p)):
+                body += ["            try:", f"                if not {self.expr(part)}:", "                    continue",
+                         "            except NoData:", "                continue", "            except Missing as error:",
+                         "                if miss is None:", f"                    miss = ({order[id(part)]}, error)"]
+        finally:
+            self.locals = {}
+        body += ["            if miss is not None or first_miss is not None or second_miss is not None:",
+                 "                found = min(m for m in (miss, first_miss, second_miss) if m is not None)",
+                 f"                _skip(skipped, {rid!r}, found[1], second['index'])", "                continue",
+                 f"            emit({index}, f, second['index'], (lines, first, second))"]
+        return body
 
     def fuse(self) -> list[tuple[str, str]]:
         """One function for all the rules for the claim, one loop over the lines for all

@@ -57,6 +57,9 @@ class Guard:
     tests: dict = field(default_factory=dict)
     """Slot -> one combined test of the code (built once, in guard_for); for `for each code`
     the slot is the code itself."""
+    consumed: tuple = ()
+    """The parts of the `and` the guard decides (by identity): the scope loop applies them
+    before an instance is built, so the instance need not test them again."""
 
     def code_test(self, slot: int) -> Callable[[str], bool] | None:
         return self.tests.get(slot)
@@ -67,6 +70,7 @@ def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
     tests: list[tuple[int, Callable]] = []
     same_date = False
     pair_rows = None
+    consumed = []
     for part in and_parts(rule.when):
         value = _constant(part, constants)
         if value is False:
@@ -76,27 +80,32 @@ def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
         slot_code = _code_test(part, scope, compiled)
         if slot_code is not None:
             tests.append(slot_code)
+            consumed.append(part)
             continue
         if scope == "pair" and _same_date(part):
             same_date = True
+            consumed.append(part)
             continue
         if scope == "pair" and pair_rows is None:
             pair_rows = _pair_lookup(part, compiled)
             if pair_rows is not None:
+                consumed.append(part)
                 continue
         keyed = _code_lookup(part, scope, compiled)
         if keyed is not None:
             slot, rows = keyed
             if not rows:
                 return Guard(dead=True)  # an empty table (the shipped MUE table): never present
-            tests.append((slot, lambda code, rows=rows: (code,) in rows))
+            keys = rows.keys()  # a C-level membership test, also for rows read from the cache
+            tests.append((slot, lambda code, keys=keys: (code,) in keys))
+            consumed.append(part)
     if scope == "pair" and pair_rows is not None and not pair_rows:
         return Guard(dead=True)
     combined = {}
     for slot in {s for s, _ in tests}:
         mine = [test for s, test in tests if s == slot]
         combined[slot] = mine[0] if len(mine) == 1 else (lambda code, mine=tuple(mine): all(t(code) for t in mine))
-    return Guard(False, same_date, pair_rows, combined)
+    return Guard(False, same_date, pair_rows.keys() if pair_rows is not None else None, combined, tuple(consumed))
 
 
 def _constant(part, constants: dict):

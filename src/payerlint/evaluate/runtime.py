@@ -33,9 +33,12 @@ def _verdict(value, test) -> bool:
 
 
 def _skip(skipped: dict, rule_id: str, missing: Missing, line) -> None:
-    """A rule that could not run for missing data: the first line it happened on."""
+    """A rule that could not run for missing data: the lowest line it happened on (so the
+    answer does not depend on the order a scope's instances are visited in)."""
     key = (rule_id, missing.pointer)
     if key not in skipped:
+        skipped[key] = line
+    elif line is not None and (skipped[key] is None or line < skipped[key]):
         skipped[key] = line
 
 
