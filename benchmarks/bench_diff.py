@@ -109,8 +109,10 @@ def child(args) -> None:
 
     tmp = Path(args.tmp)
     started = time.perf_counter()
-    old = compile_path(str(tmp / "old" / "rulebooks" / "medicare" / "2026Q2.rules"))
-    new = compile_path(str(tmp / "new" / "rulebooks" / "medicare" / "2026Q2.rules"))
+    from payerlint.compile.loader import Loader
+
+    old = compile_path(str(tmp / "old" / "rulebooks" / "medicare" / "2026Q2.rules"), Loader(disk_cache=False))
+    new = compile_path(str(tmp / "new" / "rulebooks" / "medicare" / "2026Q2.rules"), Loader(disk_cache=False))
     compiled = time.perf_counter()
     changes = diff(old, new)
     diffed = time.perf_counter()

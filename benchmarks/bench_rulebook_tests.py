@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from payerlint.authoring.rulebook_tests import run_tests  # noqa: E402
-from payerlint.compile.pipeline import Loader  # noqa: E402
+from payerlint.compile.loader import Loader  # noqa: E402
 from payerlint.home import Home  # noqa: E402
 from payerlint.quarter import quarters_in  # noqa: E402
 

@@ -18,7 +18,7 @@ from payerlint.api import Checker
 from payerlint.contract import load_schema
 from payerlint.diagnostics import Diagnostic
 from payerlint.evaluate.result import Result
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.home import Home
 
 ROOT = Path(__file__).resolve().parent.parent

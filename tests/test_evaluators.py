@@ -19,7 +19,7 @@ from conftest import ROOT, load
 from payerlint.api import Checker
 from payerlint.claims.model import Claim
 from payerlint.claims.validate import ClaimValidator
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.evaluate.engine import _instances, evaluate
 from payerlint.evaluate.prepare import prepare
 from payerlint.evaluate.program import Ctx

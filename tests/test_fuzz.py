@@ -40,7 +40,8 @@ from hypothesis import strategies as st
 
 from payerlint.api import Checker
 from payerlint.claims.validate import ClaimValidator
-from payerlint.compile.pipeline import CompiledRulebook, Loader, compile_path
+from payerlint.compile.pipeline import CompiledRulebook, compile_path
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
 

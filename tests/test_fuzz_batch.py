@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home, cache_dir
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
 from payerlint.payers.registry import Registry

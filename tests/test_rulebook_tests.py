@@ -175,7 +175,7 @@ quiet = ["mue.line"]
 
 def test_each_distinct_override_set_compiles_once(tree):
     from payerlint.authoring.rulebook_tests import Runner
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import Home
 
     case = '[[case]]\nname = "n{}"\nfires = ["units.ama_per_code"]\npatch = \'\'\'[{{"op": "replace", "path": "/lines/0/units", "value": 2}}]\'\'\'\n[case.params]\nunit_method = "ama_per_code"\n'

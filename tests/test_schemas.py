@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT
 from payerlint.api import DiagnosticError, Router, load_rulebook
 from payerlint.claims.reader import read_records
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.contract import SCHEMA_NAMES, SEVERITIES, VERDICTS, load_schema
 from payerlint.home import Home
 

@@ -433,17 +433,9 @@ def _diff(args) -> int:
 
 
 def _rulebook_ref(home, ref: str) -> str:
-    """`payer@quarter` may name a payer id or alias; it means that payer's rulebook family."""
-    import os
+    from payerlint.payers.registry import rulebook_ref
 
-    if "@" in ref and not os.path.exists(ref) and home.payer_folders():
-        name, _, quarter = ref.partition("@")
-        from payerlint.payers.registry import Registry
-
-        payer = Registry.load(home).resolve(name)
-        if payer is not None:
-            return f"{payer.rulebook_family}@{quarter}"
-    return ref
+    return rulebook_ref(home, ref)
 
 
 def _import(args) -> int:

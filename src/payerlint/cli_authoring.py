@@ -160,7 +160,7 @@ def _lint(args) -> int:
 
 
 def _graph(args) -> int:
-    from payerlint.cli import _rulebook_ref
+    from payerlint.payers.registry import rulebook_ref as _rulebook_ref
     from payerlint.compile.graph import to_dot, to_json, to_mermaid
     from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home

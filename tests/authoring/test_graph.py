@@ -11,7 +11,7 @@ from pathlib import Path
 import networkx as nx
 
 from payerlint.compile.graph import described, to_dot, to_json, to_mermaid
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.home import Home
 
 ROOT = Path(__file__).resolve().parents[2]

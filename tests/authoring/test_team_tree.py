@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from payerlint.cli import main
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.home import Home, resolve_home
 from payerlint.payers.registry import Registry
 from payerlint.api import Router

@@ -11,7 +11,7 @@ import pytest
 
 from payerlint.builtins import normal_text
 from payerlint.claims.model import Claim
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.evaluate.prepare import prepare
 from payerlint.home import Home
 from test_evaluators import fast_outcome, traced_outcome

@@ -11,7 +11,8 @@ import copy
 import json
 from pathlib import Path
 
-from payerlint.compile.pipeline import Loader, compile_path
+from payerlint.compile.pipeline import compile_path
+from payerlint.compile.loader import Loader
 from payerlint.home import Home
 
 ROOT = Path(__file__).resolve().parents[2]

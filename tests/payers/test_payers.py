@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from conftest import ROOT, fired
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.home import Home
 from payerlint.payers.registry import Registry
 from payerlint.api import Router

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, fired, load
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
 from payerlint.payers.registry import Registry

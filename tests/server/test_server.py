@@ -24,7 +24,7 @@ import jsonschema  # noqa: E402
 
 from conftest import DATA, ROOT  # noqa: E402
 from payerlint.api import Router  # noqa: E402
-from payerlint.compile.pipeline import Loader  # noqa: E402
+from payerlint.compile.loader import Loader  # noqa: E402
 from payerlint.contract import load_schema  # noqa: E402
 from payerlint.home import Home  # noqa: E402
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from payerlint.compile.pipeline import Loader, compile_path
+from payerlint.compile.pipeline import compile_path
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
 from payerlint.syntax.parser import MAX_NESTING, parse

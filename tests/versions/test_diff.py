@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, load
 from payerlint.claims.reader import Record, read_records
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.home import Home
 from payerlint.quarter import Quarter, QuarterError
 from payerlint.versions.diff import diff

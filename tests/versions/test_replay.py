@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from payerlint.claims.reader import Record
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.home import Home
 from payerlint.versions.diff import diff
 from payerlint.versions.replay import Replay

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from payerlint.compile import ir
 from payerlint.compile import types as T
+from payerlint.compile.codesets import codeset_of
 from payerlint.compile.privacy import private_source
 from payerlint.compile.resolve import RESERVED, Env, Resolver
 from payerlint.compile.tables import load_table
@@ -94,49 +95,12 @@ def _cite(text: syn.Text | None) -> str | None:
 
 # ------------------------------------------------------------------ code sets and phrases
 
-_DIGITS_AT_END = re.compile(r"^(.*?)([0-9]+)$")
 
 
 def compile_codeset(decl: syn.CodeSet, origin: ir.Origin, errors: list[Diagnostic]) -> ir.CodeSet:
     check_name(decl.name, errors)
-    codes: set[str] = set()
-    prefixes: list[str] = []
-    ranges: list[tuple[str, str]] = []
-    for item in decl.members:
-        if item.last is None:
-            if item.first.endswith("*"):
-                prefixes.append(item.first[:-1])
-            else:
-                codes.add(item.first)
-            continue
-        lo, hi = item.first, item.last
-        if "*" in lo or "*" in hi or len(lo) != len(hi):
-            _error(errors, "bad_range", f"a range joins two codes of the same length, like 97010-97039; "
-                   f"{lo}-{hi} does not", item.span)
-            continue
-        if lo > hi:
-            _error(errors, "bad_range", f"range {lo}-{hi} runs backwards; write {hi}-{lo}", item.span)
-            continue
-        expanded = _expand(lo, hi)
-        if expanded is None:
-            ranges.append((lo, hi))
-        else:
-            codes.update(expanded)
-    return ir.CodeSet(decl.name.id, decl.label.value if decl.label else None, frozenset(codes),
-                      tuple(sorted(set(prefixes))), tuple(sorted(set(ranges))), _cite(decl.cite), origin)
-
-
-def _expand(lo: str, hi: str) -> list[str] | None:
-    """List a range code by code when both ends differ only in their trailing digits
-    (97010-97039, G0281-G0283, M99.00-M99.05), so a diff can name each member."""
-    a, b = _DIGITS_AT_END.match(lo), _DIGITS_AT_END.match(hi)
-    if not a or not b or a.group(1) != b.group(1) or len(a.group(2)) != len(b.group(2)):
-        return None
-    start, stop = int(a.group(2)), int(b.group(2))
-    if stop - start > 100_000:
-        return None
-    width = len(a.group(2))
-    return [f"{a.group(1)}{n:0{width}d}" for n in range(start, stop + 1)]
+    return codeset_of(decl.name.id, decl.label.value if decl.label else None, decl.members, _cite(decl.cite),
+                      origin, errors)
 
 
 def compile_phrases(decl: syn.PhraseSet, origin: ir.Origin, errors: list[Diagnostic]) -> ir.PhraseSet:

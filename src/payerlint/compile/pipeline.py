@@ -20,7 +20,6 @@ from typing import Any, Mapping
 import networkx as nx
 
 from payerlint.compile import declarations as D
-from payerlint.compile.loader import Loader  # noqa: F401 - where callers have always found it
 from payerlint.compile.rulebook import CompiledRulebook
 from payerlint.compile import graph as G
 from payerlint.compile import ir
@@ -29,7 +28,7 @@ from payerlint.compile.privacy import private_source
 from payerlint.compile.resolve import Globals, Resolver
 from payerlint.compile import types as T
 from payerlint.diagnostics import Diagnostic, DiagnosticError
-from payerlint.home import Home, resolve_home
+from payerlint.home import Home
 from payerlint.quarter import Quarter, QuarterError
 from payerlint.source import Span
 from payerlint.syntax import tree as syn
@@ -41,7 +40,8 @@ class _Unit:
     """What the stages build up for one rulebook."""
 
     path: str
-    loader: "Loader"
+    loader: Any
+    """The `compile.loader.Loader` that compiles bases (it imports this module, on a miss)."""
     text: str | None = None
     """The file's text when it is not read from disk (an editor's unsaved buffer)."""
     tree: syn.Rulebook | None = None
@@ -185,12 +185,15 @@ STAGES = (
 )
 
 
-def compile_path(path: str, loader: "Loader | None" = None, text: str | None = None) -> CompiledRulebook:
+def compile_path(path: str, loader: Any = None, text: str | None = None) -> CompiledRulebook:
     """Compile one rulebook file, raising DiagnosticError with every problem of the
     first stage that found any. With `text`, that is the file's content (the language
     server compiles what the editor holds, unsaved); paths in it (tables, extends) are
     still relative to `path`."""
-    loader = loader or Loader(resolve_home())
+    if loader is None:
+        # The loader (compile/loader.py) calls this module and compiles the bases it needs:
+        # it is handed in, so the arrow between the two runs one way.
+        raise TypeError("compile_path needs the Loader that compiles its bases: compile_path(path, Loader(home))")
     unit = _Unit(str(path), loader, text)
     for _name, stage in STAGES:
         errors: list[Diagnostic] = []

@@ -20,6 +20,7 @@ from typing import Callable
 
 from payerlint import builtins as B
 from payerlint.compile import ir
+from payerlint.compile.codesets import codeset_of
 from payerlint.compile import types as T
 from payerlint.compile.types import Type
 from payerlint.diagnostics import Diagnostic, did_you_mean
@@ -427,8 +428,6 @@ class Resolver:
         return self.expr(node, env)
 
     def _inline_codes(self, node: syn.Codes | syn.ListLiteral) -> ir.Expr:
-        from payerlint.compile.declarations import compile_codeset
-
         items = node.items if isinstance(node, syn.ListLiteral) else (node,)
         members = []
         for item in items:
@@ -445,8 +444,7 @@ class Resolver:
                 return ir.Const(None, T.UNKNOWN, node.span)
         before = len(self.errors)
         label = _source_label(node)
-        decl = syn.CodeSet(syn.Ident(label, node.span), None, tuple(members), None, span=node.span)
-        codeset = compile_codeset(decl, ir.Origin("", node.span), self.errors)
+        codeset = codeset_of(label, None, tuple(members), None, ir.Origin("", node.span), self.errors)
         if len(self.errors) > before:
             return ir.Const(None, T.UNKNOWN, node.span)
         return ir.Const(codeset, T.CODESET, node.span)

@@ -98,7 +98,7 @@ def _gather(paths, home, loader, report: Report) -> tuple[list[Path], list[Path]
         elif path.is_file():
             rulebooks.append(path)
         elif "@" in raw:
-            from payerlint.cli import _rulebook_ref
+            from payerlint.payers.registry import rulebook_ref as _rulebook_ref
 
             ref = _rulebook_ref(home, raw)
             try:

@@ -13,18 +13,14 @@ from decimal import Decimal, InvalidOperation
 
 from payerlint.compile import ir
 from payerlint.diagnostics import Diagnostic
+from payerlint.lint.codes import code_problems
+from payerlint.lint.common import WARNING, syntax_nodes, warn  # noqa: F401 - WARNING: the lint package's
 from payerlint.lint.conditions import contradictions
 from payerlint.source import Span
 from payerlint.syntax import tree as syn
 
-WARNING = "warning"
 _KIND = {syn.Param: "param", syn.CodeSet: "codeset", syn.PhraseSet: "phrases", syn.Table: "table", syn.Let: "let"}
 _TABLES = {"param": "params", "codeset": "codesets", "phrases": "phrases", "table": "tables", "let": "lets"}
-
-
-def warn(code: str, message: str, span: Span | None, *notes: str, related=()) -> Diagnostic:
-    return Diagnostic(code, message, span=span, notes=tuple(n for n in notes if n), related=tuple(related),
-                      severity=WARNING)
 
 
 def check_rulebook(compiled, tree: syn.Rulebook, extenders=()) -> list[Diagnostic]:
@@ -34,8 +30,6 @@ def check_rulebook(compiled, tree: syn.Rulebook, extenders=()) -> list[Diagnosti
     found += never_holds(compiled)
     found += numbers(compiled, tree)
     found += fighting_fixes(compiled, tree)
-    from payerlint.lint.codes import code_problems
-
     found += code_problems(tree)
     return found
 
@@ -80,7 +74,7 @@ def _unused_bindings(rule: syn.Rule) -> list[Diagnostic]:
     expressions += [f.value for f in rule.fixes] + [f.loop_over for f in rule.fixes]
     for expression in expressions:
         if expression is not None:
-            read |= {n.id for n in _syntax_nodes(expression) if isinstance(n, syn.Name)}
+            read |= {n.id for n in syntax_nodes(expression) if isinstance(n, syn.Name)}
     texts = [rule.say.value] if rule.say is not None else []
     texts += [f.path.value for f in rule.fixes]
     for text in texts:
@@ -88,23 +82,6 @@ def _unused_bindings(rule: syn.Rule) -> list[Diagnostic]:
     return [warn("unused_binding", f"'with {b.name.id}' in rule {rule.id.id} is never read", b.name.span,
                  "remove it, or use it in the condition, the message or the fix")
             for b in rule.bindings if b.name.id not in read]
-
-
-def _syntax_nodes(node):
-    import dataclasses
-
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, tuple):
-            stack.extend(current)
-            continue
-        if not dataclasses.is_dataclass(current):
-            continue
-        yield current
-        for f in dataclasses.fields(current):
-            if f.name != "span":
-                stack.append(getattr(current, f.name))
 
 
 # ------------------------------------------------------------------ citations

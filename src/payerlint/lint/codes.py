@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from payerlint.diagnostics import Diagnostic
+from payerlint.lint.common import syntax_nodes, warn
 from payerlint.syntax import tree as syn
 
 ICD = re.compile(r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?")
@@ -41,7 +42,6 @@ def shape_of(code: str) -> str | None:
 
 
 def code_problems(tree: syn.Rulebook) -> list[Diagnostic]:
-    from payerlint.lint.checks import _syntax_nodes
 
     found = []
     for item in tree.items:
@@ -49,15 +49,14 @@ def code_problems(tree: syn.Rulebook) -> list[Diagnostic]:
             for member in item.members:
                 found += _member(member, f"code set {item.name.id}")
         else:
-            for node in _syntax_nodes(item):
+            for node in syntax_nodes(item):
                 if isinstance(node, syn.Codes):
                     found += _member(node.item, "this condition")
     return found
 
 
 def _member(item: syn.CodeItem, where: str) -> list[Diagnostic]:
-    from payerlint.compile.declarations import _expand
-    from payerlint.lint.checks import warn
+    from payerlint.compile.codesets import _expand
 
     if item.last is not None:
         codes = _expand(item.first, item.last) or [item.first, item.last]
@@ -79,7 +78,6 @@ def _member(item: syn.CodeItem, where: str) -> list[Diagnostic]:
 
 
 def _code(code: str, item: syn.CodeItem, where: str) -> list[Diagnostic]:
-    from payerlint.lint.checks import warn
 
     shape = shape_of(code)
     if shape is None:

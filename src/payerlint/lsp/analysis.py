@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from payerlint.compile.pipeline import CompiledRulebook, Loader, compile_path
+from payerlint.compile.pipeline import CompiledRulebook, compile_path
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.source import Span, span_text
 

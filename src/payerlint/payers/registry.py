@@ -199,3 +199,17 @@ class Registry:
     def origin(self, payer: Payer) -> str:
         """'team' or 'bundled': which tree the payer file comes from."""
         return self.home.where(payer.path)
+
+
+def rulebook_ref(home: Home, ref: str) -> str:
+    """A rulebook reference as a user writes it, for the loader: `payer@quarter` may name a
+    payer id or alias, which means that payer's rulebook family (`uhc@2026Q2` ->
+    `uhc-medicare-advantage@2026Q2`); a path or a family reference is returned as it is."""
+    import os
+
+    if "@" in ref and not os.path.exists(ref) and home.payer_folders():
+        name, _, quarter = ref.partition("@")
+        payer = Registry.load(home).resolve(name)
+        if payer is not None:
+            return f"{payer.rulebook_family}@{quarter}"
+    return ref

@@ -9,17 +9,15 @@ rules that need it as not evaluated.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any
 
 from payerlint.diagnostics import Diagnostic
 from payerlint.x12.crosswalk import choose_payer, taxonomy_row
 from payerlint.x12.provenance import SegmentRef, diagnostic
 
-if TYPE_CHECKING:  # pragma: no cover
-    from payerlint.x12.claims837 import _Claim, _Reader
-
-
-def assemble(reader: "_Reader", claim: "_Claim") -> tuple[dict, dict[str, SegmentRef], list[Diagnostic]]:
+def assemble(reader: Any, claim: Any) -> tuple[dict, dict[str, SegmentRef], list[Diagnostic]]:
+    """`reader` and `claim` are claims837's `_Reader` and `_Claim` (not imported: that
+    module calls this one, and the arrow between them runs one way)."""
     data: dict = {}
     sources: dict[str, SegmentRef] = {}
     problems: list[Diagnostic] = []
