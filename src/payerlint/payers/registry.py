@@ -203,8 +203,8 @@ class Registry:
 
 def rulebook_ref(home: Home, ref: str) -> str:
     """A rulebook reference as a user writes it, for the loader: `payer@quarter` may name a
-    payer id or alias, which means that payer's rulebook family (`uhc@2026Q2` ->
-    `uhc-medicare-advantage@2026Q2`); a path or a family reference is returned as it is."""
+    payer id or alias, which means that payer's rulebook family (`acme@2026Q2` ->
+    `acme-family@2026Q2`); a path or a family reference is returned as it is."""
     import os
 
     if "@" in ref and not os.path.exists(ref) and home.payer_folders():
