@@ -450,7 +450,7 @@ def _found_check(args):
 
 
 def _phrases_found(texts, phrases):
-    from payerlint.evaluate.program import cached_matcher
+    from payerlint.evaluate.phrases import cached_matcher
 
     texts = [texts] if isinstance(texts, str) else list(texts)
     phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
@@ -461,6 +461,31 @@ _add(Builtin("phrases_found", "phrases_found(technique of documentation.interven
              "The phrases (from a list, such as a table column) that occur in any of the texts, as whole words "
              "ignoring case: one scan per text, however many phrases.",
              _found_check, lambda args: _phrases_found))
+
+
+def _services_found(texts, phrases):
+    from payerlint.evaluate.phrases import cached_service_matcher
+
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
+    return cached_service_matcher(phrases).found(texts)
+
+
+def _services_check(args):
+    usage = "services_found(technique of documentation.interventions, phrase of technique_guidance)"
+    _arity(args, 2, usage)
+    for arg in args:
+        if arg != T.UNKNOWN and not (T.is_texty(arg) or (T.is_list(arg) and arg.item in (T.TEXT, T.CODE, T.UNKNOWN))):
+            raise SignatureError(f"expects texts or lists of texts: {usage}")
+    return T.list_of(T.TEXT)
+
+
+_add(Builtin("services_found", "services_found(technique of documentation.interventions, phrase of technique_guidance)",
+             "The phrases naming a service that the texts mention however they word it: any inflection, up to two "
+             "words in between, inverted ('exercises for strengthening'), an abbreviation the list names, not when "
+             "negated ('no e-stim', 'HP declined'); the longest of overlapping matches wins. A phrase word in "
+             "capitals ('US') matches only in capitals. See evaluate/phrases.py.",
+             _services_check, lambda args: _services_found))
 
 
 def _remainder_check(args):

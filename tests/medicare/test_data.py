@@ -90,10 +90,15 @@ def test_mue_table_ships_without_made_up_values(medicare):
 def test_technique_guidance_points_at_medicare_codes():
     guidance = rows(TABLES / "technique_codes.csv")
     phrases = [r["phrase"] for r in guidance]
-    assert len(phrases) == len(set(phrases)) and all(p == p.lower().strip() for p in phrases)
+    assert len(phrases) == len(set(phrases)) and all(p == p.strip() for p in phrases)
+    # Capitals mean "only in capitals" (services_found): only short abbreviations whose
+    # lowercase is an ordinary word ("US" is not "us") are written so.
+    assert all(p == p.lower() or (p.isupper() and len(p) <= 4) for p in phrases)
     assert all(re.fullmatch(r"[0-9A-Z][0-9]{3}[0-9A-Z]", r["code"]) for r in guidance)
     assert "97014" not in {r["code"] for r in guidance}, "Medicare bills G0283, not 97014 (brief sec. 4.5)"
-    assert {r["code"] for r in guidance if "stim" in r["phrase"]} == {"G0283"}
+    unattended = {r["code"] for r in guidance if "stim" in r["phrase"] and "attended" not in r["phrase"]
+                  and "manual" not in r["phrase"]}
+    assert unattended == {"G0283"}
 
 
 def test_discipline_modifiers():

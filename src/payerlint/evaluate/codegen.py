@@ -217,13 +217,14 @@ class _Gen:
         return f"_column({self.expr(node.base)}, {node.index}, {node.table!r}, {node.column!r})"
 
     def _Call(self, node):
-        phrases = node.args[1] if node.function == "phrases_found" and len(node.args) == 2 else None
+        phrases = node.args[1] if node.function in ("phrases_found", "services_found") and len(node.args) == 2 else None
         if isinstance(phrases, ir.DefRef) and isinstance(self.builder.constants.get(phrases.name), (list, tuple)):
             # The phrase list is the same for every claim (a table column): build its
             # matcher once instead of looking it up by the whole list on every call.
-            from payerlint.evaluate.program import cached_matcher
+            from payerlint.evaluate.phrases import cached_matcher, cached_service_matcher
 
-            matcher = self.name(cached_matcher(tuple(self.builder.constants[phrases.name])), "_matcher")
+            build = cached_matcher if node.function == "phrases_found" else cached_service_matcher
+            matcher = self.name(build(tuple(self.builder.constants[phrases.name])), "_matcher")
             texts = self.expr(node.args[0])
             held = f"_t{next(self.counter)}"
             return f"{matcher}.found([{held}] if isinstance({held} := {texts}, str) else {held})"
