@@ -226,6 +226,8 @@ def render_text(result) -> str:
         for patch in finding.fix:
             value = f" {json.dumps(patch['value'])}" if "value" in patch else ""
             out.append(f"          fix:  {patch['op']} {patch['path']}{value}")
+        if finding.denial is not None:
+            out.append(f"          denial code: {finding.denial}")
         if finding.citation:
             out.append(f"          cite: {finding.citation}")
         if finding.explanation:

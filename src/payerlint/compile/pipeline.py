@@ -171,7 +171,7 @@ def _resolve(unit: _Unit, errors: list[Diagnostic]) -> None:
     for name in let_decls:
         let_type(name, let_decls[name].decl.span)
     for rule_id, placed in unit.layered.rules.items():
-        unit.rules.append(D.compile_rule(placed.decl, resolver, placed.origin, errors))
+        unit.rules.append(D.compile_rule(placed.decl, resolver, placed.origin, errors, placed.adopted))
 
 
 def _graph(unit: _Unit, errors: list[Diagnostic]) -> None:
