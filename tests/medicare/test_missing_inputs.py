@@ -35,6 +35,14 @@ def assistant_modality():
     return claim(line("97140", 1, 22), line("G0283", 1, 15, performed_by="PTA"))
 
 
+def pta_evaluation():
+    return claim(line("97163", 1, 45, performed_by="PTA"))
+
+
+def ota_evaluation():
+    return claim(line("97165", 1, 45, mods=("GO",), performed_by="OTA"), discipline="OT")
+
+
 def eval_next_day():
     return claim(line("97161", 1, 45), line("97140", 1, 22, date="2026-05-15"))
 
@@ -94,21 +102,23 @@ DOCUMENTATION_RULES = {
     "documentation.reasoning_missing", "documentation.time_not_exact", "documentation.total_minutes_missing",
     "documentation.minutes_disagree", "coding.technique_fits_other_code",
 }
-EPISODE_RULES = {"threshold.kx_missing", "threshold.medical_review", "documentation.progress_report_overdue",
-                 "documentation.certification_late", "documentation.recertification_due"}
-LONE_MINUTES = {"units.total", "units.lone_under_8", "modifier.assistant_missing", "documentation.minutes_disagree"}
+EPISODE_RULES = {"threshold.kx_missing", "threshold.kx_crossed_by_claim", "threshold.medical_review",
+                 "documentation.progress_report_overdue", "documentation.certification_late",
+                 "documentation.recertification_due"}
+# (The assistant rules need a line's minutes only when an assistant furnished some of them.)
+LONE_MINUTES = {"units.total", "units.lone_under_8", "documentation.minutes_disagree"}
 
 # (start claim, pointer deleted, {rule: pointer} not evaluated, rules that fire because the value is absent)
 CASES = {
     # ---- lines
     "lone minutes": (lone, "/lines/0/minutes", dict.fromkeys(LONE_MINUTES, "/lines/0/minutes"), set()),
     "second line's minutes": (reversed_example_1, "/lines/1/minutes",
-                              dict.fromkeys({"units.total", "units.more_to_less_time", "modifier.assistant_missing",
+                              dict.fromkeys({"units.total", "units.more_to_less_time",
                                              "units.remaining_unit_misallocated",
                                              "documentation.minutes_disagree"}, "/lines/1/minutes"), set()),
     "zero-unit line's minutes": (zero_units_line, "/lines/1/minutes",
                                  dict.fromkeys({"units.total", "units.zero_with_15_minutes", "units.all_to_one_code",
-                                                "units.more_to_less_time", "modifier.assistant_missing",
+                                                "units.more_to_less_time",
                                                 "units.remaining_unit_misallocated",
                                                 "documentation.minutes_disagree"}, "/lines/1/minutes"), set()),
     "assistant minutes": (shared_units, "/lines/0/assistant_minutes",
@@ -116,13 +126,20 @@ CASES = {
                                         "/lines/0/assistant_minutes"), set()),
     "who performed an untimed service": (assistant_modality, "/lines/1/performed_by",
                                          {"modifier.assistant_performed": "/lines/1/performed_by"}, set()),
+    "who performed a PT evaluation": (pta_evaluation, "/lines/0/performed_by",
+                                      dict.fromkeys({"coding.evaluation_by_pta", "modifier.assistant_performed"},
+                                                    "/lines/0/performed_by"), set()),
+    "who performed an OT evaluation": (ota_evaluation, "/lines/0/performed_by",
+                                       dict.fromkeys({"coding.evaluation_by_ota", "modifier.assistant_performed"},
+                                                     "/lines/0/performed_by"), set()),
     "line body region, note has none": (lone, "/lines/0/body_region", {}, {"documentation.body_region_missing"}),
     "diagnosis pointers (absent = none)": (lone, "/lines/0/diagnosis_pointers", {}, {"diagnosis.pointer_invalid"}),
     "modifiers (absent = none)": (lone, "/lines/0/modifiers", {}, {"modifier.therapy_missing"}),
-    "line date (absent = date of service)": (eval_next_day, "/lines/1/date", {}, {"ptp.modifier_required"}),
+    "line date (absent = date of service)": (eval_next_day, "/lines/1/date", {}, {"ptp.reported_pair"}),
     # ---- episode
     "therapy amount this year": (above_thresholds, "/episode/therapy_amount_ytd",
-                                 dict.fromkeys({"threshold.kx_missing", "threshold.medical_review"},
+                                 dict.fromkeys({"threshold.kx_missing", "threshold.kx_crossed_by_claim",
+                                                "threshold.medical_review"},
                                                "/episode/therapy_amount_ytd"), set()),
     "visit number": (late_visit, "/episode/visit_number",
                      dict.fromkeys({"documentation.skilled_care_missing", "documentation.progress_report_overdue"},
@@ -197,11 +214,15 @@ def test_the_cases_start_from_claims_where_the_rules_are_live(check):
 # Rules that read only what the claim schema requires (codes, units, provider discipline,
 # diagnoses, date of service) or arrays the schema defaults to empty (modifiers).
 REQUIRED_INPUTS_ONLY = {
-    "units.untimed_over_one", "ptp.modifier_required", "ptp.not_allowed", "modifier.59_with_x", "mue.line", "mue.date",
+    "units.untimed_over_one", "ptp.modifier_required", "ptp.not_allowed", "ptp.reported_pair",
+    "ptp.reported_not_allowed", "modifier.59_with_x", "mue.line", "mue.date",
     "modifier.therapy_missing", "modifier.therapy_multiple", "modifier.therapy_mismatch", "coding.97014_not_medicare",
-    "coding.duplicate_line", "diagnosis.not_billable", "diagnosis.release_outdated",
-    "diagnosis.not_supporting_manual_therapy", "coverage.chiropractor_therapy", "coverage.chiropractor_at_missing",
-    "coverage.chiropractor_subluxation",
+    "coding.duplicate_line", "coding.97010_bundled", "coding.manual_therapy_with_omt",
+    "coding.performance_test_with_evaluation", "diagnosis.not_billable", "diagnosis.release_outdated",
+    "diagnosis.newer_than_release", "diagnosis.not_supporting_manual_therapy", "coverage.chiropractor_therapy",
+    "coverage.chiropractor_excluded", "coverage.chiropractor_at_missing", "coverage.chiropractor_subluxation",
+    # body regions are read with `is present`: an absent one means "not known to be the same region"
+    "coding.manual_therapy_and_massage_same_region",
 }
 
 

@@ -17,13 +17,16 @@ MUE_CSV = """code,mue,mai,mai_text
 97530,2,3,3 Date of Service Edit: Clinical
 """
 
-# Synthetic NCCI rows: an indicator-0 pair (the shipped table has none since CMS reversed them),
-# one deleted before the quarter and one effective after the date of service.
+# Synthetic NCCI rows. Graded A, as `payerlint import ncci-ptp` writes rows from the CMS
+# file (with no order_confirmed: the file's order is the order): an indicator-0 pair (the
+# shipped table has none since CMS reversed them), one deleted before the quarter, one
+# effective after the date of service. Graded C, a reported indicator-0 pair.
 PTP_CSV = """column_1,column_2,effective,deleted,modifier_indicator,order_confirmed,source,grade
-97530,97161,2020-01-01,,0,yes,synthetic fixture,C
-97530,97165,2020-01-01,2026-04-01,0,yes,synthetic fixture (deleted),C
-97150,97110,2026-06-01,,1,no,synthetic fixture (future),C
-97161,97140,2020-01-01,,1,no,synthetic fixture,C
+97530,97161,2020-01-01,,0,,synthetic fixture (CMS file),A
+97530,97165,2020-01-01,2026-04-01,0,,synthetic fixture (CMS file; deleted),A
+97150,97110,2026-06-01,,1,,synthetic fixture (CMS file; future),A
+97161,97140,2020-01-01,,1,,synthetic fixture (CMS file),A
+97530,97162,2020-01-01,,0,yes,synthetic fixture (reported),C
 """
 
 
@@ -36,6 +39,19 @@ def fixture_rulebook(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ama_rulebook(tmp_path_factory):
     return overlay(tmp_path_factory.mktemp("medicare_ama"), 'override param unit_method = "ama_per_code"')
+
+
+# A payer that publishes its diagnosis list for 97140 turns the (off) diagnosis rule on.
+DIAGNOSIS_LIST = """override param payer_lists_manual_therapy_diagnoses = true
+  cite "synthetic payer list"
+override codeset manual_therapy_diagnoses "Synthetic payer list" = S93.4* M25.6*
+  cite "synthetic payer list"
+"""
+
+
+@pytest.fixture(scope="module")
+def dxlist_rulebook(tmp_path_factory):
+    return overlay(tmp_path_factory.mktemp("medicare_dxlist"), DIAGNOSIS_LIST)
 
 
 # ------------------------------------------------------------------ claim variations
@@ -118,13 +134,18 @@ CASES = {
     "units.remaining_unit_misallocated": ("units", "warn", lambda: claim(line("97110", 3, 33), line("97140", 0, 7)),
                                           lambda: claim(line("97110", 2, 20), line("97112", 1, 20)), None),
     "units.ama_per_code": ("units", "deny", lambda: claim(line("97140", 2, 22)), lambda: claim(line("97140", 1, 22)), "ama"),
-    "units.untimed_over_one": ("units", "deny", lambda: claim(line("97140", 1, 22), line("97010", 2, 20)),
-                               lambda: claim(line("97140", 1, 22), line("97010", 1, 20)), None),
+    "units.untimed_over_one": ("units", "deny", lambda: claim(line("97140", 1, 22), line("G0283", 2, 20)),
+                               lambda: claim(line("97140", 1, 22), line("G0283", 1, 20)), None),
+    # A pair from the CMS file (grade A, fixture) denies; a reported pair (shipped, grade B) warns.
     "ptp.modifier_required": ("ptp", "deny", lambda: claim(line("97161", 1, 45), line("97140", 1, 22)),
-                              lambda: claim(line("97161", 1, 45), line("97140", 1, 22, mods=("GP", "59"))), None),
+                              lambda: claim(line("97161", 1, 45), line("97140", 1, 22, mods=("GP", "59"))), "fixture"),
+    "ptp.reported_pair": ("ptp", "warn", lambda: claim(line("97161", 1, 45), line("97140", 1, 22)),
+                          lambda: claim(line("97161", 1, 45), line("97140", 1, 22, mods=("GP", "59"))), None),
     "ptp.not_allowed": ("ptp", "deny", lambda: claim(line("97530", 1, 22), line("97161", 1, 45)),
                         lambda: claim(line("97530", 1, 22), line("97165", 1, 45)), "fixture"),
-    "modifier.59_with_x": ("modifier", "deny", lambda: claim(line("97140", 1, 22, mods=("GP", "59", "XS"))),
+    "ptp.reported_not_allowed": ("ptp", "warn", lambda: claim(line("97530", 1, 22), line("97162", 1, 45)),
+                                 lambda: claim(line("97530", 1, 22), line("97165", 1, 45)), "fixture"),
+    "modifier.59_with_x": ("modifier", "warn", lambda: claim(line("97140", 1, 22, mods=("GP", "59", "XS"))),
                            lambda: claim(line("97140", 1, 22, mods=("GP", "XS"))), None),
     "mue.line": ("mue", "deny", lambda: claim(line("97140", 3, 45)),
                  lambda: claim(line("97140", 2, 30), line("97140", 1, 15, mods=("GP", "59"))), "fixture"),
@@ -134,7 +155,7 @@ CASES = {
     "modifier.therapy_multiple": ("modifier", "deny", lambda: claim(line("97140", 1, 22, mods=("GP", "GO"))), claim, None),
     "modifier.therapy_mismatch": ("modifier", "deny", lambda: claim(line("97140", 1, 22, mods=("GO",))),
                                   lambda: claim(line("97140", 1, 22, mods=("GO",)), discipline="OT"), None),
-    "modifier.assistant_missing": ("modifier", "deny", lambda: claim(line("97140", 2, 30, assistant_minutes=4)),
+    "modifier.assistant_missing": ("modifier", "deny", lambda: claim(line("97140", 2, 30, assistant_minutes=30)),
                                    lambda: claim(line("97140", 2, 30, assistant_minutes=3)), None),
     "modifier.assistant_split": ("modifier", "deny", lambda: claim(line("97140", 2, 25, assistant_minutes=12)),
                                  lambda: claim(line("97140", 1, 13), line("97140", 1, 12, mods=("GP", "CQ"),
@@ -143,9 +164,11 @@ CASES = {
                                      lambda: claim(line("97140", 1, 22), line("G0283", 1, 15, performed_by="PTA")),
                                      lambda: claim(line("97140", 1, 22),
                                                    line("G0283", 1, 15, mods=("GP", "CQ"), performed_by="PTA")), None),
-    "threshold.kx_missing": ("threshold", "deny", lambda: kx("2480.01"), lambda: kx("2480.00"), None),
+    "threshold.kx_missing": ("threshold", "deny", lambda: kx("2480.01"), lambda: kx("2400.00"), None),
+    # $2,450.00 before the claim plus this line's $48.00 passes $2,480.00.
+    "threshold.kx_crossed_by_claim": ("threshold", "warn", lambda: kx("2450.00"), lambda: kx("2400.00"), None),
     "threshold.medical_review": ("threshold", "info", lambda: kx("3000.01", ("GP", "KX")),
-                                 lambda: kx("3000.00", ("GP", "KX")), None),
+                                 lambda: kx("2950.00", ("GP", "KX")), None),
     "documentation.indication": ("documentation", "warn", lambda: doc(clinical_indication=" "), claim, None),
     "documentation.intervention_missing": ("documentation", "warn", without_note_for_97110,
                                            lambda: claim(line("97140", 1, 22), line("97110", 1, 15)), None),
@@ -174,24 +197,48 @@ CASES = {
     "coding.97014_not_medicare": ("coding", "deny", lambda: claim(line("97140", 1, 22), line("97014", 1, 15)),
                                   lambda: claim(line("97140", 1, 22), line("G0283", 1, 15)), None),
     "coding.duplicate_line": ("coding", "warn", lambda: two_97140(), lambda: two_97140("59"), None),
+    "coding.97010_bundled": ("coding", "deny", lambda: claim(line("97140", 1, 22), line("97010", 1, 10)), claim, None),
+    "coding.evaluation_by_pta": ("coding", "deny", lambda: claim(line("97163", 1, 45, performed_by="PTA")),
+                                 lambda: claim(line("97163", 1, 45)), None),
+    "coding.evaluation_by_ota": ("coding", "warn",
+                                 lambda: claim(line("97165", 1, 45, mods=("GO",), performed_by="OTA"), discipline="OT"),
+                                 lambda: claim(line("97165", 1, 45, mods=("GO",), performed_by="OT"), discipline="OT"),
+                                 None),
+    "coding.manual_therapy_and_massage_same_region": (
+        "coding", "warn", lambda: claim(line("97140", 1, 22), line("97124", 1, 15, body_region="left ankle")),
+        lambda: claim(line("97140", 1, 22), line("97124", 1, 15, body_region="right shoulder")), None),
+    "coding.manual_therapy_with_omt": ("coding", "warn", lambda: claim(line("98925", 1, mods=()), line("97140", 1, 22)),
+                                       lambda: claim(line("98925", 1, mods=()), line("97140", 1, 22, mods=("GP", "XS"))),
+                                       None),
+    "coding.performance_test_with_evaluation": (
+        "coding", "warn", lambda: claim(line("97161", 1, 45), line("97750", 1, 30)),
+        lambda: claim(line("97161", 1, 45), line("97750", 1, 30, mods=("GP", "59"))), None),
     "diagnosis.not_billable": ("diagnosis", "deny", lambda: claim(diagnoses=["S93.402"]),
                                lambda: claim(diagnoses=["S93.402D"]), None),
     "diagnosis.pointer_invalid": ("diagnosis", "deny", lambda: claim(line("97140", 1, 22, diagnosis_pointers=[2])),
                                   claim, None),
     "diagnosis.release_outdated": ("diagnosis", "info", lambda: q4_episode("2026-10-01"),
                                    lambda: q4_episode("2026-09-30"), None),
-    "diagnosis.not_supporting_manual_therapy": ("diagnosis", "warn", lambda: claim(diagnoses=["M54.50"]), claim, None),
+    # M99.99 is not in the shipped (FY2026) release: on a FY2027 date it may be new.
+    "diagnosis.newer_than_release": ("diagnosis", "warn",
+                                     lambda: edit(q4_episode("2026-10-01"), diagnoses=["S93.402D", "M99.99"]),
+                                     lambda: q4_episode("2026-09-30"), None),
+    "diagnosis.not_supporting_manual_therapy": ("diagnosis", "info", lambda: claim(diagnoses=["M54.50"]), claim,
+                                                "dxlist"),
     "coverage.chiropractor_therapy": ("coverage", "deny", lambda: chiro(line("98941", mods=("AT",)),
                                                                          line("97140", 1, 22, mods=("59",))),
                                       chiro, None),
+    "coverage.chiropractor_excluded": ("coverage", "info", lambda: chiro(line("98941", mods=("AT",)),
+                                                                           line("97140", 1, 22, mods=("59", "GY"))),
+                                       chiro, None),
     "coverage.chiropractor_at_missing": ("modifier", "deny", lambda: chiro(line("98941", mods=())), chiro, None),
     "coverage.chiropractor_subluxation": ("diagnosis", "deny", lambda: chiro(diagnoses=["M54.50"]), chiro, None),
 }
 
 
 @pytest.fixture
-def rulebooks(medicare, fixture_rulebook, ama_rulebook):
-    return {None: medicare, "fixture": fixture_rulebook, "ama": ama_rulebook}
+def rulebooks(medicare, fixture_rulebook, ama_rulebook, dxlist_rulebook):
+    return {None: medicare, "fixture": fixture_rulebook, "ama": ama_rulebook, "dxlist": dxlist_rulebook}
 
 
 def test_every_rule_has_a_case(medicare):
@@ -233,32 +280,65 @@ def test_documentation_and_coding_findings_are_at_least_warnings(medicare):
 ])
 def test_unconfirmed_pair_accepts_the_modifier_on_either_code(check, first_mods, second_mods, fires):
     data = claim(line("97161", 1, 45, mods=("GP", *first_mods)), line("97140", 1, 22, mods=("GP", *second_mods)))
-    assert ("ptp.modifier_required" in fired(check(data))) is fires
+    assert ("ptp.reported_pair" in fired(check(data))) is fires
 
 
-def test_pair_finding_points_at_the_column_2_code_whatever_the_line_order(check):
+def test_a_reported_pair_warns_with_its_grade_and_states_no_column_order(check):
     result = check(claim(line("97140", 1, 22), line("97161", 1, 45)))
-    [edit_] = findings(result, "ptp.modifier_required")
-    assert edit_.line == 0
-    assert "97140 is bundled into 97161" in edit_.message and "(grade B)" in edit_.message
+    [edit_] = findings(result, "ptp.reported_pair")
+    assert edit_.line == 0 and edit_.severity == "warn" and result.verdict == "warn"
+    assert "grade B: a payer's or professional association's own document" in edit_.message
+    assert "which code is column 1 is not confirmed" in edit_.message
+    assert "payerlint import ncci-ptp" in edit_.message
+    # An unconfirmed order is never stated as a fact.
+    assert "bundled into" not in edit_.message and "column 2" not in edit_.message
     assert edit_.fix == ({"op": "add", "path": "/lines/0/modifiers/-", "value": "59"},)
+    assert str(edit_.denial) == "CO-236"
+
+
+def test_no_bundled_ncci_row_denies(check, medicare):
+    # Every shipped row is reported (grade B or C): checking each pair without a modifier
+    # gives warnings at most.
+    for row in _ptp_rows():
+        if row["modifier_indicator"] == "9":
+            continue
+        result = check(claim(line(row["column_1"], 1, 30), line(row["column_2"], 1, 30)))
+        ptp = [f for f in result.findings if f.category == "ptp"]
+        assert ptp and all(f.severity == "warn" for f in ptp), row
+
+
+def test_a_pair_from_the_cms_file_denies_and_names_its_columns(check, fixture_rulebook):
+    result = check(claim(line("97140", 1, 22), line("97161", 1, 45)), rulebook=fixture_rulebook)
+    [edit_] = findings(result, "ptp.modifier_required")
+    assert edit_.severity == "deny" and "column 1 97161, column 2 97140" in edit_.message
 
 
 @pytest.mark.parametrize("col1_mods, col2_mods, fires", [
-    (("59",), (), True),        # order confirmed (APTA: 59 on the re-evaluation): 59 on column 1 does not count
+    (("59",), (), False),       # Part B: 59 or an X modifier on either code from 2019-07-01 (First Coast)
     ((), ("59",), False),
     ((), ("XS",), False),
+    ((), (), True),
 ])
-def test_confirmed_pair_needs_the_modifier_on_column_2(check, col1_mods, col2_mods, fires):
+def test_part_b_accepts_the_modifier_on_either_code_of_a_confirmed_pair(check, col1_mods, col2_mods, fires):
     data = claim(line("97530", 1, 22, mods=("GP", *col1_mods)), line("97164", 1, 30, mods=("GP", *col2_mods)))
-    assert ("ptp.modifier_required" in fired(check(data))) is fires
+    assert ("ptp.reported_pair" in fired(check(data))) is fires
+
+
+def test_a_confirmed_order_is_said_to_be_the_sources(check):
+    [edit_] = findings(check(claim(line("97530", 1, 22), line("97164", 1, 30))), "ptp.reported_pair")
+    assert "the source gives the first as column 1" in edit_.message
 
 
 def test_traction_and_manual_therapy_order_is_unconfirmed(check):
-    # One C source puts 97140 in column 2; the brief (sec. 9 item 1) calls the order unknown.
+    # One C source puts 97140 in column 2; no other confirms the order.
     data = claim(line("97012", 1, 15, mods=("GP", "59")), line("97140", 1, 22))
-    assert "ptp.modifier_required" not in fired(check(data))
-    assert "ptp.modifier_required" in fired(check(claim(line("97012", 1, 15), line("97140", 1, 22))))
+    assert "ptp.reported_pair" not in fired(check(data))
+    assert "ptp.reported_pair" in fired(check(claim(line("97012", 1, 15), line("97140", 1, 22))))
+
+
+def test_manual_therapy_with_therapeutic_activities_is_a_reported_pair(check):
+    [edit_] = findings(check(claim(line("97140", 1, 22), line("97530", 1, 23))), "ptp.reported_pair")
+    assert "grade C: a secondary source" in edit_.message
 
 
 def _ptp_rows():
@@ -270,12 +350,13 @@ def _ptp_rows():
                          ids=lambda r: f"{r['column_1']}-{r['column_2']}")
 def test_indicator_9_rows_never_fire(check, row):
     data = claim(line(row["column_1"], 1, 30, mods=("GP",)), line(row["column_2"], 1, 45, mods=("GP",)))
-    assert not {"ptp.modifier_required", "ptp.not_allowed"} & fired(check(data))
+    assert not {"ptp.modifier_required", "ptp.not_allowed", "ptp.reported_pair",
+                "ptp.reported_not_allowed"} & fired(check(data))
 
 
 def test_pair_on_different_dates_is_no_edit(check):
     data = claim(line("97161", 1, 45), line("97140", 1, 22, date="2026-05-15"))
-    assert "ptp.modifier_required" not in fired(check(data))
+    assert "ptp.reported_pair" not in fired(check(data))
 
 
 def test_indicator_0_pair_allows_no_modifier(check, fixture_rulebook):
@@ -360,13 +441,16 @@ def test_untimed_always_therapy_code_needs_the_modifier_too(check):
 
 @pytest.mark.parametrize("units, minutes, assistant, mods, expected", [
     (2, 30, 3, ("GP",), set()),                             # 10%: de minimis
-    (2, 30, 4, ("GP",), {"modifier.assistant_missing"}),    # over 10%
+    (2, 30, 4, ("GP",), set()),                             # therapist 15 + 11 of the final unit (exception a)
     (2, 30, 4, ("GP", "CQ"), set()),
     (1, 20, 12, ("GP",), set()),                            # exception (a): therapist 8 of the final unit
     (1, 20, 13, ("GP",), {"modifier.assistant_missing"}),   # therapist only 7
     (2, 25, 12, ("GP",), {"modifier.assistant_split"}),     # exception (b): 13 + 12 over 2 units
     (2, 23, 9, ("GP",), {"modifier.assistant_split"}),
-    (2, 30, 15, ("GP",), {"modifier.assistant_missing"}),   # assistant 15: outside exception (b)
+    (2, 30, 15, ("GP",), {"modifier.assistant_split"}),     # one full unit each
+    (2, 36, 23, ("GP",), {"modifier.assistant_split"}),     # CMS scenario: PTA 23, PT 13 of 97110
+    (2, 30, 30, ("GP",), {"modifier.assistant_missing"}),   # all the assistant's
+    (3, 45, 20, ("GP",), {"modifier.assistant_split"}),     # PT 15 + 10 of the final unit, PTA 15
 ])
 def test_assistant_modifier_de_minimis_and_exceptions(check, units, minutes, assistant, mods, expected):
     result = check(claim(line("97140", units, minutes, mods=mods, assistant_minutes=assistant)))
@@ -374,9 +458,27 @@ def test_assistant_modifier_de_minimis_and_exceptions(check, units, minutes, ass
 
 
 def test_occupational_therapy_assistant_takes_co(check):
-    data = claim(line("97530", 2, 30, mods=("GO",), assistant_minutes=10), discipline="OT")
+    data = claim(line("97530", 2, 30, mods=("GO",), assistant_minutes=30), discipline="OT")
     [missing] = findings(check(data), "modifier.assistant_missing")
     assert missing.fix == ({"op": "add", "path": "/lines/0/modifiers/-", "value": "CO"},)
+
+
+def test_a_shared_line_is_split_not_given_cq_whole(check):
+    # CMS scenario: PTA 23 and PT 13 minutes of 97110, 2 units: one unit each; the fix
+    # keeps the therapist's unit on the line and adds the assistant's with GP-CQ.
+    data = claim(line("97110", 2, 36, assistant_minutes=23))
+    [split] = findings(check(data), "modifier.assistant_split")
+    assert "not CQ on the whole line" in split.message
+    assert split.fix == (
+        {"op": "replace", "path": "/lines/0/units", "value": 1},
+        {"op": "replace", "path": "/lines/0/minutes", "value": 13},
+        {"op": "replace", "path": "/lines/0/assistant_minutes", "value": 0},
+        {"op": "replace", "path": "/lines/0/charge", "value": "48.00"},
+        {"op": "add", "path": "/lines/-", "value": {
+            "code": "97110", "modifiers": ["GP", "CQ"], "units": 1, "diagnosis_pointers": [1], "performed_by": "PT",
+            "assistant_minutes": 23, "charge": "48.00", "minutes": 23, "date": "2026-05-14"}},
+    )
+    assert not any(op.get("value") == "CQ" for op in split.fix)
 
 
 @pytest.mark.parametrize("performed_by, expected", [("PTA", "CQ"), ("OTA", "CO")])
@@ -555,13 +657,35 @@ def test_date_after_the_icd10_fiscal_year_gets_information(check):
     assert info.severity == "info" and "valid through 2026-09-30" in info.message
 
 
-@pytest.mark.parametrize("primary, fires", [
-    ("S93.402D", False), ("S83.241D", False), ("S39.012D", False), ("M54.12", False), ("M50.122", False),
-    ("M75.41", False), ("M25.661", False), ("Z47.1", False), ("M54.50", True), ("M79.18", True), ("M17.11", True),
-])
-def test_primary_diagnosis_for_manual_therapy(check, primary, fires):
+def test_a_code_newer_than_the_shipped_release_is_not_denied(check):
+    # M99.99 is not in the FY2026 release. Within FY2026 it is denied as invalid; on a
+    # FY2027 date of service it may be a new code: a warning that says the release is older.
+    within = check(edit(q4_episode("2026-09-30"), diagnoses=["S93.402D", "M99.99"]))
+    assert "diagnosis.not_billable" in fired(within) and within.verdict == "deny"
+    later = check(edit(q4_episode("2026-10-01"), diagnoses=["S93.402D", "M99.99"]))
+    assert "diagnosis.not_billable" not in fired(later) and later.verdict == "warn"
+    [newer] = findings(later, "diagnosis.newer_than_release")
+    assert "M99.99" in newer.message and "valid through 2026-09-30" in newer.message
+    assert "later fiscal year" in newer.message
+    # A header code is still not billable whatever the date.
+    header = check(edit(q4_episode("2026-10-01"), diagnoses=["M54.5"]))
+    assert "diagnosis.not_billable" in fired(header)
+
+
+@pytest.mark.parametrize("primary", ["M54.50", "M54.2", "M54.16", "M17.11", "M99.03", "M79.18", "S93.402D"])
+def test_medicare_has_no_diagnosis_list_for_manual_therapy(check, primary):
+    # Common, legitimate diagnoses for 97140 (low back pain, cervicalgia, radiculopathy, knee
+    # osteoarthritis, segmental dysfunction): Medicare publishes no list, so no finding.
     result = check(claim(diagnoses=[primary, "S93.402D"]))
-    assert ("diagnosis.not_supporting_manual_therapy" in fired(result)) is fires
+    assert "diagnosis.not_supporting_manual_therapy" not in fired(result)
+
+
+@pytest.mark.parametrize("primary, fires", [("S93.402D", False), ("M25.661", False), ("M54.50", True)])
+def test_a_payers_published_diagnosis_list_turns_the_rule_on_as_information(check, dxlist_rulebook, primary, fires):
+    result = check(claim(diagnoses=[primary, "S93.402D"]), rulebook=dxlist_rulebook)
+    hits = findings(result, "diagnosis.not_supporting_manual_therapy")
+    assert bool(hits) is fires
+    assert all(f.severity == "info" for f in hits) and result.verdict == "clean"
 
 
 # ------------------------------------------------------------------ coverage
@@ -569,7 +693,18 @@ def test_primary_diagnosis_for_manual_therapy(check, primary, fires):
 def test_chiropractor_billing_manual_therapy_is_not_covered(check):
     result = check(chiro(line("98941", mods=("AT",)), line("97140", 1, 22, mods=("59",))))
     [bad] = findings(result, "coverage.chiropractor_therapy")
-    assert bad.line == 1 and result.verdict == "deny" and bad.fix == ({"op": "remove", "path": "/lines/1"},)
+    # GY and the patient's notice, not a fix that deletes the line.
+    assert bad.line == 1 and result.verdict == "deny"
+    assert bad.fix == ({"op": "add", "path": "/lines/1/modifiers/-", "value": "GY"},)
+    assert "GY" in bad.message and "patient" in bad.message
+    assert str(bad.denial) == "PR-96 (remark N425)"
+
+
+def test_chiropractor_excluded_service_with_gy_is_information(check):
+    result = check(chiro(line("98941", mods=("AT",)), line("97140", 1, 22, mods=("59", "GY"))))
+    assert "coverage.chiropractor_therapy" not in fired(result)
+    [info] = findings(result, "coverage.chiropractor_excluded")
+    assert info.severity == "info" and str(info.denial) == "PR-96 (remark N425)"
 
 
 @pytest.mark.parametrize("code, fires", [("98940", False), ("98941", False), ("98942", False), ("98943", True)])

@@ -125,7 +125,8 @@ UNTIMED = ["97161", "97010", "97012", "G0283"]
 
 
 def test_untimed_minutes_do_not_count_toward_timed_units(check):
-    untimed = [line(code, 1, 45 if code == "97161" else 20) for code in UNTIMED]
+    # 97010 is left out: Medicare never pays it separately (coding.97010_bundled).
+    untimed = [line(code, 1, 45 if code == "97161" else 20) for code in UNTIMED if code != "97010"]
     # 59 on 97140: it is column 2 of NCCI pairs with 97161 and 97012.
     manual = line("97140", 1, 22, mods=("GP", "59"))
     assert check(claim(manual, *untimed)).verdict == "clean"
