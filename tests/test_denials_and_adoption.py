@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT, load
 from payerlint.api import Checker
-from payerlint.cli import render_text
+from payerlint.output import render_text
 from payerlint.compile.pipeline import Loader, compile_path
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home

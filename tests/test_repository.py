@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, ROOT
-from payerlint.compile.pipeline import Loader
+from conftest import DATA, ROOT, load
 from payerlint.home import Home
 from payerlint.payers.registry import Registry
 
@@ -28,13 +27,17 @@ def cli(*args, stdin: str | None = None, env: dict | None = None, cwd: Path = RO
                           input=stdin, cwd=cwd, env=full_env)
 
 
+# `tree`: reads every payer or rulebook of the tree; test_new_payer.py runs these again
+# after `payers new`.
+@pytest.mark.tree
 @pytest.mark.parametrize("path", RULEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in RULEBOOKS])
 def test_every_bundled_rulebook_compiles(path):
-    compiled = Loader(Home(ROOT, "tests")).load(str(path))
+    compiled = load(str(path))  # the session's loader: each base is compiled once
     assert compiled.id == f"{path.parent.name}@{path.stem}"
     assert all(rule.citation for rule in compiled.rules)
 
 
+@pytest.mark.tree
 def test_every_payer_file_validates_and_has_rulebooks():
     registry = Registry.load(Home(ROOT, "tests"))
     assert registry.payers
@@ -99,7 +102,13 @@ def test_standard_input_and_json_lines():
 def test_strict_reports_rules_not_evaluated_as_warnings():
     missing = str(ROOT / "examples" / "claims" / "medicare" / "12-no-documentation-sent.json")
     plain = cli("check", missing)
-    assert plain.returncode == 0 and "10 not evaluated" in plain.stdout
+    # Without --strict the claim still stands out: not clean as far as anyone can tell,
+    # but clean as far as payerlint could check, and it says for lack of what.
+    assert plain.returncode == 0
+    assert "CLEAN  medicare@2026Q2  (no findings)  INCOMPLETE: 10 rules could not run" in plain.stdout
+    assert "1 clean (1 of them incomplete)" in plain.stdout and "(no /documentation: 10)" in plain.stdout
+    plain_json = json.loads(cli("check", missing, "--format", "json").stdout)[0]
+    assert plain_json["verdict"] == "clean" and plain_json["complete"] is False
     strict = json.loads(cli("check", missing, "--strict", "--format", "json").stdout)[0]
     assert strict["verdict"] == "warn"
     assert {f["category"] for f in strict["findings"]} == {"input"}
@@ -118,8 +127,9 @@ def test_home_points_at_a_teams_own_tree(tmp_path):
     assert cli("check", claim).returncode == 0
     for run in (cli("check", claim, "--home", str(tree)), cli("check", claim, env={"PAYERLINT_HOME": str(tree)})):
         assert run.returncode == 1 and "threshold.kx_missing" in run.stdout
-    payers = cli("payers", "--home", str(tree))
-    assert "medicare" in payers.stdout and "anthem-commercial" not in payers.stdout
+    # The team tree lies over the bundled one: its medicare first, the other payers underneath.
+    rows = {line.split()[0]: line.split()[1] for line in cli("payers", "--home", str(tree)).stdout.splitlines()[1:]}
+    assert rows["medicare"] == "team" and rows["anthem-commercial"] == "bundled"
 
 
 def test_builtins_are_listed_with_examples():

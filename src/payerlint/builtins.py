@@ -364,6 +364,51 @@ import re as _re
 
 _NUMBER = _re.compile(r"\d+(?:[.,]\d+)?")
 
+# Laterality words written the short way, and the word they stand for. Only a whole word
+# is replaced ("L ankle" -> "left ankle"; "L4-L5" keeps its "l4"); "L spine" for the
+# lumbar spine would read "left spine", which no body region is called, so it can only
+# match itself.
+_SIDE_WORDS = {"l": "left", "lt": "left", "lft": "left", "r": "right", "rt": "right", "rgt": "right",
+               "bilat": "bilateral", "bil": "bilateral"}
+_BOTH_SIDES = _re.compile(r"(?<![^\W_])b\s*/\s*l(?![^\W_])")
+_WORD = _re.compile(r"[^\W_]+")
+
+
+def normal_text(text: str) -> str:
+    """Text as `same_text` compares it: Unicode-normalised (NFKC), case folded, every run of
+    characters other than letters and digits read as one space, laterality abbreviations
+    spelled out (L, Lt, Lft: left; R, Rt, Rgt: right; Bilat, Bil, B/L: bilateral).
+
+    >>> normal_text("  L.  Ankle ")
+    'left ankle'
+    >>> normal_text("Lumbar-Spine"), normal_text("B/L knees")
+    ('lumbar spine', 'bilateral knees')
+    """
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = _BOTH_SIDES.sub(" bilateral ", folded)
+    return " ".join(_SIDE_WORDS.get(word, word) for word in _WORD.findall(folded))
+
+
+def _same_text_check(args):
+    usage = "same_text(line.body_region, documentation.interventions[0].body_region)"
+    _arity(args, 2, usage)
+    for arg in args:
+        if arg != T.UNKNOWN and not T.is_texty(arg):
+            raise SignatureError(f"compares two texts, got {arg}: {usage}")
+    return T.BOOLEAN
+
+
+_add(Builtin("same_text", 'same_text(body_region, "left ankle")',
+             "Whether two texts say the same once case, spacing and punctuation are ignored and "
+             "L/Lt, R/Rt and Bilat/B/L are read as left, right and bilateral (see normal_text).",
+             _same_text_check, lambda args: lambda a, b: normal_text(a) == normal_text(b)))
+_add(Builtin("normal_text", "normal_text(body_region)",
+             "The text as same_text compares it: lower case, single spaces, punctuation dropped, "
+             'laterality spelled out ("L. Ankle" gives "left ankle").',
+             _one("normal_text(text)", [T.is_texty], T.TEXT, "text"), lambda args: normal_text))
+
 _add(Builtin("number_count", "number_count(documentation.patient_response)",
              "How many numbers a text contains (measurable statements have some: 'ROM 5 to 12 degrees').",
              _one("number_count(text)", [T.is_texty], T.INTEGER, "text"), lambda args: lambda s: len(_NUMBER.findall(s))))

@@ -2,20 +2,22 @@
 
 Exit codes, for every command: 0 all is well; 1 the command worked and found something
 (a denied or erroneous claim, a diff with changes); 2 usage errors, unreadable files, or
-a rulebook that does not compile.
+a rulebook that does not compile; 3 payerlint itself failed (a bug): for `check`, some
+claims got an `internal.error` result (every other claim was still checked and written).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Iterable, TextIO
 
 from payerlint import __version__
 from payerlint.diagnostics import DiagnosticError
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # `check --fail-on`: which verdicts make the command exit 1.
 FAILING = {"deny": ("deny", "error"), "warn": ("warn", "deny", "error"), "error": ("error",)}
 
@@ -33,6 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # `payerlint check ... | head`
         return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, not a traceback of claim data
+        from payerlint.check import internal_error
+
+        finding = internal_error(None, None, exc).findings[0]
+        print(f"payerlint: {finding.message}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add to each finding the params, definitions, table rows and code set members it used")
     check.set_defaults(run=_check)
 
-    compile_ = commands.add_parser("compile", parents=[home], help="check rulebooks and print their diagnostics")
+    compile_ = commands.add_parser("compile", parents=[home], help="check rulebooks and print their diagnostics",
+                                   description="Compile rulebooks (files, folders of them, or family@quarter) and "
+                                               "say where each comes from: team, bundled, or a file given by path.")
     compile_.add_argument("paths", nargs="+", metavar="PATH|FAMILY@QUARTER")
+    compile_.add_argument("--format", choices=("text", "json"), default="text",
+                          help="json: one object per rulebook (id, where it comes from, counts, errors)")
     compile_.add_argument("--rules", action="store_true",
                           help="list each rule with where it was written (this rulebook or a base, file:line) "
                                "and what it overrides; and each disabled rule with its reason")
@@ -123,6 +137,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
+
+    tester = commands.add_parser(
+        "test", parents=[home], help="run the test cases written beside rulebooks, with rule coverage",
+        description="Run the test cases in rulebooks/<family>/tests/*.toml against the rulebooks they name "
+                    "(docs/authoring.md). PATH: a test file, a family folder, a .rules file, FAMILY@QUARTER, or "
+                    "a folder of families (default: the rulebook tree). Exit 0: every case passed; 1: a case "
+                    "failed, no case was found, or coverage is under --fail-under; 2: an error in a test file or "
+                    "a rulebook.")
+    tester.add_argument("paths", nargs="*", metavar="PATH")
+    tester.add_argument("--fail-under", type=float, metavar="PERCENT",
+                        help="fail when a rulebook's coverage (rules made to fire and kept quiet) is under PERCENT")
+    tester.add_argument("--format", choices=("text", "json"), default="text")
+    tester.set_defaults(run=_test)
+
+    lsp = commands.add_parser("lsp", parents=[home], help="a language server for .rules files (stdio)",
+                              description="Speak the Language Server Protocol on standard input and output: "
+                                          "diagnostics as you type, hover, go to definition, completion. Needs "
+                                          "the optional extra: pip install 'payerlint[lsp]'.")
+    lsp.set_defaults(run=_lsp)
+
+    from payerlint import cli_authoring
+
+    cli_authoring.add_commands(commands, home)
     return parser
 
 
@@ -130,34 +167,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check(args) -> int:
-    from payerlint.api import Checker, load_rulebook
+    from payerlint.api import Checker, Router, load_rulebook
     from payerlint.claims.reader import read_records
     from payerlint.compile.pipeline import Loader
     from payerlint.home import resolve_home
+    from payerlint.output import write_results
 
     home = resolve_home(args.home)
     loader = Loader(home)
     if args.rulebook:
         rulebook = load_rulebook(_rulebook_ref(home, args.rulebook), loader=loader)
-        checker = Checker(rulebook, strict=args.strict, explain=args.explain)
+        checker: Checker = Checker(rulebook, strict=args.strict, explain=args.explain)
     else:
         from payerlint.payers.registry import Registry
-        from payerlint.payers.routing import Router
 
         checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
     unreadable: list = []
     records = _readable(read_records(args.files, stdin=sys.stdin), unreadable)
-    results = checker.check_records(records)
-    status = write_results(results, args.format, sys.stdout, strict=args.strict, fail_on=args.fail_on)
+    tally = write_results(checker.check_records(records), args.format, sys.stdout, strict=args.strict)
     for problem in unreadable:
         print(problem.render(), file=sys.stderr)
-    if unreadable:
-        return EXIT_USAGE
-    broken = getattr(checker, "rulebook_errors", {})
+    broken = getattr(checker.choice, "rulebook_errors", {})
     for ref, error in sorted(broken.items()):
         print(f"rulebook {ref} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
               file=sys.stderr)
-    return EXIT_USAGE if broken else status
+    if tally.internal_errors:
+        print(f"payerlint: {tally.internal_errors} claim{'s' if tally.internal_errors != 1 else ''} could not be "
+              f"checked because of an internal error (see their results); this is a bug, please report it",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    if unreadable or broken:
+        return EXIT_USAGE
+    failing = FAILING[args.fail_on]
+    return EXIT_FOUND if any(tally.verdicts[v] for v in failing) else EXIT_OK
 
 
 def _readable(records, unreadable: list):
@@ -172,125 +214,87 @@ def _readable(records, unreadable: list):
         yield record
 
 
-def write_results(results: Iterable, fmt: str, out: TextIO, strict: bool = False, fail_on: str = "deny") -> int:
-    """Write results as they come (memory stays flat for JSON Lines input); return the exit code."""
-    found = False
-    counts = {"clean": 0, "warn": 0, "deny": 0, "error": 0}
-    not_evaluated = 0
-    first = True
-    if fmt == "json":
-        out.write("[")
-    for result in results:
-        counts[result.verdict] += 1
-        not_evaluated += len(result.not_evaluated)
-        found = found or result.verdict in FAILING[fail_on]
-        if fmt == "json":
-            out.write(("\n" if first else ",\n") + result.dumps())
-        elif fmt == "jsonl":
-            out.write(result.dumps() + "\n")
-        else:
-            out.write(render_text(result))
-        first = False
-    if fmt == "json":
-        out.write("\n]\n" if not first else "]\n")
-    elif fmt == "text":
-        total = sum(counts.values())
-        out.write(
-            f"{total} claim{'s' if total != 1 else ''} checked: {counts['clean']} clean, {counts['warn']} warn, "
-            f"{counts['deny']} deny, {counts['error']} error; {not_evaluated} rule evaluation"
-            f"{'s' if not_evaluated != 1 else ''} skipped for missing data"
-            + (" (--strict reports them)" if not_evaluated and not strict else "") + "\n")
-    return EXIT_FOUND if found else EXIT_OK
-
-
-def render_text(result) -> str:
-    """One block per claim: a header line, then each finding with its fix and citation,
-    then the rules that could not run for missing data, grouped by what was missing."""
-    severities: dict[str, int] = {}
-    for finding in result.findings:
-        severities[finding.severity] = severities.get(finding.severity, 0) + 1
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(severities.items(), key=lambda i: ("deny", "warn", "info").index(i[0])
-                                                      if i[0] in ("deny", "warn", "info") else 9)) or "no findings"
-    books = ", ".join(result.rulebooks) or "not checked"
-    out = [f"{result.claim_id or '(no claim id)'}  {result.verdict.upper()}  {books}  ({counts}; "
-           f"{len(result.not_evaluated)} not evaluated)"]
-    if result.record:
-        out.append(f"  from {result.record}")
-    for finding in result.findings:
-        # Lines are counted from 1 here, as on a claim form; the JSON `line` and the fix
-        # paths count from 0, so the path is shown beside the number.
-        place = f"line {finding.line + 1} (/lines/{finding.line})" if finding.line is not None else "claim"
-        out.append(f"  {place:<18} {finding.severity:<4}  {finding.category}  {finding.rule}"
-                   + (f"  [{finding.rulebook}]" if len(result.rulebooks) > 1 else ""))
-        out.append(f"          {finding.message}")
-        for patch in finding.fix:
-            value = f" {json.dumps(patch['value'])}" if "value" in patch else ""
-            out.append(f"          fix:  {patch['op']} {patch['path']}{value}")
-        if finding.denial is not None:
-            out.append(f"          denial code: {finding.denial}")
-        if finding.citation:
-            out.append(f"          cite: {finding.citation}")
-        if finding.explanation:
-            out.extend(f"          used: {item}" for item in _explained(finding.explanation))
-    by_pointer: dict[str, list[str]] = {}
-    for skipped in result.not_evaluated:
-        by_pointer.setdefault(skipped.missing, []).append(skipped.rule)
-    for pointer, rules in sorted(by_pointer.items()):
-        out.append(f"  not evaluated, the claim has no {pointer}: {', '.join(sorted(set(rules)))}")
-    return "\n".join(out) + "\n\n"
-
-
-def _explained(explanation: dict) -> list[str]:
-    """What a finding used, one short phrase each (the JSON form has the same, structured)."""
-    items = [f"with {b['name']} = {b['value']}" for b in explanation.get("bindings", [])]
-    items += [f"param {p['name']} = {p['value']}" for p in explanation.get("params", [])]
-    items += [f"{d['name']}" + (f" for {d['for']}" if d.get("for") else "") + f" = {d['value']}"
-              for d in explanation.get("definitions", [])]
-    for row in explanation.get("table_rows", []):
-        where = f", file line {row['file_line']}" if row.get("file_line") else ""
-        items.append(f"table {row['table']} ({', '.join(row['key'])}): {'found' if row['found'] else 'no row'}{where}")
-    items += [f"{c['code']} {'is' if c['member'] else 'is not'} in code set {c['code_set']}"
-              for c in explanation.get("code_sets", [])]
-    items += [f"phrase \"{p['matched']}\" of {p['phrases']}" for p in explanation.get("phrases", [])]
-    return items
-
-
 # ------------------------------------------------------------------ compile, builtins
 
 
 def _compile(args) -> int:
+    from payerlint.cli_authoring import rulebook_files
     from payerlint.compile.pipeline import Loader
     from payerlint.home import resolve_home
 
     home = resolve_home(args.home)
     loader = Loader(home)
     status = EXIT_OK
+    refs: list[str] = []
     for path in args.paths:
+        if os.path.isdir(path):  # every *.rules below a folder
+            found, problems = rulebook_files([path])
+            refs += [str(p) for p in found]
+            for problem in problems:
+                print(problem.render(), file=sys.stderr)
+                status = EXIT_USAGE
+        else:
+            refs.append(path)
+    reports = []
+    for path in refs:
         try:
             compiled = loader.load(_rulebook_ref(home, path))
         except DiagnosticError as exc:
-            print(exc.render(), file=sys.stderr)
-            count = len(exc.diagnostics)
-            print(f"{path}: {count} error{'s' if count != 1 else ''}\n", file=sys.stderr)
             status = EXIT_USAGE
+            reports.append({"path": path, "ok": False, "errors": [d.to_json() for d in exc.diagnostics]})
+            if args.format == "text":
+                print(exc.render(), file=sys.stderr)
+                count = len(exc.diagnostics)
+                print(f"{path}: {count} error{'s' if count != 1 else ''}\n", file=sys.stderr)
             continue
-        rows = sum(len(t.rows) for t in compiled.tables.values())
-        base = f", extends {compiled.base.id}" if compiled.base else ""
-        print(f"{path}: ok: {compiled.id}{base}; {len(compiled.rules)} rules, {len(compiled.lets)} definitions, "
-              f"{len(compiled.params)} params, {len(compiled.codesets)} code sets, {len(compiled.phrases)} phrase sets, "
-              f"{len(compiled.tables)} tables ({rows} rows), {len(compiled.disabled)} disabled")
-        if args.rules:
-            for rule in compiled.rules:
-                origin = rule.origin
-                where = f"{origin.rulebook} {origin.span.file}:{origin.span.line}"
-                overrides = (f"  (overrides {origin.overrides.rulebook} {origin.overrides.span.file}:"
-                             f"{origin.overrides.span.line})" if origin.overrides else "")
-                print(f"  rule {rule.id:<44} {rule.severity:<4} {rule.category:<13} {where}{overrides}")
-            for gone in compiled.disabled:
-                reason = f": {gone.reason}" if gone.reason else ""
-                print(f"  disabled {gone.rule_id:<40} by {gone.origin.rulebook} {gone.origin.span.file}:"
-                      f"{gone.origin.span.line}{reason}")
+        reports.append(_compiled_report(path, compiled, home, args.rules))
+        if args.format == "text":
+            _print_compiled(reports[-1], compiled, args.rules)
+    if args.format == "json":
+        print(json.dumps(reports, indent=2, ensure_ascii=False))
     return status
+
+
+def _compiled_report(path: str, compiled, home, with_rules: bool) -> dict:
+    """What `compile` says about a rulebook that compiled, for text and JSON alike."""
+    report = {
+        "path": path, "ok": True, "id": compiled.id, "from": home.where(compiled.path), "file": compiled.path,
+        "extends": compiled.base.id if compiled.base else None,
+        "extends_from": home.where(compiled.base.path) if compiled.base else None,
+        "counts": {"rules": len(compiled.rules), "definitions": len(compiled.lets), "params": len(compiled.params),
+                   "code_sets": len(compiled.codesets), "phrase_sets": len(compiled.phrases),
+                   "tables": len(compiled.tables), "table_rows": sum(len(t.rows) for t in compiled.tables.values()),
+                   "disabled": len(compiled.disabled)},
+    }
+    if with_rules:
+        report["rules"] = [
+            {"id": rule.id, "severity": rule.severity, "category": rule.category, "rulebook": rule.origin.rulebook,
+             "at": f"{rule.origin.span.file}:{rule.origin.span.line}",
+             "overrides": (f"{rule.origin.overrides.rulebook} {rule.origin.overrides.span.file}:"
+                           f"{rule.origin.overrides.span.line}" if rule.origin.overrides else None)}
+            for rule in compiled.rules]
+        report["disabled"] = [
+            {"id": gone.rule_id, "by": gone.origin.rulebook,
+             "at": f"{gone.origin.span.file}:{gone.origin.span.line}", "reason": gone.reason}
+            for gone in compiled.disabled]
+    return report
+
+
+def _print_compiled(report: dict, compiled, with_rules: bool) -> None:
+    counts = report["counts"]
+    base = f", extends {report['extends']} ({report['extends_from']})" if report["extends"] else ""
+    print(f"{report['path']}: ok: {report['id']} ({report['from']}){base}; {counts['rules']} rules, "
+          f"{counts['definitions']} definitions, {counts['params']} params, {counts['code_sets']} code sets, "
+          f"{counts['phrase_sets']} phrase sets, {counts['tables']} tables ({counts['table_rows']} rows), "
+          f"{counts['disabled']} disabled")
+    if with_rules:
+        for rule in report["rules"]:
+            overrides = f"  (overrides {rule['overrides']})" if rule["overrides"] else ""
+            print(f"  rule {rule['id']:<44} {rule['severity']:<4} {rule['category']:<13} {rule['rulebook']} "
+                  f"{rule['at']}{overrides}")
+        for gone in report["disabled"]:
+            reason = f": {gone['reason']}" if gone["reason"] else ""
+            print(f"  disabled {gone['id']:<40} by {gone['by']} {gone['at']}{reason}")
 
 
 def _payers_list(args) -> int:
@@ -298,12 +302,12 @@ def _payers_list(args) -> int:
     from payerlint.payers.registry import Registry
 
     registry = Registry.load(resolve_home(args.home))
-    rows = [("id", "type", "states", "rulebooks", "unit method", "name")]
+    rows = [("id", "from", "type", "states", "rulebooks", "unit method", "name")]
     for payer in registry.payers.values():
         quarters = registry.quarters(payer)
         span = f"{quarters[0]}..{quarters[-1]}" if quarters else "none"
-        rows.append((payer.id, payer.type, ",".join(payer.states) or "all", f"{payer.rulebook_family} {span}",
-                     payer.unit_method, payer.name))
+        rows.append((payer.id, registry.origin(payer), payer.type, ",".join(payer.states) or "all",
+                     f"{payer.rulebook_family} {span}", payer.unit_method, payer.name))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
@@ -319,13 +323,15 @@ def _payers_show(args) -> int:
     if payer is None:
         print(f"payerlint: no payer '{args.id}'; closest: {', '.join(registry.closest(args.id))}", file=sys.stderr)
         return EXIT_USAGE
-    quarters = registry.quarters(payer)
+    home = registry.home
+    books = [f"{quarter}" + (f" ({home.where(path)})" if home.origin != "bundled" else "")
+             for quarter, path in home.quarters_of(payer.rulebook_family)]
     print(f"{payer.id}: {payer.name}")
     print(f"  type:          {payer.type}")
     print(f"  states:        {', '.join(payer.states) or 'all'}")
     print(f"  aliases:       {', '.join(payer.aliases) or 'none'}")
     print(f"  unit method:   {payer.unit_method}")
-    print(f"  rulebooks:     {payer.rulebook_family}: " + (", ".join(str(q) for q in quarters) or "none"))
+    print(f"  rulebooks:     {payer.rulebook_family}: " + (", ".join(books) or "none"))
     print(f"  facts as of:   {payer.facts_as_of}")
     for source in payer.sources:
         print(f"  source:        {source}")
@@ -333,7 +339,7 @@ def _payers_show(args) -> int:
         print(f"  ASSUMPTION:    {assumption}")
     if payer.notes:
         print(f"  notes:         {payer.notes}")
-    print(f"  file:          {payer.path}")
+    print(f"  file:          {payer.path} ({registry.origin(payer)})")
     return EXIT_OK
 
 
@@ -374,12 +380,13 @@ def _diff(args) -> int:
     old, new = loader.load(_rulebook_ref(home, args.old)), loader.load(_rulebook_ref(home, args.new))
     changes = diff(old, new)
     impacts = summary = None
+    unreadable = []
     if args.claims:
         from payerlint.claims.reader import read_records
         from payerlint.versions.replay import Replay
 
         replay = Replay(changes, old, new)
-        impacts = replay.run(read_records(args.claims, stdin=sys.stdin))
+        impacts = replay.run(_readable(read_records(args.claims, stdin=sys.stdin), unreadable))
         summary = replay.summary
     out = sys.stdout
     if args.format == "json":
@@ -392,6 +399,12 @@ def _diff(args) -> int:
         report.write_text(changes, out)
         if impacts is not None:
             report.write_impacts_text(impacts, summary, out)
+    if args.claims and unreadable:
+        # A claims file that could not be read: its claims were not replayed, so "no claim
+        # changes outcome" would be a claim the run cannot make.
+        for problem in unreadable:
+            print(problem.render(), file=sys.stderr)
+        return EXIT_USAGE
     found = changes.changed or bool(summary and summary.changed)
     return EXIT_FOUND if found else EXIT_OK
 
@@ -400,7 +413,7 @@ def _rulebook_ref(home, ref: str) -> str:
     """`payer@quarter` may name a payer id or alias; it means that payer's rulebook family."""
     import os
 
-    if "@" in ref and not os.path.exists(ref) and (home.payers / "_types.toml").exists():
+    if "@" in ref and not os.path.exists(ref) and home.payer_folders():
         name, _, quarter = ref.partition("@")
         from payerlint.payers.registry import Registry
 
@@ -417,6 +430,31 @@ def _import(args) -> int:
     print(f"{args.file}: {report.rows_read} rows read, {report.rows_written} written to {report.output} "
           f"({report.skipped_preamble_lines} preamble lines skipped)")
     return EXIT_OK
+
+
+def _test(args) -> int:
+    from payerlint.authoring.report import write_json, write_text
+    from payerlint.authoring.rulebook_tests import run_tests
+    from payerlint.compile.pipeline import Loader
+    from payerlint.home import resolve_home
+
+    home = resolve_home(args.home)
+    paths = args.paths or [str(home.rulebooks)]
+    report = run_tests(paths, Loader(home), args.fail_under)
+    if args.format == "json":
+        write_json(report, sys.stdout)
+    else:
+        write_text(report, paths, sys.stdout)
+    return report.exit_code()
+
+
+def _lsp(args) -> int:
+    try:
+        from payerlint.lsp.server import main as serve
+    except ImportError as exc:
+        print(f"payerlint lsp needs pygls: pip install 'payerlint[lsp]' ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    return serve(args.home)
 
 
 def _builtins(args) -> int:

@@ -1,12 +1,10 @@
 """Where payerlint finds its grammar and its rulebook tree.
 
-Three places, in this order of precedence:
-1. `--home DIR` on the command line (or `home=` in the API): a compliance team's own tree
-   with `rulebooks/` and `payers/` in it.
-2. The `PAYERLINT_HOME` environment variable, the same kind of tree.
-3. The embedded default: the copy bundled inside the installed package
-   (`payerlint/_bundled/`, put there by the wheel build), or, when running from a source
-   checkout, the top of the checkout.
+The bundled tree is the copy inside the installed package (`payerlint/_bundled/`, put
+there by the wheel build), or, when running from a source checkout, the top of the
+checkout. A compliance team's own tree, named by `--home DIR` (or `home=` in the API) or
+else by the `PAYERLINT_HOME` environment variable, lies over it: the team's files first,
+the bundled ones underneath (see `Home`).
 
 The grammar always comes from the package (a team's tree holds rules, not the language).
 """
@@ -63,30 +61,143 @@ def grammar_path() -> Path:
     return bundled_root() / "grammar" / "payerlint.lark"
 
 
+TEAM_ORIGINS = ("--home", "PAYERLINT_HOME")
+
+
 @dataclass(frozen=True, slots=True)
 class Home:
-    """A rulebook tree: `rulebooks/<family>/<YYYY>Q<n>.rules` and `payers/<id>.toml`."""
+    """A rulebook tree (`rulebooks/<family>/<YYYY>Q<n>.rules`, `payers/<id>.toml`), with the
+    trees it lies over.
+
+    A compliance team's tree (`--home`, `PAYERLINT_HOME`) is an overlay: its files come
+    first and the bundled tree is underneath. A rulebook `family@quarter`, a payer id and
+    a payer type's base are looked up in the team tree, then in the bundled one, so a
+    team rulebook may extend a bundled `family@quarter` and a team payer use the bundled
+    `_types.toml` without copying them. A team file with the same name as a bundled one
+    replaces it for everything that reads it (a team's `therapy-common/2026Q3.rules`
+    is the base of the bundled payers that extend it, too). New files (`payers new`,
+    `quarter new`) are written to the top tree.
+    """
 
     root: Path
     origin: str
     """How it was chosen: '--home', 'PAYERLINT_HOME' or 'bundled'."""
+    underneath: tuple[Path, ...] = ()
+    """Trees searched after `root`, in order (the bundled tree under a team's)."""
 
     @property
     def rulebooks(self) -> Path:
+        """Where new rulebooks are written: the top tree's."""
         return self.root / "rulebooks"
 
     @property
     def payers(self) -> Path:
         return self.root / "payers"
 
+    def layers(self) -> tuple[tuple[Path, str], ...]:
+        """(tree, 'team' or 'bundled'), top first."""
+        top = "team" if self.origin in TEAM_ORIGINS else "bundled"
+        return ((self.root, top),) + tuple((tree, "bundled") for tree in self.underneath)
+
     def rulebook_path(self, family: str, quarter: str) -> Path:
+        """The rulebook of the first tree that has it (the top tree's path if none does)."""
+        for tree, _ in self.layers():
+            path = tree / "rulebooks" / family / f"{quarter}.rules"
+            if path.is_file():
+                return path
         return self.rulebooks / family / f"{quarter}.rules"
+
+    def quarters_of(self, family: str) -> list[tuple]:
+        """(Quarter, path) for every quarter of a family in any tree, the top tree's file
+        where two trees have the same quarter; in order."""
+        from payerlint.quarter import quarters_in
+
+        found: dict = {}
+        for tree, _ in self.layers():
+            folder = tree / "rulebooks" / family
+            for quarter in quarters_in(folder):
+                found.setdefault(quarter, folder / f"{quarter}.rules")
+        return sorted(found.items())
+
+    def families(self) -> list[str]:
+        names = set()
+        for tree, _ in self.layers():
+            if (tree / "rulebooks").is_dir():
+                names |= {p.name for p in (tree / "rulebooks").iterdir() if p.is_dir()}
+        return sorted(names)
+
+    def payer_folders(self) -> list[Path]:
+        return [tree / "payers" for tree, _ in self.layers() if (tree / "payers").is_dir()]
+
+    def payer_files(self) -> list[Path]:
+        """Each payer's file, the top tree's where two trees have the same id; by id."""
+        found: dict[str, Path] = {}
+        for folder in self.payer_folders():
+            for path in sorted(folder.glob("*.toml")):
+                if not path.name.startswith("_"):  # registry settings, such as _types.toml
+                    found.setdefault(path.stem, path)
+        return [found[key] for key in sorted(found)]
+
+    def types_files(self) -> list[Path]:
+        """`payers/_types.toml` of each tree that has one, bottom first (later ones win)."""
+        return [folder / "_types.toml" for folder in reversed(self.payer_folders())
+                if (folder / "_types.toml").is_file()]
+
+    def where(self, path) -> str:
+        """'team' or 'bundled' for a file inside one of the trees; 'file' otherwise."""
+        resolved = Path(path).resolve()
+        for tree, label in self.layers():
+            try:
+                resolved.relative_to(tree.resolve())
+            except ValueError:
+                continue
+            return label
+        return "file"
+
+    def holds(self, tree: Path) -> bool:
+        """Whether `tree` is one of this home's trees."""
+        resolved = tree.resolve()
+        return any(resolved == layer.resolve() for layer, _ in self.layers())
+
+    def above(self, tree: Path) -> "Home":
+        """This home with `tree` searched first (the tree a file being checked sits in)."""
+        if self.holds(tree):
+            return self
+        return Home(tree, self.origin, tuple(layer for layer, _ in self.layers()))
 
 
 def resolve_home(explicit: str | os.PathLike | None = None) -> Home:
-    if explicit:
-        return Home(Path(explicit), "--home")
-    env = os.environ.get("PAYERLINT_HOME")
-    if env:
-        return Home(Path(env), "PAYERLINT_HOME")
-    return Home(bundled_root(), "bundled")
+    bundled = bundled_root()
+    for chosen, origin in ((explicit, "--home"), (os.environ.get("PAYERLINT_HOME"), "PAYERLINT_HOME")):
+        if chosen:
+            tree = Path(chosen)
+            if tree.resolve() == bundled.resolve():
+                return Home(bundled, "bundled")
+            return Home(tree, origin, (bundled,))
+    return Home(bundled, "bundled")
+
+
+def payer_folders(home: Home) -> list[Path]:
+    return home.payer_folders()
+
+
+def family_quarters(home: Home, family: str, prefer: Path | None = None) -> list[tuple]:
+    """(Quarter, path) of a family, the tree `prefer` first when it is a rulebook tree."""
+    if prefer is not None and (prefer / "rulebooks").is_dir():
+        home = home.above(prefer)
+    return home.quarters_of(family)
+
+
+def types_of(home: Home, prefer: Path | None = None) -> dict[str, str]:
+    """Payer type -> base family, merged from every tree's `_types.toml` (top tree wins)."""
+    import tomllib
+
+    if prefer is not None and (prefer / "payers").is_dir():
+        home = home.above(prefer)
+    merged: dict[str, str] = {}
+    for path in home.types_files():
+        try:
+            merged.update(tomllib.loads(path.read_text(encoding="utf-8")).get("base", {}))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+    return merged

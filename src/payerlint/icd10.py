@@ -98,6 +98,11 @@ class Icd10Codes:
     def is_billable(self, code: str) -> bool:
         return code in self._billable
 
+    def has_codes_under(self, prefix: str) -> bool:
+        """Whether any billable code starts with `prefix` (`S93.4` for a set's `S93.4*`)."""
+        i = bisect.bisect_left(self._sorted, prefix)
+        return i < len(self._sorted) and self._sorted[i].startswith(prefix)
+
     def explain(self, code: str) -> str | None:
         """A short hint on how to fix a non-billable code; None if billable or unknown."""
         chars = self._seventh.get(code)

@@ -57,7 +57,9 @@ class Quarter:
         return self.start <= day <= self.end
 
     def __str__(self) -> str:
-        return f"{self.year}Q{self.number}"
+        # Four digits always, so that a date of service in year 999 names 0999Q1, a
+        # quarter `parse` reads back, rather than 999Q1.
+        return f"{self.year:04d}Q{self.number}"
 
 
 def quarters_in(folder) -> list[Quarter]:

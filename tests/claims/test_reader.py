@@ -189,10 +189,78 @@ def test_permission_denied(tmp_path):
     assert records[1].data == claim(2)
 
 
-def test_not_utf8_single_file(tmp_path):
+def test_not_utf8_single_file_is_one_unreadable_record(tmp_path):
     path = write(tmp_path / "latin.json", json.dumps({"name": "Jos\u00e9"}, ensure_ascii=False).encode("latin-1"))
     [record] = read(path)
-    assert record.error.code == "file_unreadable" and "not UTF-8" in record.error.message
+    assert record.error.code == "claim_unreadable" and "not UTF-8" in record.error.message
+    assert record.error.span == Span(path, 1, 14, 1, 15)
+
+
+def test_broken_first_line_then_not_utf8_line_costs_two_lines(tmp_path):
+    data = b'{"claim_id": \n' + '{"name": "Jos\u00e9"}\n'.encode("latin-1") + jsonl(claim(3)).encode()
+    path = write(tmp_path / "c.jsonl", data)
+    records = read(path)
+    assert [r.origin for r in records] == [f"{path}:1", f"{path}:2", f"{path}:3"]
+    assert [r.error.code if r.error else None for r in records] == ["claim_unreadable", "claim_unreadable", None]
+    assert "not UTF-8" in records[1].error.message and records[2].data == claim(3)
+
+
+def test_jsonl_whose_first_line_is_an_array_is_still_jsonl(tmp_path):
+    path = write(tmp_path / "c.jsonl", jsonl([claim(0)], claim(1), claim(2)))
+    records = read(path)
+    assert [r.origin for r in records] == [f"{path}:1", f"{path}:2", f"{path}:3"]
+    assert records[0].error.code == "claim_not_object" and "found an array" in records[0].error.message
+    assert [r.data for r in records[1:]] == [claim(1), claim(2)]
+
+
+def test_one_line_array_file_is_still_an_array(tmp_path):
+    path = write(tmp_path / "a.json", json.dumps([claim(0), claim(1)]) + "\n")
+    assert [r.origin for r in read(path)] == [f"{path}[0]", f"{path}[1]"]
+
+
+def test_bom_only_at_the_start_of_the_file(tmp_path):
+    data = b"\xef\xbb\xbf" + jsonl(claim(1)).encode() + b"\xef\xbb\xbf" + jsonl(claim(2)).encode() + jsonl(claim(3)).encode()
+    path = write(tmp_path / "c.jsonl", data)
+    records = read(path)
+    assert [r.data for r in records] == [claim(1), None, claim(3)]
+    assert records[1].origin == f"{path}:2"
+    assert "byte-order mark (U+FEFF) may only start the file" in records[1].error.message
+    # Inside a string, U+FEFF is text like any other.
+    [inside] = read(write(tmp_path / "d.json", json.dumps({"note": "a\ufeffb"}, ensure_ascii=False)))
+    assert inside.data == {"note": "a\ufeffb"}
+
+
+def test_lone_surrogate_escapes_are_one_bad_record(tmp_path):
+    lines = ['{"claim_id": "\\ud800"}', '{"\\udc00": 1}', '{"ok": "\\ud83d\\ude00"}', json.dumps(claim(4))]
+    path = write(tmp_path / "c.jsonl", "\n".join(lines) + "\n")
+    records = read(path)
+    assert [r.error.code if r.error else None for r in records] == ["claim_unreadable", "claim_unreadable", None, None]
+    assert "half a surrogate pair" in records[0].error.message
+    assert records[0].error.span == Span(path, 1, 15, 1, 16)
+    assert records[2].data == {"ok": "\U0001F600"}
+
+
+def test_integers_past_64_bits_stay_exact(tmp_path):
+    path = write(tmp_path / "c.jsonl", '{"n": 1000000000000000000000000000000}\n{"n": 2}\n')
+    records = read(path)
+    assert records[0].data == {"n": 10**30} and type(records[0].data["n"]) is int
+    assert records[1].data == {"n": 2}
+
+
+def test_nan_and_infinity_are_not_numbers(tmp_path):
+    path = write(tmp_path / "c.jsonl", '{"n": NaN}\n{"n": 1e999}\n{"n": -Infinity}\n' + jsonl(claim(4)))
+    records = read(path)
+    assert [r.error.code if r.error else None for r in records] == ["claim_unreadable"] * 3 + [None]
+
+
+def test_a_line_longer_than_a_claim_is_skipped_without_holding_it(tmp_path, monkeypatch):
+    from payerlint.claims import reader
+
+    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 1000)
+    path = write(tmp_path / "c.jsonl", jsonl(claim(1)) + '{"x": "' + "a" * 5000 + '"}\n' + jsonl(claim(3)))
+    records = read(path)
+    assert [r.data for r in records] == [claim(1), None, claim(3)]
+    assert "5,010 bytes; a claim may be at most 1,000 bytes" in records[1].error.message
 
 
 def test_not_utf8_line_in_jsonl_costs_one_record(tmp_path):

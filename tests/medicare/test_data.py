@@ -3,6 +3,8 @@ up, its params are the researched values, and editing data in the text changes o
 
 from __future__ import annotations
 
+import shutil
+
 import csv
 import re
 from datetime import date
@@ -144,8 +146,9 @@ def test_codesets_from_the_brief(medicare):
 
 @pytest.fixture
 def copy_of_rulebook(tmp_path):
-    """The rulebook text in a fresh folder, beside a link to its tables."""
-    (tmp_path / "tables").symlink_to(TABLES, target_is_directory=True)
+    """The rulebook text in a fresh folder, beside a copy of its tables (a link out of
+    the folder would be refused: tables stay inside the rulebook tree)."""
+    shutil.copytree(TABLES, tmp_path / "tables")
     path = tmp_path / "2026Q2.rules"
     path.write_text(RULEBOOK.read_text(encoding="utf-8"), encoding="utf-8")
     return path

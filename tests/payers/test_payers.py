@@ -12,7 +12,7 @@ from conftest import ROOT, fired
 from payerlint.compile.pipeline import Loader
 from payerlint.home import Home
 from payerlint.payers.registry import Registry
-from payerlint.payers.routing import Router
+from payerlint.api import Router
 
 HOME = Home(ROOT, "tests")
 ROUTER = Router(Registry.load(HOME), Loader(HOME))

@@ -14,7 +14,7 @@ from conftest import ROOT, fired, load
 from payerlint.compile.pipeline import Loader
 from payerlint.home import Home
 from payerlint.payers.registry import Registry
-from payerlint.payers.routing import Router
+from payerlint.api import Router
 from payerlint.quarter import Quarter, quarters_in
 
 HOME = Home(ROOT, "tests")

@@ -15,9 +15,9 @@ claims carry patient data, and diagnostics end up in CI logs.
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import IO, Any, Iterator, Sequence, TextIO
@@ -34,6 +34,9 @@ STDIN_LABEL = "<stdin>"
 CLAIM_SUFFIXES = (".json", ".jsonl")
 
 _JSON_SPACE = " \t\r\n"
+MAX_RECORD_BYTES = 4 << 20
+"""The longest JSON Lines line read as a claim (4 MiB; the schema's limits keep a real
+claim far smaller). A longer line is one unreadable record, skipped without holding it."""
 _BOM = "\ufeff"
 
 
@@ -131,20 +134,27 @@ def _parts(root: str, path: str) -> tuple[str, ...]:
 class _Line:
     number: int
     text: str | None
-    """Decoded text with its line end; None when the bytes are not UTF-8."""
+    """Decoded text with its line end; None when the bytes are not UTF-8 or too long."""
     bad_column: int = 0
-    """When `text` is None: the column of the first byte that is not UTF-8."""
+    """When the bytes are not UTF-8: the column of the first byte that is not."""
+    size: int = 0
+    """When the line is longer than a claim may be: its length; its text is not kept."""
 
     @property
     def blank(self) -> bool:
         return self.text is not None and not self.text.strip(_JSON_SPACE)
+
+    @property
+    def too_long(self) -> bool:
+        return self.size > 0
 
 
 class _Lines:
     """Numbered lines of one stream, decoded one at a time.
 
     Decoding line by line (rather than the whole stream) lets one line of a JSON Lines
-    file that is not UTF-8 become one bad record instead of a lost file.
+    file that is not UTF-8 become one bad record instead of a lost file. A line longer
+    than a claim may be is skipped in pieces, never held whole.
     """
 
     def __init__(self, stream: IO[Any], binary: bool):
@@ -153,10 +163,19 @@ class _Lines:
         self.number = 0
 
     def next(self) -> _Line | None:
-        raw = self._stream.readline()
+        raw = self._stream.readline(MAX_RECORD_BYTES + 1)
         if not raw:
             return None
         self.number += 1
+        if len(raw) > MAX_RECORD_BYTES:
+            size = len(raw)
+            newline = b"\n" if self._binary else "\n"
+            while not raw.endswith(newline):
+                raw = self._stream.readline(1 << 20)
+                if not raw:
+                    break
+                size += len(raw)
+            return _Line(self.number, None, size=size)
         if self._binary:
             try:
                 text = raw.decode("utf-8")
@@ -177,14 +196,6 @@ class _Lines:
                 return line
         return None
 
-    def rest(self) -> str:
-        """Everything not yet read, as text. Raises UnicodeDecodeError if not UTF-8."""
-        raw = self._stream.read()
-        text = raw.decode("utf-8") if self._binary else raw
-        if self.number == 0 and text.startswith(_BOM):
-            text = text[1:]
-        return text
-
 
 # --- reading -----------------------------------------------------------------------
 
@@ -192,46 +203,53 @@ class _Lines:
 def _read_stream(label: str, lines: _Lines) -> Iterator[Record]:
     try:
         yield from _detect(label, lines)
-    except UnicodeDecodeError:
-        yield _file_error(label, f"cannot read {label}: it is not UTF-8 text")
     except OSError as exc:
         yield _file_error(label, f"cannot read {label}: {_reason(exc)}")
 
 
 def _detect(label: str, lines: _Lines) -> Iterator[Record]:
-    """Tell a JSON array, a single JSON value and JSON Lines apart by content.
+    """Tell JSON Lines, a JSON array and a single JSON value apart by what the whole
+    file is, while streaming JSON Lines in flat memory.
 
-    The first line decides without reading further when it can: `[` starts an array; a
-    first line that is a whole JSON value followed by more content is JSON Lines. Only a
-    first line that is not a value on its own (a pretty-printed claim, or JSON Lines
-    whose first line is broken) needs a second look.
+    A first line that is a whole JSON value followed by more content is JSON Lines,
+    whatever that first value is (an array on line 1 is one record that is not a claim,
+    not the start of an array file); a first line that is the only content is the
+    file's one value (an array of claims, or a claim). A first line that is not a value
+    on its own is either a multi-line document or JSON Lines whose first line is
+    broken: only then is the rest read, and the whole text decides (see `_read_whole`).
     """
     seen: list[_Line] = []
     first = lines.next_content(seen)
     if first is None:
         yield _file_error(label, f"cannot read {label}: it is empty, so it holds no claims")
         return
-    if first.text is not None and first.text.lstrip(_JSON_SPACE).startswith("["):
-        yield from _read_whole(label, seen, lines, array=True)
-        return
-    if first.text is not None:
+    if first.text is not None and not first.too_long:
         value, problem = _parse(first.text)
         if problem is None:
             second = lines.next_content(seen)
             if second is None:
-                yield _value_record(label, value)
+                yield from _whole_value(label, value)
                 return
             yield _value_record(f"{label}:{first.number}", value)
             yield from _stream_lines(label, lines, second)
             return
+        if _opens_document(first.text):
+            yield from _read_whole(label, seen, lines, document=True)
+            return
     second = lines.next_content(seen)
-    if second is not None and second.text is not None and _is_object_line(second.text):
-        # A lone object on line 2 after a broken line 1: JSON Lines whose first line is
+    if second is not None and _is_object_line(second):
+        # A claim alone on line 2 after a broken line 1: JSON Lines whose first line is
         # damaged. Reading it whole would turn one bad line into a lost file.
         yield _line_record(label, first)
         yield from _stream_lines(label, lines, second)
         return
-    yield from _read_whole(label, seen, lines, array=False)
+    yield from _read_whole(label, seen, lines, document=False)
+
+
+def _opens_document(text: str) -> bool:
+    """A first line that only opens a pretty-printed document (`[`, `{`): what follows
+    is one document, read whole, and not JSON Lines."""
+    return text.strip(_JSON_SPACE) in ("[", "{", "[{")
 
 
 def _stream_lines(label: str, lines: _Lines, line: _Line | None) -> Iterator[Record]:
@@ -244,71 +262,160 @@ def _stream_lines(label: str, lines: _Lines, line: _Line | None) -> Iterator[Rec
 
 def _line_record(label: str, line: _Line) -> Record:
     origin = f"{label}:{line.number}"
-    if line.text is None:
-        span = Span(label, line.number, line.bad_column, line.number, line.bad_column + 1)
-        return _error(origin, CLAIM_UNREADABLE, f"{span}: this line is not UTF-8 text", span)
-    value, problem = _parse(line.text)
-    if problem is not None:
-        message, _, column = problem
-        span = Span(label, line.number, column, line.number, column + 1)
-        return _error(origin, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}", span)
-    return _value_record(origin, value)
-
-
-def _read_whole(label: str, seen: list[_Line], lines: _Lines, array: bool) -> Iterator[Record]:
-    for line in seen:
+    try:
+        if line.too_long:
+            return _error(origin, CLAIM_UNREADABLE,
+                          f"{label}:{line.number}: this line is {line.size:,} bytes; a claim may be at most "
+                          f"{MAX_RECORD_BYTES:,} bytes")
         if line.text is None:
             span = Span(label, line.number, line.bad_column, line.number, line.bad_column + 1)
-            yield _error(label, FILE_UNREADABLE, f"cannot read {label}: it is not UTF-8 text (at {span})", span)
-            return
-    text = "".join(line.text or "" for line in seen) + lines.rest()
-    value, problem = _parse(text)
-    if problem is not None:
-        extra_data = problem[0] == "Extra data"
-        if not array and (extra_data or _any_object_line(text)):
-            # More than one JSON value in the file, or a line holding a claim on its own:
-            # JSON Lines after all, with its first lines broken.
-            yield from _memory_jsonl(label, text)
-            return
-        message, line, column = problem
-        span = Span(label, line, column, line, column + 1)
-        yield _error(label, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}", span)
-        return
-    del text
-    if not array:
-        yield _value_record(label, value)
-        return
-    for index, item in enumerate(value):
-        yield _value_record(f"{label}[{index}]", item)
+            return _error(origin, CLAIM_UNREADABLE, f"{span}: this line is not UTF-8 text", span)
+        if _BOM in line.text:
+            column = line.text.index(_BOM) + 1
+            span = Span(label, line.number, column, line.number, column + 1)
+            return _error(origin, CLAIM_UNREADABLE,
+                          f"{span}: a byte-order mark (U+FEFF) may only start the file", span)
+        value, problem = _parse(line.text)
+        if problem is not None:
+            message, _, column = problem
+            span = Span(label, line.number, column, line.number, column + 1)
+            return _error(origin, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}", span)
+        return _value_record(origin, value)
+    except Exception as exc:  # noqa: BLE001 - one line must never end the batch
+        return _error(origin, CLAIM_UNREADABLE, f"{origin}: payerlint could not read this line "
+                                                f"({type(exc).__name__}); this is a bug in payerlint")
 
 
-def _memory_jsonl(label: str, text: str) -> Iterator[Record]:
-    """JSON Lines over text already in memory (the rare file detected only by parsing it)."""
-    lines = _Lines(io.StringIO(text), binary=False)
-    yield from _stream_lines(label, lines, lines.next())
+def _read_whole(label: str, seen: list[_Line], lines: _Lines, document: bool) -> Iterator[Record]:
+    """The rest of the stream, decided as a whole: one JSON document (a claim or an
+    array of claims) when the whole text parses; otherwise JSON Lines when it holds more
+    than one value, or (unless the first line opened a document) when any later line is a
+    claim on its own or cannot be decoded; otherwise one error where the document breaks.
+    Between losing a record and reporting a broken line too many, the reader reports.
+    Every line is decoded on its own, so a line that is not UTF-8 costs that line."""
+    all_lines = list(seen)
+    while (line := lines.next()) is not None:
+        all_lines.append(line)
+    content = [line for line in all_lines if not line.blank]
+    bad = [line for line in content if line.text is None or line.too_long]
+    jsonl = not document and any(line.text is None or line.too_long or _is_object_line(line) for line in content[1:])
+    if not bad:
+        text = "".join(line.text or "" for line in all_lines)
+        value, problem = _parse(text)
+        if problem is None:
+            yield from _whole_value(label, value)
+            return
+        if problem[0] != "Extra data" and not jsonl:
+            message, line_number, column = problem
+            span = Span(label, line_number, column, line_number, column + 1)
+            yield _error(label, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}", span)
+            return
+    elif not jsonl:
+        # One document with a line that cannot be read: say where, once.
+        first_bad = bad[0]
+        if first_bad.too_long:
+            yield _line_record(label, first_bad)
+            return
+        span = Span(label, first_bad.number, first_bad.bad_column, first_bad.number, first_bad.bad_column + 1)
+        yield _error(label, CLAIM_UNREADABLE, f"{span}: this line is not UTF-8 text, so the file cannot be "
+                                              f"read as one JSON document", span)
+        return
+    for line in content:
+        yield _line_record(label, line)
+
+
+def _whole_value(label: str, value: Any) -> Iterator[Record]:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield _value_record(f"{label}[{index}]", item)
+        return
+    yield _value_record(label, value)
 
 
 # --- values ------------------------------------------------------------------------
+
+# Digits in a row that may be an integer past 64 bits: orjson reads those as floats (an
+# inexact 1e+30), so such text is parsed by the standard library, which keeps integers exact.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+# A \\u escape of half a surrogate pair with no other half: not Unicode text.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+class _Refused(ValueError):
+    """A value JSON allows the standard parser to accept but a claim never holds."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _Refused("a number is too large")
+    return value
 
 
 def _parse(text: str) -> tuple[Any, tuple[str, int, int] | None]:
     """The JSON value of `text`, or (message, line, column) saying why it is not one.
 
-    Plain `json`: money is a string in a claim, and a float stays a float so that the
-    schema can reject it where an integer belongs.
+    Integers stay exact integers and floats stay floats (the schema rejects a float where
+    an integer belongs); money is a string in a claim. NaN, Infinity, numbers too large
+    for a float, and lone surrogate escapes (not Unicode) are refused.
     """
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            # orjson parses about 5x faster; when it refuses a text (malformed JSON, NaN,
+            # a lone surrogate), the standard parser decides, with its precise position.
+            return orjson.loads(text), None
+        except orjson.JSONDecodeError:
+            pass
     try:
-        # orjson parses about 5x faster; when it refuses a text (malformed JSON, NaN, an
-        # integer past 64 bits), the standard parser decides, with its precise position.
-        return orjson.loads(text), None
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(text), None
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
-        return None, (exc.msg, exc.lineno, exc.colno)
+        return None, (_decode_message(text, exc), exc.lineno, exc.colno)
+    except _Refused as exc:
+        return None, (str(exc), 1, 1)
     except (ValueError, RecursionError) as exc:
         return None, (_parse_failure(exc), 1, 1)
+    if _has_surrogate(value):
+        match = _LONE_SURROGATE.search(text)
+        line, column = _position(text, match.start()) if match else (1, 1)
+        return None, ("a \\u escape names half a surrogate pair (U+D800 to U+DFFF), which is not text", line, column)
+    return value, None
+
+
+def _decode_message(text: str, exc: json.JSONDecodeError) -> str:
+    if 0 <= exc.pos < len(text) and text[exc.pos] == _BOM:
+        return "a byte-order mark (U+FEFF) may only start the file"
+    return exc.msg
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether any string or key in a parsed value holds a surrogate code point (only
+    reachable through the standard parser, which accepts lone \\u escapes)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _parse_failure(exc: BaseException) -> str:
@@ -318,15 +425,11 @@ def _parse_failure(exc: BaseException) -> str:
     return "a number has too many digits"
 
 
-def _is_object_line(text: str) -> bool:
-    if not text.lstrip(_JSON_SPACE).startswith("{"):
+def _is_object_line(line: _Line) -> bool:
+    if line.text is None or line.too_long or not line.text.lstrip(_JSON_SPACE).startswith("{"):
         return False
-    value, problem = _parse(text)
+    value, problem = _parse(line.text)
     return problem is None and isinstance(value, dict)
-
-
-def _any_object_line(text: str) -> bool:
-    return any(_is_object_line(line) for line in text.splitlines()[1:])
 
 
 def _value_record(origin: str, value: Any) -> Record:

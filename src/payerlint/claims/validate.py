@@ -102,9 +102,25 @@ class ClaimValidator:
                     notes=(f"found {json_type(data)}",),
                 )
             ]
-        if not self._screen(data):
-            return self.report(data)
+        try:
+            valid = self._screen(data)
+        except Exception:  # noqa: BLE001 - the screen refuses what it cannot convert; report says why
+            valid = False
+        if not valid:
+            return self._json_problems_or_report(data)
         return []
+
+    def _json_problems_or_report(self, data: dict) -> list[Diagnostic]:
+        problems = _json_problems(data)
+        if problems:
+            return problems
+        return self.report(data)
+
+    def json_problems(self, data: Any) -> list[Diagnostic]:
+        """Values a JSON document cannot hold, in a claim handed over as Python objects
+        (the reader never produces them): keys that are not text, tuples or sets, NaN,
+        text with lone surrogates. Each names its JSON pointer; none quotes a value."""
+        return _json_problems(data)
 
     def report(self, data: dict) -> list[Diagnostic]:
         """The slow path: every error jsonschema finds, in plain words."""
@@ -119,6 +135,52 @@ class ClaimValidator:
             if path not in reported:
                 found[(path, DATE_EXPECTED)] = _date_diagnostic(path)
         return [found[key] for key in sorted(found, key=_order)]
+
+
+# --- JSON-ness --------------------------------------------------------------------
+
+
+def _json_problems(data: Any) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    stack: list[tuple[Any, Path]] = [(data, ())]
+    while stack and len(problems) < 20:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    problems.append(Diagnostic(SCHEMA_VIOLATION, "expected text, found a string that is not valid "
+                                               "Unicode (a lone surrogate)", pointer=pointer(path)))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    problems.append(Diagnostic(SCHEMA_VIOLATION, "an object key that is not text",
+                                               pointer=pointer(path), notes=(f"found {_py_type(key)}",)))
+                    continue
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    problems.append(Diagnostic(SCHEMA_VIOLATION, "an object key that is not valid Unicode "
+                                               "(a lone surrogate)", pointer=pointer(path)))
+                    continue
+                stack.append((item, path + (key,)))
+        elif isinstance(value, list):
+            stack.extend((item, path + (index,)) for index, item in enumerate(value))
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                problems.append(Diagnostic(SCHEMA_VIOLATION, "expected a number, found NaN or an infinity",
+                                           pointer=pointer(path)))
+        elif value is not None and not isinstance(value, (bool, int)):
+            problems.append(Diagnostic(SCHEMA_VIOLATION, f"expected a JSON value, found {_py_type(value)}",
+                                       pointer=pointer(path), notes=("a claim holds objects, arrays, text, numbers, "
+                                                                      "true, false and null",)))
+    return sorted(problems, key=lambda d: d.pointer or "")
+
+
+def _py_type(value: Any) -> str:
+    name = type(value).__name__
+    return f"a Python {name}"
 
 
 # --- dates -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from payerlint.compile import ir
 from payerlint.compile import types as T
+from payerlint.compile.privacy import private_source
 from payerlint.compile.resolve import RESERVED, Env, Resolver
 from payerlint.compile.tables import load_table
 from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
@@ -182,12 +183,38 @@ def compile_table(decl: syn.Table, origin: ir.Origin, errors: list[Diagnostic]) 
     base_dir = os.path.dirname(origin.span.file) if origin.span else "."
     path = os.path.normpath(os.path.join(base_dir, decl.path.value))
     rows, row_lines = {}, {}
-    try:
-        rows, row_lines = load_table(path, tuple(columns), len(decl.keys), decl.path.span)
-    except DiagnosticError as exc:
-        errors.extend(exc.diagnostics)
+    outside = _outside_tree(path, base_dir) if "\0" not in path else None
+    if "\0" in path:
+        _error(errors, "table_unreadable", "a table path cannot hold a NUL character", decl.path.span,
+               "write the path of a CSV file, such as \"tables/ncci_ptp.csv\"")
+    elif outside is not None:
+        # Refused before it is opened: nothing of a file outside the tree is read or quoted.
+        _error(errors, "table_outside_tree", f"table file {decl.path.value} is outside the rulebook tree ({outside})",
+               decl.path.span, "a table is a CSV file in the rulebook's folder or below it, such as "
+                               "\"tables/ncci_ptp.csv\" (symbolic links are followed, and must stay inside too)")
+    else:
+        try:
+            rows, row_lines = load_table(path, tuple(columns), len(decl.keys), decl.path.span)
+        except DiagnosticError as exc:
+            errors.extend(exc.diagnostics)
     return ir.Table(decl.name.id, decl.label.value if decl.label else None, path,
                     tuple(columns[:len(decl.keys)]), tuple(columns), rows, _cite(decl.cite), origin, row_lines)
+
+
+def _outside_tree(path: str, rulebook_dir: str) -> str | None:
+    """The tree a table must stay in, when `path` leaves it (after following symbolic
+    links); None when it is inside. A rulebook in a rule tree (`<tree>/rulebooks/<family>/`)
+    may read any table of the tree's `rulebooks/` folder, so families can share one; a
+    rulebook elsewhere reads tables in its own folder and below."""
+    folder = os.path.realpath(rulebook_dir or ".")
+    parent = os.path.dirname(folder)
+    root = parent if os.path.basename(parent) == "rulebooks" else folder
+    real = os.path.realpath(path)
+    try:
+        inside = os.path.commonpath([real, root]) == root
+    except ValueError:  # different drives
+        inside = False
+    return None if inside else root
 
 
 # ------------------------------------------------------------------ definitions and rules
@@ -285,7 +312,9 @@ def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: 
         slot = ir.Slot(name, env.alloc(), expr.type, binding.name.span)
         env.names[name] = slot
         env.inline[name] = expr
-        bindings.append(ir.Binding(name, slot.index, expr))
+        private = private_source(expr, env.private, resolver.g.let_private)
+        env.private[slot.index] = private
+        bindings.append(ir.Binding(name, slot.index, expr, private))
     when = _condition(decl.when, resolver, env, "when", decl.id.span)
     unless = _condition(decl.unless, resolver, env, "unless", decl.id.span) if decl.unless else None
     message = compile_template(decl.say, resolver, env, errors) if decl.say else ir.Template(())
@@ -319,7 +348,8 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
 
 
-def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[Diagnostic]) -> ir.Template:
+def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[Diagnostic],
+                     where: str = "a message") -> ir.Template:
     """Split `"{billed} units; {line.code}"` into text and resolved expressions."""
     parts: list = []
     position = 0
@@ -350,10 +380,11 @@ def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[
                 expr = ir.Const(None, T.UNKNOWN, span)
                 break
             expr = expr_node
-        private = _private_read(expr)
+        private = private_source(expr, env.private, resolver.g.let_private)
         if private is not None:
-            _error(errors, "private_in_message", f"'{{{inner}}}' would put patient data ({private}) in a message",
-                   span, "messages travel to logs and other systems; say what is wrong without quoting it")
+            _error(errors, "private_in_message", f"'{{{inner}}}' would put patient data ({private}) in {where}",
+                   span, "messages and fixes travel to logs and other systems; say what is wrong without "
+                         "quoting it (a value derived from patient data is patient data too)")
             continue
         if expr.type in (T.CODESET, T.PHRASES, T.TABLE) or (T.is_list(expr.type) and expr.type.item is not None
                                                             and T.is_object(expr.type.item)) \
@@ -364,15 +395,6 @@ def compile_template(text: syn.Text, resolver: Resolver, env: Env, errors: list[
         parts.append(expr)
     parts.append(raw[position:])
     return ir.Template(tuple(p for p in parts if p != ""))
-
-
-def _private_read(expr) -> str | None:
-    """The patient-data field an expression reads, if it reads one (x-payerlint-private)."""
-    for node in ir.walk(expr):
-        if isinstance(node, ir.GetField) and node.base.type.object is not None:
-            if T.is_private(node.base.type.object.name, node.name):
-                return f"{node.base.type.object.name}.{node.name}"
-    return None
 
 
 def _check_fix_path(template: ir.Template, text: syn.Text, errors: list[Diagnostic]) -> None:
@@ -429,10 +451,16 @@ def compile_fix(fix: syn.Fix, resolver: Resolver, env: Env, errors: list[Diagnos
         item = loop_over.type.item if T.is_list(loop_over.type) else T.UNKNOWN
         loop_slot = env.alloc()
         env.names[fix.loop_var.id] = ir.Slot(fix.loop_var.id, loop_slot, item or T.UNKNOWN, fix.loop_var.span)
+        env.private[loop_slot] = private_source(loop_over, env.private, resolver.g.let_private)
     try:
-        path = compile_template(fix.path, resolver, env, errors)
+        path = compile_template(fix.path, resolver, env, errors, where="a fix's path")
         _check_fix_path(path, fix.path, errors)
         value = resolver.expr(fix.value, env) if fix.value is not None else None
+        private = private_source(value, env.private, resolver.g.let_private)
+        if private is not None:
+            _error(errors, "private_in_fix", f"this fix would write patient data ({private}) into the result",
+                   fix.value.span, "a fix travels with the result to other systems; fix the claim with values "
+                                   "that are not patient data, or say what to change in the message")
     finally:
         env.names = saved
     return ir.Fix(op, path, value, loop_slot, loop_over)

@@ -351,6 +351,8 @@ class Let:
     type: Type
     frame_size: int = field(compare=False)
     origin: Origin = field(compare=False)
+    private: str | None = field(default=None, compare=False)
+    """The patient-data field its value derives from (compile/privacy.py), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +360,8 @@ class Binding:
     name: str
     slot: int = field(compare=False)
     expr: Expr
+    private: str | None = field(default=None, compare=False)
+    """The patient-data field its value derives from (compile/privacy.py), if any."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,14 @@ graph needs typed references; closures need an acyclic, ordered graph).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Mapping
 
 import networkx as nx
 
@@ -22,6 +23,7 @@ from payerlint.compile import declarations as D
 from payerlint.compile import graph as G
 from payerlint.compile import ir
 from payerlint.compile.layering import Layered, merge
+from payerlint.compile.privacy import private_source
 from payerlint.compile.resolve import Globals, Resolver
 from payerlint.compile import types as T
 from payerlint.diagnostics import Diagnostic, DiagnosticError
@@ -29,12 +31,13 @@ from payerlint.home import Home, resolve_home
 from payerlint.quarter import Quarter, QuarterError
 from payerlint.source import Span
 from payerlint.syntax import tree as syn
-from payerlint.syntax.parser import parse_file
+from payerlint.syntax.parser import parse, parse_file
 
 
 @dataclass(frozen=True)
 class CompiledRulebook:
-    """A checked rulebook, ready to evaluate claims. Immutable; share it across threads."""
+    """A checked rulebook: pure data, immutable, shared across threads. It holds no code:
+    `payerlint.evaluate.prepare(compiled)` turns it into the program that checks claims."""
 
     id: str
     """`family@quarter`, e.g. acme@2026Q2."""
@@ -55,8 +58,6 @@ class CompiledRulebook:
     """In evaluation order."""
     disabled: tuple[ir.Disabled, ...]
     graph: nx.DiGraph = field(compare=False, repr=False)
-    program: Any = field(compare=False, repr=False, default=None)
-    """The closures the evaluator runs (payerlint.evaluate.program.Program)."""
     layered: Layered | None = field(compare=False, repr=False, default=None)
     """The effective declarations, kept for rulebooks that extend this one."""
     header_span: Span | None = field(compare=False, repr=False, default=None)
@@ -74,6 +75,8 @@ class _Unit:
 
     path: str
     loader: "Loader"
+    text: str | None = None
+    """The file's text when it is not read from disk (an editor's unsaved buffer)."""
     tree: syn.Rulebook | None = None
     rulebook_id: str = ""
     quarter: Quarter | None = None
@@ -92,7 +95,7 @@ class _Unit:
 
 def _parse(unit: _Unit, errors: list[Diagnostic]) -> None:
     try:
-        unit.tree = parse_file(unit.path)
+        unit.tree = parse_file(unit.path) if unit.text is None else parse(unit.text, unit.path)
     except DiagnosticError as exc:
         errors.extend(exc.diagnostics)
 
@@ -170,6 +173,20 @@ def _resolve(unit: _Unit, errors: list[Diagnostic]) -> None:
     resolver = Resolver(Globals(unit.params, sets, unit.tables, scopes, let_type, let_expr), errors, unit.refs)
     for name in let_decls:
         let_type(name, let_decls[name].decl.span)
+    # Which definitions hold patient data, once every definition is resolved; rules then
+    # refuse it in messages and fixes (compile/privacy.py).
+    privacy: dict[str, str | None] = {}
+
+    def let_private(name: str) -> str | None:
+        if name not in privacy:
+            privacy[name] = None  # a cycle reads as not private; the graph stage reports it
+            let = unit.lets.get(name)
+            privacy[name] = private_source(let.expr, {}, let_private) if let is not None else None
+        return privacy[name]
+
+    for name in list(unit.lets):
+        unit.lets[name] = dataclasses.replace(unit.lets[name], private=let_private(name))
+    resolver.g.let_private = let_private
     for rule_id, placed in unit.layered.rules.items():
         unit.rules.append(D.compile_rule(placed.decl, resolver, placed.origin, errors, placed.adopted))
 
@@ -201,18 +218,18 @@ STAGES = (
 )
 
 
-def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
+def compile_path(path: str, loader: "Loader | None" = None, text: str | None = None) -> CompiledRulebook:
     """Compile one rulebook file, raising DiagnosticError with every problem of the
-    first stage that found any."""
+    first stage that found any. With `text`, that is the file's content (the language
+    server compiles what the editor holds, unsaved); paths in it (tables, extends) are
+    still relative to `path`."""
     loader = loader or Loader(resolve_home())
-    unit = _Unit(str(path), loader)
+    unit = _Unit(str(path), loader, text)
     for _name, stage in STAGES:
         errors: list[Diagnostic] = []
         stage(unit, errors)
         if errors:
             raise DiagnosticError(errors)
-    from payerlint.evaluate.program import build_program
-
     header = unit.tree.header
     order = {node: i for i, node in enumerate(unit.order)}
     rules = tuple(sorted(unit.rules, key=lambda r: order[f"rule:{r.id}"]))
@@ -230,7 +247,6 @@ def compile_path(path: str, loader: "Loader | None" = None) -> CompiledRulebook:
         functions_used=frozenset(node.function for node in ir.walk(list(unit.rules) + list(unit.lets.values()))
                                  if isinstance(node, ir.Call)),
     )
-    object.__setattr__(compiled, "program", build_program(compiled))
     return compiled
 
 
@@ -251,10 +267,12 @@ class Loader:
             except QuarterError as exc:
                 raise DiagnosticError([Diagnostic("bad_reference", str(exc))]) from None
             if relative_to is not None:
-                # A rulebook in a tree (<tree>/rulebooks/<family>/<quarter>.rules) finds its
-                # base in the same tree first, whatever tree --home names.
-                sibling = Path(relative_to).resolve().parent.parent / family / f"{quarter}.rules"
-                if Path(relative_to).resolve().parent.parent.name == "rulebooks" and sibling.is_file():
+                # A rulebook in a tree (<tree>/rulebooks/<family>/<quarter>.rules) that is not
+                # one of the home's finds its base in its own tree first. Inside the home's
+                # trees the overlay decides: the team's file, else the bundled one.
+                folder = Path(relative_to).resolve().parent.parent
+                sibling = folder / family / f"{quarter}.rules"
+                if folder.name == "rulebooks" and not self.home.holds(folder.parent) and sibling.is_file():
                     return sibling
             return self.home.rulebook_path(family, quarter)
         path = Path(ref)
@@ -289,12 +307,11 @@ class Loader:
 
     def _nearby(self, ref: str) -> tuple[str, ...]:
         family = ref.partition("@")[0]
-        folder = self.home.rulebooks / family
-        if folder.is_dir():
-            quarters = sorted(p.stem for p in folder.glob("*.rules"))
+        families = self.home.families()
+        if family in families:
+            quarters = [str(q) for q, _ in self.home.quarters_of(family)]
             return (f"{family} has rulebooks for: " + ", ".join(quarters),) if quarters else ()
-        if self.home.rulebooks.is_dir():
-            families = sorted(p.name for p in self.home.rulebooks.iterdir() if p.is_dir())
+        if families:
             from payerlint.diagnostics import did_you_mean
 
             hint = did_you_mean(family, families)

@@ -52,6 +52,8 @@ class Env:
     size: int = 0
     inline: dict[str, ir.Expr] = field(default_factory=dict)
     """`with` bindings by name, so `x is missing` can test the bound expression itself."""
+    private: dict[int, "str | None"] = field(default_factory=dict)
+    """Frame slots holding patient data (bindings, loop variables): compile/privacy.py."""
 
     @classmethod
     def for_scope(cls, scope: str, owner: str) -> "Env":
@@ -80,6 +82,8 @@ class Globals:
     """Resolves a definition on demand (definitions may be used before they are written)."""
     let_expr: Callable[[str], "ir.Expr | None"] = lambda name: None
     """A resolved definition's expression (for `is missing` through a definition)."""
+    let_private: Callable[[str], "str | None"] = lambda name: None
+    """The patient-data field a definition's value derives from (compile/privacy.py)."""
 
 
 class Resolver:
@@ -345,7 +349,7 @@ class Resolver:
 
     def _member(self, node: syn.Member, env: Env) -> ir.Expr:
         element = self.expr(node.element, env)
-        collection = self.expr(node.collection, env)
+        collection = self._collection(node.collection, env)
         self._check_code_literal(element, collection)
         if T.is_list(element.type):
             pass
@@ -374,11 +378,16 @@ class Resolver:
                            'write codes in quotes: code in ["97014", "97010"]'
                            if T.is_texty(element) and ctype.item.name == "integer" else None)
         else:
-            self.error("type_mismatch", f"'{word}' needs a code set, a table or a list on its right, not {ctype}", span)
+            subtraction = (isinstance(collection, ir.Arith) and collection.op == "-"
+                           and all(isinstance(side, ir.Const) and side.type == T.INTEGER
+                                   for side in (collection.left, collection.right)))
+            self.error("type_mismatch", f"'{word}' needs a code set, a table or a list on its right, not {ctype}", span,
+                       "a range of codes is written without spaces around '-': code in 98940-98942"
+                       if subtraction else None)
 
     def _has(self, node: syn.Has, env: Env) -> ir.Expr:
         items = self.expr(node.items, env)
-        collection = self.expr(node.collection, env)
+        collection = self._collection(node.collection, env)
         if items.type != T.UNKNOWN and not T.is_list(items.type):
             self.error("type_mismatch", f"'has {node.quantifier} of' needs a list on its left, not {items.type}", node.items.span)
         elif items.type != T.UNKNOWN:
@@ -407,6 +416,54 @@ class Resolver:
         if node.test == "blank" and operand.type != T.UNKNOWN and not (T.is_texty(operand.type) or T.is_list(operand.type)):
             self.error("type_mismatch", f"'is blank' tests text or a list, not {operand.type}; use 'is missing'", node.span)
         return ir.IsTest(operand, node.test, node.negated, T.BOOLEAN, node.span)
+
+    # -- codes written in an expression
+    def _collection(self, node: syn.Expr, env: Env) -> ir.Expr:
+        """The right side of `in` / `has ... of`: a range or prefix of codes (alone or in a
+        list with quoted codes) is a code set of its own; anything else as usual."""
+        if isinstance(node, syn.Codes) or (isinstance(node, syn.ListLiteral)
+                                           and any(isinstance(i, syn.Codes) for i in node.items)):
+            return self._inline_codes(node)
+        return self.expr(node, env)
+
+    def _inline_codes(self, node: syn.Codes | syn.ListLiteral) -> ir.Expr:
+        from payerlint.compile.declarations import compile_codeset
+
+        items = node.items if isinstance(node, syn.ListLiteral) else (node,)
+        members = []
+        for item in items:
+            if isinstance(item, syn.Codes):
+                members.append(item.item)
+            elif isinstance(item, syn.Literal) and item.kind == "text" and _CODE_SHAPE.fullmatch(item.value):
+                members.append(syn.CodeItem(item.value, None, item.span))
+            elif isinstance(item, syn.Literal) and item.kind == "integer" and _CODE_SHAPE.fullmatch(item.raw):
+                # Beside a range, a bare 97140 is a code too: the list is a code set.
+                members.append(syn.CodeItem(item.raw, None, item.span))
+            else:
+                self.error("type_mismatch", "a list of codes holds quoted codes, ranges and prefixes only",
+                           item.span, 'for example: code in ["97140", 98940-98942, S93.4*]')
+                return ir.Const(None, T.UNKNOWN, node.span)
+        before = len(self.errors)
+        label = _source_label(node)
+        decl = syn.CodeSet(syn.Ident(label, node.span), None, tuple(members), None, span=node.span)
+        codeset = compile_codeset(decl, ir.Origin("", node.span), self.errors)
+        if len(self.errors) > before:
+            return ir.Const(None, T.UNKNOWN, node.span)
+        return ir.Const(codeset, T.CODESET, node.span)
+
+    def _codes(self, node: syn.Codes, env: Env) -> ir.Expr:
+        # Reached only where a range or prefix is not the right side of `in`/`has`.
+        item = node.item
+        written = f"{item.first}-{item.last}" if item.last else item.first
+        what = "a range of codes" if item.last else "a code prefix"
+        if item.last and item.first.isdigit() and item.last.isdigit() and len(item.first) < 5:
+            # `30-15`: almost surely a subtraction written without spaces.
+            self.error("misplaced_code_range", f"{written} reads as {what}; to subtract, put spaces around '-': "
+                       f"{item.first} - {item.last}", node.span)
+            return ir.Const(None, T.UNKNOWN, node.span)
+        self.error("misplaced_code_range", f"{written} is {what}, which only `in`, `not in` or `has any of` can test",
+                   node.span, f"test a code against it with in: code in {written}")
+        return ir.Const(None, T.UNKNOWN, node.span)
 
     def _rows(self, collection: ir.Expr) -> ir.Expr:
         """A table used where a list is expected is the list of its rows."""
@@ -484,6 +541,18 @@ def _unit_hint(a: Type, b: Type) -> str | None:
 
 
 _CODE_SHAPE = __import__("re").compile(r"[0-9A-Z]{2,7}(\.[0-9A-Z]{1,4})?")
+
+
+def _source_label(node) -> str:
+    """How an inline code set reads in explanations: its members as written."""
+    items = node.items if isinstance(node, syn.ListLiteral) else (node,)
+    words = []
+    for item in items:
+        if isinstance(item, syn.Codes):
+            words.append(f"{item.item.first}-{item.item.last}" if item.item.last else item.item.first)
+        elif isinstance(item, syn.Literal):
+            words.append(str(item.value))
+    return " ".join(words)
 
 
 def _scope_hint(name: str) -> str:

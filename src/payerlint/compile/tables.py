@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat as _stat
 from array import array
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -90,6 +91,10 @@ def load_table(path: str, columns: tuple[ir.Column, ...], key_count: int, declar
             "table_unreadable", f"cannot read table file {path}: {exc.strerror}", span=declared_at,
             notes=("the path is relative to the rulebook file that declares the table",),
         )]) from None
+    if not _stat.S_ISREG(stat.st_mode) and not _stat.S_ISDIR(stat.st_mode):
+        # A FIFO or a device would block or never end; a table is a file.
+        raise DiagnosticError([Diagnostic("table_unreadable", f"the table file {path} is not a regular file",
+                                          span=declared_at)])
     cache_key = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size, columns, key_count)
     with _lock:
         if cache_key in _cache:

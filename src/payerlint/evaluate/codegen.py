@@ -1,69 +1,44 @@
-"""Rule conditions as generated Python source, for speed.
+"""A prepared rulebook as generated Python: one generator, two evaluators.
 
-The closures of program.py cost one Python call per tree node; a rule condition is a
-few dozen nodes, run for every line of every claim. Generating one Python function per
-condition from the same typed IR runs the common nodes (field reads, comparisons,
-membership in a code set, table look-ups, `and`/`or`) as plain Python expressions,
-several times faster, with the same three-valued semantics:
+`prepare` turns the compiled rulebook's typed IR into Python source once, and `exec`s it:
 
-- a value that can be unknown (an optional claim field, a definition, a table column, a
-  built-in) raises Missing or NoData exactly as the closures do;
-- `and` / `or` whose parts cannot be unknown become Python's own; otherwise they become
-  statements that let the deciding value win over an unknown part (Kleene logic);
-- a `where` skips an element whose condition needs table data it does not have.
+- a function per rule that walks its scope's instances (each line, each pair of lines,
+  each date, each code on each date, or the claim), skips the instances that the cheap,
+  exact parts of its `and` rule out (`code in timed`, `first.date = second.date`, a PTP
+  row for the pair: see plan.py), tests the rest of its condition, and hands each firing
+  instance to the engine;
+- a function per definition, memoised per claim by its key;
+- a function per `with` binding, computed the first time it is read.
 
-Anything the generator does not handle is delegated to the closure for that node, so the
-generator can only ever be faster, never different. The closures stay the reference:
-they produce explanations and replay traces, and `PAYERLINT_NO_CODEGEN=1` runs on them
-alone (a differential test compares both on a claim corpus).
+Asked for the traced form, the same generator emits the same code with a record of every
+read (params, definitions, table rows, code-set and phrase tests). That form explains a
+finding (`--explain`) and attributes a replay difference; it runs only for those. There is
+no other interpreter: the generator is the one source of truth for what an expression
+means, and a differential test runs both forms over a claim corpus.
+
+Three-valued logic, as ARCHITECTURE.md states it: reading a value the claim lacks raises
+`Missing`; a table key with no row, an empty cell, or a computation with no answer raises
+`NoData`, which a yes/no treats as no. `and`/`or` let the deciding value win over an
+unknown part, in the order written; a `where` skips an element whose condition needs table
+data it lacks. A part that can never be unknown (`total`) is tested as plain Python.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
 from payerlint import builtins as B
 from payerlint.compile import ir
-from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
-                                      row_column, shift_date)
+from payerlint.compile import types as T
+from payerlint.evaluate import runtime as R
+from payerlint.evaluate.plan import and_parts
 
-ENABLED = os.environ.get("PAYERLINT_NO_CODEGEN", "") in ("", "0")
-
-
-def _get(obj, key):
-    value = obj.get(key)
-    if value is None:
-        raise Missing(obj.ptr + "/" + key, key in obj)
-    return value
-
-
-def _verdict(value, test) -> bool:
-    return absence_verdict(value, test[0], test[1])
-
-
-def _is_field(base, name, test) -> bool:
-    """`x.name is missing|present|blank|null` with the closures' semantics (program.py)."""
-    try:
-        obj = base()
-    except Missing as missing:
-        if missing.null:
-            return _verdict(None, test)
-        raise
-    if test[0] == "null" and name not in obj:
-        raise Missing(obj.ptr + "/" + name)
-    return _verdict(obj.get(name), test)
-
-
-def _is_value(value, test) -> bool:
-    try:
-        found = value()
-    except NoData:
-        found = None
-    return _verdict(found, test)
+# How the frame of each scope starts (see compile/resolve.py SCOPE_SLOTS).
+SCOPE_SIZE = {"claim": 1, "line": 2, "pair": 3, "date": 2, "code": 3}
 
 
 @lru_cache(maxsize=1)
@@ -79,6 +54,7 @@ def always_present() -> dict[str, frozenset]:
         return node
 
     found: dict[str, set] = {}
+    item_names = {"lines": "line", "interventions": "intervention"}
 
     def walk(node, name):
         node = deref(node)
@@ -97,42 +73,65 @@ def always_present() -> dict[str, frozenset]:
         elif "array" in types and "items" in node:
             item = deref(node["items"])
             if item.get("type") == "object" or "properties" in item:
-                walk(item, {"lines": "line", "interventions": "intervention"}.get(name, name))
-                found[{"lines": "line", "interventions": "intervention"}.get(name, name)].add("index")
+                walk(item, item_names.get(name, name))
+                found[item_names.get(name, name)].add("index")
 
     walk(schema, "claim")
     found["line"] |= {"date", "index"}
     return {name: frozenset(fields) for name, fields in found.items()}
 
 
-class _Gen:
-    """Generates the source of one condition; `ns` collects the objects it refers to."""
+class Gen:
+    """Generates the Python source of one rulebook (fast or traced); `ns` holds the
+    objects the source refers to by name."""
 
-    def __init__(self, builder, compiled, binding_slots: dict):
-        self.builder = builder            # the closure builder, for delegated nodes
+    def __init__(self, compiled, constants: dict, constant_reads: dict, matchers: dict, traced: bool):
         self.c = compiled
-        self.binding_slots = binding_slots
-        from payerlint.evaluate.program import _Raised
-
-        self.ns: dict = {"_get": _get, "_column": row_column, "_shift": shift_date, "_divide": divide,
-                         "_is_field": _is_field, "_is_value": _is_value, "_Raised": _Raised, "_yes_no": _yes_no,
-                         "Unknown": Unknown, "NoData": NoData, "Missing": Missing, "NO_ROW": NO_ROW, "UNSET": UNSET}
-        self.helpers: list[str] = []
+        self.constants = constants
+        self.constant_reads = constant_reads
+        self.matchers = matchers
+        self.traced = traced
+        self.ns: dict = dict(R.NAMESPACE)
+        self.defs: list[str] = []
         self.counter = itertools.count()
+        self.bindings: dict[int, str] = {}
+        """Slot -> binder function, for the `with` bindings of the rule being generated."""
+        self.lets: dict[str, str] = {}
+        self.locals: dict[int, str] = {}
+        """Slot -> local variable, inside a rule's scope loop (not inside helpers)."""
 
-    def name(self, value, prefix="_k") -> str:
-        key = f"{prefix}{next(self.counter)}"
-        self.ns[key] = value
-        return key
+    # -- names
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}{next(self.counter)}"
 
-    # -- "can this raise Unknown?"
+    def const(self, value, prefix: str = "_k") -> str:
+        name = self.fresh(prefix)
+        self.ns[name] = value
+        return name
+
+    @contextmanager
+    def in_helper(self):
+        """Code for a helper function, which sees the frame `f`, not the loop's locals."""
+        saved, self.locals = self.locals, {}
+        try:
+            yield
+        finally:
+            self.locals = saved
+
+    def helper(self, prefix: str, body: list[str]) -> str:
+        """A module-level function `name(ctx, f)` with `body` (lines indented by 4)."""
+        name = self.fresh(prefix)
+        self.defs.append("\n".join([f"def {name}(ctx, f):", *body]))
+        return name
+
+    # -- can this raise Unknown?
     def total(self, node) -> bool:
         if isinstance(node, (ir.Const, ir.ParamRef, ir.SetRef, ir.ClaimRoot)):
             return True
         if isinstance(node, ir.DefRef):
-            return node.name in self.builder.constants
+            return node.name in self.constants
         if isinstance(node, ir.Slot):
-            return node.index not in self.binding_slots
+            return node.index not in self.bindings
         if isinstance(node, ir.GetField):
             obj = node.base.type.object
             present = always_present().get(obj.name if obj else "", frozenset())
@@ -145,90 +144,93 @@ class _Gen:
                     and all(self.total(child) for child in _children(node)))
         return False
 
-    # -- expressions
+    # -- expressions: each returns a Python expression over `ctx` and the frame `f`
     def expr(self, node) -> str:
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            return self.delegate(node)
-        return method(node)
-
-    def delegate(self, node) -> str:
-        """A node left to its closure."""
-        return f"{self.name(self.builder.expr(node), '_x')}(ctx)"
+        return getattr(self, "_" + type(node).__name__)(node)
 
     def _Const(self, node):
         if node.value is None or isinstance(node.value, (bool, int, str)):
             return repr(node.value)
-        return self.name(node.value)
+        return self.const(node.value)
 
     def _ParamRef(self, node):
-        return self.name(self.c.params[node.name].value)
+        value = self.const(self.c.params[node.name].value, "_p")
+        return f"_t_param(ctx, {node.name!r}, {value})" if self.traced else value
 
     def _SetRef(self, node):
-        return self.delegate(node)
-
-    def _DefRef(self, node):
-        if node.name in self.builder.constants:  # a definition that reads no claim data
-            return self.name(self.builder.constants[node.name])
-        # The per-claim cache is read inline; on a miss (or a cached unknown) the closure
-        # computes, caches and raises exactly as it always does.
-        closure = self.name(self.builder.expr(node), "_x")
-        if node.scope == "claim":
-            key = repr((node.name,))
-        elif node.scope == "line":
-            key = f"({node.name!r}, {self.expr(node.key[0])}['index'])"
-        else:
-            key = "(" + ", ".join([repr(node.name)] + [self.expr(k) for k in node.key]) + ")"
-        hit = f"_c{next(self.counter)}"
-        return f"({hit}[0] if type({hit} := ctx.cache.get({key})) is tuple else {closure}(ctx))"
-
-    def _IsTest(self, node):
-        operand = node.operand
-        test = self.name((node.test, node.negated), "_test")
-        if isinstance(operand, ir.GetField):
-            return f"_is_field(lambda: {self.expr(operand.base)}, {operand.name!r}, {test})"
-        return f"_is_value(lambda: {self.expr(operand)}, {test})"
-
-    def _Slot(self, node):
-        if node.index in self.binding_slots:
-            # A lazy `with` binding: read it when computed, else let its closure compute it once.
-            lazy = self.name(self.builder.expr(node), "_x")
-            held = f"_v{next(self.counter)}"
-            return (f"({held} if ({held} := f[{node.index}]) is not UNSET and type({held}) is not _Raised "
-                    f"else {lazy}(ctx))")
-        return f"f[{node.index}]"
+        if node.kind == "codeset":
+            return self.const(self.c.codesets[node.name], "_set")
+        if node.kind == "phrases":
+            return self.const(self.matchers[node.name], "_phr")
+        table = self.c.tables[node.name]
+        if node.type.name == "list":  # a table read as the list of its rows
+            rows = self.const(tuple(table.rows.values()), "_rows")
+            return f"_t_table(ctx, {node.name!r}, {rows})" if self.traced else rows
+        return self.const(table, "_tab")
 
     def _ClaimRoot(self, node):
         return "ctx.root"
+
+    def _Slot(self, node):
+        binder = self.bindings.get(node.index)
+        if binder is None:
+            return self.locals.get(node.index) or f"f[{node.index}]"
+        v = self.fresh("_v")
+        return f"({v} if ({v} := f[{node.index}]) is not UNSET and {v}.__class__ is not _Raised else {binder}(ctx, f))"
 
     def _GetField(self, node):
         base = self.expr(node.base)
         obj = node.base.type.object
         if obj is not None and node.name in always_present().get(obj.name, ()) and self.total(node.base):
             return f"{base}[{node.name!r}]"
-        return f"_get({base}, {node.name!r})"
+        b, v = self.fresh("_o"), self.fresh("_v")
+        return f"({v} if ({v} := ({b} := {base}).get({node.name!r})) is not None else _missing({b}, {node.name!r}))"
+
+    def _DefRef(self, node):
+        name = node.name
+        if name in self.constants:  # a definition that reads no claim data
+            value = self.const(self.constants[name], "_c")
+            if self.traced:
+                reads = self.const(self.constant_reads.get(name, ()), "_reads")
+                return f"_t_constant(ctx, {name!r}, {reads}, {value})"
+            return value
+        fn = self.let_function(name)
+        keys = [self.expr(k) for k in node.key]
+        if self.traced:
+            return f"{fn}(ctx, {', '.join(keys)})"
+        # The per-claim cache is read inline; on a miss the function computes and keeps it.
+        hit = self.fresh("_h")
+        held = [self.fresh("_a") for _ in keys]
+        if node.scope == "claim":
+            key = self.const((name,), "_key")
+        elif node.scope == "line":
+            key = f"({name!r}, ({held[0]} := {keys[0]})['index'])"
+        else:
+            key = "(" + ", ".join([repr(name)] + [f"({h} := {k})" for h, k in zip(held, keys)]) + ")"
+        args = ", ".join(["ctx"] + (held if node.scope != "claim" else []))
+        return f"({hit}[0] if ({hit} := ctx.cache.get({key})).__class__ is tuple else {fn}({args}))"
 
     def _Lookup(self, node):
-        rows = self.name(self.c.tables[node.table].rows, "_rows")
-        keys = ", ".join(self.expr(k) for k in node.keys)
-        return f"{rows}.get(({keys},), NO_ROW)"
+        rows = self.const(self.c.tables[node.table].rows, "_rows")
+        keys = "".join(f"{self.expr(k)}, " for k in node.keys)
+        if self.traced:
+            return f"_t_row(ctx, {node.table!r}, {rows}, ({keys}))"
+        return f"{rows}.get(({keys}), NO_ROW)"
 
     def _RowField(self, node):
         return f"_column({self.expr(node.base)}, {node.index}, {node.table!r}, {node.column!r})"
 
     def _Call(self, node):
         phrases = node.args[1] if node.function in ("phrases_found", "services_found") and len(node.args) == 2 else None
-        if isinstance(phrases, ir.DefRef) and isinstance(self.builder.constants.get(phrases.name), (list, tuple)):
-            # The phrase list is the same for every claim (a table column): build its
-            # matcher once instead of looking it up by the whole list on every call.
-            from payerlint.evaluate.phrases import cached_matcher, cached_service_matcher
-
-            build = cached_matcher if node.function == "phrases_found" else cached_service_matcher
-            matcher = self.name(build(tuple(self.builder.constants[phrases.name])), "_matcher")
-            texts = self.expr(node.args[0])
-            held = f"_t{next(self.counter)}"
-            return f"{matcher}.found([{held}] if isinstance({held} := {texts}, str) else {held})"
-        impl = self.name(B.BUILTINS[node.function].build([a.type for a in node.args]), "_fn")
+        if (not self.traced and isinstance(phrases, ir.DefRef)
+                and isinstance(self.constants.get(phrases.name), (list, tuple))):
+            # The phrase list is the same for every claim (a table column): its matcher is
+            # built once, not looked up by the whole list on every call.
+            build = R.cached_matcher if node.function == "phrases_found" else R.cached_service_matcher
+            matcher = self.const(build(tuple(self.constants[phrases.name])), "_m")
+            held = self.fresh("_t")
+            return f"{matcher}.found([{held}] if isinstance({held} := {self.expr(node.args[0])}, str) else {held})"
+        impl = self.const(B.BUILTINS[node.function].build([a.type for a in node.args]), "_fn")
         return f"{impl}({', '.join(self.expr(a) for a in node.args)})"
 
     def _Arith(self, node):
@@ -253,99 +255,337 @@ class _Gen:
     def _Not(self, node):
         if self.total(node.operand):
             return f"(not {self.expr(node.operand)})"
-        return f"(not _yes_no(lambda: {self.expr(node.operand)}))"
+        # Absent table data is a no, so `not` of it is a yes.
+        with self.in_helper():
+            return f"{self.helper('_not', _guarded(f'return not {self.expr(node.operand)}', 'return True'))}(ctx, f)"
 
     def _Negate(self, node):
         return f"(-{self.expr(node.operand)})"
 
-    def _Member(self, node):
-        element = self.expr(node.element)
-        collection = node.collection
+    def contains(self, collection) -> tuple[list[str], str]:
+        """(setup lines, test template with `{}` for the value) for membership."""
         if isinstance(collection, ir.SetRef) and collection.kind == "codeset":
             codeset = self.c.codesets[collection.name]
-            test = (self.name(codeset.codes, "_codes") if not (codeset.prefixes or codeset.ranges)
-                    else self.name(codeset, "_set"))
-            expr = f"({element} in {test})"
-        elif isinstance(collection, ir.SetRef) and collection.kind == "table":
-            expr = f"(({element},) in {self.name(self.c.tables[collection.name].rows, '_rows')})"
-        else:
-            expr = f"({element} in {self.expr(collection)})"
+            plain = not (codeset.prefixes or codeset.ranges)
+            test = self.const(codeset.codes if plain else codeset, "_codes")
+            if self.traced:
+                return [], f"_t_member(ctx, {collection.name!r}, {test}, {{}})"
+            return [], f"({{}} in {test})"
+        if isinstance(collection, ir.SetRef) and collection.kind == "table":
+            rows = self.const(self.c.tables[collection.name].rows, "_rows")
+            if self.traced:
+                return [], f"_t_row_member(ctx, {collection.name!r}, {rows}, {{}})"
+            return [], f"(({{}},) in {rows})"
+        return [], f"({{}} in {self.expr(collection)})"
+
+    def _Member(self, node):
+        _, test = self.contains(node.collection)
+        expr = test.format(self.expr(node.element))
         return f"(not {expr})" if node.negated else expr
 
-    def _Conditional(self, node):
+    def _Has(self, node):
+        with self.in_helper():
+            return self._has(node)
+
+    def _has(self, node):
+        _, test = self.contains(node.collection)
+        found = {"any": ("return True", "return False"), "all": ("pass", "return True"),
+                 "none": ("return False", "return True")}[node.quantifier]
+        body = ["    for value in " + self.expr(node.items) + ":"]
+        if node.quantifier == "all":
+            body += [f"        if not {test.format('value')}:", "            return False"]
+        else:
+            body += [f"        if {test.format('value')}:", f"            {found[0]}"]
+        body += [f"    {found[1]}"]
+        return f"{self.helper('_has', body)}(ctx, f)"
+
+    def _Mentions(self, node):
+        text = self.expr(node.text)
+        phrases = node.phrases
+        if isinstance(phrases, ir.SetRef):
+            matcher = self.const(self.matchers[phrases.name], "_phr")
+        elif isinstance(phrases, ir.Const):
+            matcher = self.const(R.PhraseMatcher(repr(phrases.value), [phrases.value]), "_phr")
+        else:
+            return f"_dynamic_mentions({self.expr(phrases)}, {text}, {node.quantifier!r})"
+        if self.traced:
+            return f"_t_mentions(ctx, {matcher}, {text}, {node.quantifier!r})"
+        if node.quantifier in ("any", "none"):
+            found = self.const(self.ns[matcher].any, "_any")
+            return f"({'' if node.quantifier == 'any' else 'not '}{found}({text}))"
+        return f"_mentions({matcher}, {text}, {node.quantifier!r})"
+
+    def _IsTest(self, node):
+        operand = node.operand
+        if (isinstance(operand, ir.GetField) and node.test in ("missing", "present") and self.total(operand.base)):
+            # The common case inline: a field of a line or of the claim, absent or null.
+            absent = (node.test == "missing") != node.negated
+            return f"({self.expr(operand.base)}.get({operand.name!r}) is {'' if absent else 'not '}None)"
+        with self.in_helper():
+            return self._is_test(node)
+
+    def _is_test(self, node):
+        test = self.const((node.test, node.negated), "_test")
+        operand = node.operand
+        if isinstance(operand, ir.GetField):
+            body = ["    try:", f"        obj = {self.expr(operand.base)}", "    except Missing as missing:",
+                    "        if missing.null:  # a container known to be empty: its fields are missing",
+                    f"            return _verdict(None, {test})", "        raise"]
+            if node.test == "null":
+                # `is null` asks whether the claim says "none"; absent means unknown.
+                body += [f"    if {operand.name!r} not in obj:", f"        raise Missing(obj.ptr + '/{operand.name}')"]
+            body += [f"    return _verdict(obj.get({operand.name!r}), {test})"]
+            return f"{self.helper('_is', body)}(ctx, f)"
+        body = _guarded(f"value = {self.expr(operand)}", "value = None") + [f"    return _verdict(value, {test})"]
+        return f"{self.helper('_is', body)}(ctx, f)"
+
+    def _Filter(self, node):
+        with self.in_helper():
+            return self._filter(node)
+
+    def _filter(self, node):
         condition = self.expr(node.condition)
-        if not self.total(node.condition):
-            condition = f"_yes_no(lambda: {condition})"
+        body = ["    out = []", f"    for item in {self.expr(node.collection)}:", f"        f[{node.slot}] = item"]
+        if self.total(node.condition):
+            body += [f"        if {condition}:", "            out.append(item)"]
+        else:
+            # An element whose condition needs table data it lacks (an empty optional cell)
+            # is left out; missing claim data still makes the whole list unknown.
+            body += ["        try:", f"            keep = {condition}", "        except NoData:", "            continue",
+                     "        if keep:", "            out.append(item)"]
+        return f"{self.helper('_where', body + ['    return out'])}(ctx, f)"
+
+    def _Map(self, node):
+        with self.in_helper():
+            return self._map(node)
+
+    def _map(self, node):
+        body = ["    out = []", f"    for item in {self.expr(node.collection)}:", f"        f[{node.slot}] = item",
+                f"        out.append({self.expr(node.value)})", "    return out"]
+        return f"{self.helper('_of', body)}(ctx, f)"
+
+    def _Conditional(self, node):
+        if self.total(node.condition):
+            condition = self.expr(node.condition)
+        else:
+            with self.in_helper():
+                test = self.expr(node.condition)
+                condition = f"{self.helper('_yn', _guarded(f'return {test}', 'return False'))}(ctx, f)"
         return f"({self.expr(node.then)} if {condition} else {self.expr(node.otherwise)})"
 
     def _ListLit(self, node):
         return "[" + ", ".join(self.expr(i) for i in node.items) + "]"
 
+    def _Otherwise(self, node):
+        with self.in_helper():
+            return self._otherwise(node)
+
+    def _otherwise(self, node):
+        body = ["    try:", f"        return {self.expr(node.left)}", "    except Unknown:",
+                f"        return {self.expr(node.right)}"]
+        return f"{self.helper('_otherwise', body)}(ctx, f)"
+
     def _Logic(self, node):
         parts = _flatten(node)
         if all(self.total(p) for p in parts):
             return "(" + f" {node.op} ".join(self.expr(p) for p in parts) + ")"
-        return f"{self.helper_logic(node.op, parts)}(ctx, f)"
+        with self.in_helper():
+            return f"{self.helper('_logic', self.chain(parts, node.op))}(ctx, f)"
 
-    def helper_logic(self, op: str, parts) -> str:
-        """Three-valued and/or as statements, as program._n_ary: the deciding value wins;
-        otherwise the first missing claim value, in order; absent table data is no."""
+    def chain(self, parts, op: str) -> list[str]:
+        """Body of a three-valued and/or: the deciding value wins; otherwise the first
+        missing claim value, in the order written; absent table data counts as no."""
         decisive = "True" if op == "or" else "False"
-        name = f"_logic{next(self.counter)}"
-        body = [f"def {name}(ctx, f):"] + _chain(self, parts, op, decisive)
-        self.helpers.append("\n".join(body))
-        return name
-
-    def _Filter(self, node):
-        name = f"_filter{next(self.counter)}"
-        collection, condition = self.expr(node.collection), self.expr(node.condition)
-        if self.total(node.condition):
-            loop = [f"        if {condition}:", "            out.append(item)"]
-        else:
-            loop = ["        try:", f"            keep = {condition}", "        except NoData:", "            continue",
-                    "        if keep:", "            out.append(item)"]
-        self.helpers.append("\n".join([f"def {name}(ctx, f):", "    out = []", f"    for item in {collection}:",
-                                       f"        f[{node.slot}] = item", *loop, "    return out"]))
-        return f"{name}(ctx, f)"
-
-    def _Map(self, node):
-        name = f"_map{next(self.counter)}"
-        collection, value = self.expr(node.collection), self.expr(node.value)
-        self.helpers.append("\n".join([f"def {name}(ctx, f):", "    out = []", f"    for item in {collection}:",
-                                       f"        f[{node.slot}] = item", f"        out.append({value})",
-                                       "    return out"]))
-        return f"{name}(ctx, f)"
-
-
-def _chain(gen, parts, op: str, decisive: str) -> list[str]:
-    """The body lines of a three-valued and/or over `parts` (see program._n_ary)."""
-    body = ["    missing = None"]
-    for part in parts:
-        test = gen.expr(part)
-        check = f"if {test}:" if op == "or" else f"if not {test}:"
-        if gen.total(part):
-            body += [f"    {check}", f"        return {decisive}"]
-        elif op == "and":
-            body += ["    try:", f"        {check}", f"            return {decisive}",
-                     "    except NoData:", f"        return {decisive}",
+        body = ["    missing = None"]
+        for part in parts:
+            test = self.expr(part)
+            check = f"if {test}:" if op == "or" else f"if not {test}:"
+            if self.total(part):
+                body += [f"    {check}", f"        return {decisive}"]
+                continue
+            body += ["    try:", f"        {check}", f"            return {decisive}", "    except NoData:",
+                     f"        {'return False' if op == 'and' else 'pass'}",
                      "    except Missing as error:", "        if missing is None:", "            missing = error"]
+        return body + ["    if missing is not None:", "        raise missing",
+                       f"    return {'False' if op == 'or' else 'True'}"]
+
+    # -- definitions and bindings
+    def let_function(self, name: str) -> str:
+        if name in self.lets:
+            return self.lets[name]
+        fn = self.fresh("_let")
+        self.lets[name] = fn
+        let = self.c.lets[name]
+        saved, self.bindings = self.bindings, {}
+        with self.in_helper():
+            value = self.expr(let.expr)
+        self.bindings = saved
+        params, key = {"claim": ("", f"({name!r},)"), "line": (", line", f"({name!r}, line['index'])"),
+                       "date": (", day", f"({name!r}, day)"), "code": (", code, day", f"({name!r}, code, day)")
+                       }[let.scope]
+        frame = [f"    f = [UNSET] * {let.frame_size}"] + {
+            "claim": ["    f[0] = ctx.claim.lines"],
+            "line": ["    f[0] = ctx.claim.lines", "    f[1] = line"],
+            "date": ["    f[0] = ctx.claim.days.get(day, [])", "    f[1] = day"],
+            "code": ["    f[0] = [l for l in ctx.claim.days.get(day, ()) if l['code'] == code]", "    f[1] = code",
+                     "    f[2] = day"],
+        }[let.scope]
+        if self.traced:
+            body = [f"def {fn}(ctx{params}):", f"    key = {key}", "    outer = ctx.trace", "    ctx.trace = []",
+                    *frame, "    try:", f"        value = {value}", "    except Unknown:", "        outer.extend(ctx.trace)",
+                    "        ctx.trace = outer", "        raise", "    outer.extend(ctx.trace)", "    ctx.trace = outer",
+                    f"    outer.append(('let', {name!r}, key[1:], value))", "    return value"]
         else:
-            body += ["    try:", f"        {check}", f"            return {decisive}",
-                     "    except NoData:", "        pass",
-                     "    except Missing as error:", "        if missing is None:", "            missing = error"]
-    body += ["    if missing is not None:", "        raise missing", f"    return {'False' if op == 'or' else 'True'}"]
-    return body
+            body = [f"def {fn}(ctx{params}):", f"    key = {key}", "    cached = ctx.cache.get(key)",
+                    "    if cached is not None:", "        if cached.__class__ is _Raised:", "            raise cached.error",
+                    "        return cached[0]", *frame, "    try:", f"        value = {value}",
+                    "    except Unknown as error:", "        ctx.cache[key] = _Raised(error)", "        raise",
+                    "    ctx.cache[key] = (value,)", "    return value"]
+        self.defs.append("\n".join(body))
+        return fn
+
+    def binder(self, binding: ir.Binding) -> str:
+        with self.in_helper():
+            return self._binder(binding)
+
+    def _binder(self, binding: ir.Binding) -> str:
+        slot = binding.slot
+        body = [f"    value = f[{slot}]", "    if value.__class__ is _Raised:", "        raise value.error",
+                "    try:", f"        value = {self.expr(binding.expr)}", "    except Unknown as error:",
+                f"        f[{slot}] = _Raised(error)", "        raise", f"    f[{slot}] = value", "    return value"]
+        return self.helper("_bind", body)
+
+    def value_function(self, expr, prefix: str = "_val") -> str:
+        with self.in_helper():
+            return self.helper(prefix, [f"    return {self.expr(expr)}"])
+
+    # -- rules
+    def rule(self, rule: ir.Rule, guard, index: int = 0) -> dict:
+        """The functions of one rule: its bindings, its condition (and, in the fast form,
+        its scope loop), its message parts and its fixes."""
+        self.bindings = {}
+        binders = []
+        for binding in rule.bindings:
+            name = self.binder(binding)
+            self.bindings[binding.slot] = name
+            binders.append((binding.slot, name))
+        parts = and_parts(rule.when)
+        if rule.unless is not None:
+            parts.append(ir.Not(rule.unless, T.BOOLEAN, rule.unless.span))
+        if not self.traced:
+            # A part true in this rulebook decides nothing; the traced form keeps it, so an
+            # explanation still shows what made it true (unit_method = cms_total_time).
+            parts = [p for p in parts if not (isinstance(p, ir.DefRef) and self.constants.get(p.name) is True)]
+        out: dict = {"binders": tuple(binders)}
+        if self.traced:
+            out["condition"] = self.helper("_cond", self.chain(parts, "and"))
+        else:
+            out["run"] = self.runner(rule, guard, parts, index)
+        out["message"] = tuple(part if isinstance(part, str) else (self.value_function(part, "_say"), part.type)
+                               for part in rule.message.parts)
+        out["fixes"] = tuple(
+            (fix.op, tuple(p if isinstance(p, str) else (self.value_function(p, "_path"), p.type) for p in fix.path.parts),
+             self.value_function(fix.value, "_fixv") if fix.value is not None else None,
+             fix.value.type if fix.value is not None else None, fix.loop_slot,
+             self.value_function(fix.loop_over, "_loop") if fix.loop_over is not None else None)
+            for fix in rule.fixes)
+        self.bindings = {}
+        return out
+
+    def runner(self, rule: ir.Rule, guard, parts: list, index: int) -> str:
+        """The fast form's loop over a rule's scope instances, with its condition inline:
+        first the parts that cannot be unknown, as plain Python (an instance one of them
+        rules out costs a few comparisons), then the others in the order written, with
+        three-valued `and`."""
+        fn = self.fresh("_run")
+        rid = rule.id
+        resets = [f"f[{slot}] = UNSET" for slot in self.bindings]
+        tests = guard.tests if guard is not None else {}
+        test1 = self.const(tests[1], "_guard") if 1 in tests else None
+        test2 = self.const(tests[2], "_guard") if 2 in tests else None
+        scope_locals = {"claim": {0: "lines"}, "line": {0: "lines", 1: "line"}, "pair": {0: "lines", 1: "first", 2: "second"},
+                        "date": {0: "day_lines", 1: "day"}, "code": {0: "group", 1: "code", 2: "day"}}[rule.scope]
+
+        def instance(indent: str, line: str, initial: str) -> list[str]:
+            self.locals = scope_locals
+            try:
+                body = [indent + r for r in resets]
+                quick = [self.expr(p) for p in parts if self.total(p)]
+                if quick:
+                    body += [f"{indent}if not ({' and '.join(quick)}):", f"{indent}    continue"]
+                rest = [p for p in parts if not self.total(p)]
+                if len(rest) == 1:
+                    body += [f"{indent}try:", f"{indent}    if not {self.expr(rest[0])}:", f"{indent}        continue",
+                             f"{indent}except Missing as missing:", f"{indent}    _skip(skipped, {rid!r}, missing, {line})",
+                             f"{indent}    continue", f"{indent}except NoData:", f"{indent}    continue"]
+                elif rest:
+                    body += [f"{indent}missing = None"]
+                    for part in rest:
+                        body += [f"{indent}try:", f"{indent}    if not {self.expr(part)}:", f"{indent}        continue",
+                                 f"{indent}except NoData:", f"{indent}    continue", f"{indent}except Missing as error:",
+                                 f"{indent}    if missing is None:", f"{indent}        missing = error"]
+                    body += [f"{indent}if missing is not None:", f"{indent}    _skip(skipped, {rid!r}, missing, {line})",
+                             f"{indent}    continue"]
+            finally:
+                self.locals = {}
+            return body + [f"{indent}emit({index}, f, {line}, {initial})"]
+
+        head = [f"def {fn}(ctx, emit, skipped):", "    claim = ctx.claim", "    lines = claim.lines",
+                f"    f = [UNSET] * {rule.frame_size}"]
+        scope = rule.scope
+        if scope == "claim":
+            # One instance: a loop of one keeps `continue` meaning "this instance does not fire".
+            body = ["    f[0] = lines", "    for _ in (0,):", *instance("        ", "None", "(lines,)")]
+        elif scope == "line":
+            body = ["    f[0] = lines", f"    for line in {_filtered('lines', test1)}:", "        f[1] = line",
+                    *instance("        ", "line['index']", "(lines, line)")]
+        elif scope == "pair":
+            body = ["    f[0] = lines", f"    firsts = {_filtered('lines', test1)}", f"    seconds = {_filtered('lines', test2)}"]
+            if guard is not None and guard.same_date:
+                # Pairs that must share a date meet only within their date: the work grows
+                # with the lines of a day that can match, not with every pair of the claim.
+                body += ["    by_day = {}", "    for second in seconds:",
+                         "        by_day.setdefault(second['date'], []).append(second)"]
+                candidates = "by_day.get(first['date'], ())"
+            else:
+                candidates = "seconds"
+            body += ["    for first in firsts:", "        f[1] = first", f"        for second in {candidates}:",
+                     "            if second is first:", "                continue"]
+            if guard is not None and guard.pair_rows is not None:
+                rows = self.const(guard.pair_rows, "_pairs")
+                body += [f"            if (first['code'], second['code']) not in {rows}:", "                continue"]
+            body += ["            f[2] = second", *instance("            ", "second['index']", "(lines, first, second)")]
+        elif scope == "date":
+            body = ["    for day, day_lines in claim.days.items():", "        f[0] = day_lines", "        f[1] = day",
+                    *instance("        ", "None", "(day_lines, day)")]
+        else:  # code
+            body = ["    for code, day, group in claim.groups:"]
+            if test1:
+                body += [f"        if not {test1}(code):", "            continue"]
+            body += ["        f[0] = group", "        f[1] = code", "        f[2] = day",
+                     *instance("        ", "group[0]['index']", "(group, code, day)")]
+        self.defs.append("\n".join(head + body))
+        return fn
+
+    # -- the module
+    def build(self, label: str) -> dict:
+        """exec the generated source; the namespace, with `__source__` for reading it."""
+        source = "\n\n".join(self.defs) + "\n"
+        exec(compile(source, f"<payerlint {label}>", "exec"), self.ns)  # noqa: S102 - generated from the IR only
+        self.ns["__source__"] = source
+        return self.ns
 
 
-def _yes_no(thunk):
-    try:
-        return thunk()
-    except NoData:
-        return False
+def _filtered(name: str, test: str | None) -> str:
+    return f"[l for l in {name} if {test}(l['code'])]" if test else name
+
+
+def _guarded(statement: str, on_no_data: str) -> list[str]:
+    return ["    try:", f"        {statement}", "    except NoData:", f"        {on_no_data}"]
 
 
 def _children(node):
-    for value in (getattr(node, field) for field in node.__dataclass_fields__ if field not in ("span", "type")):
+    for value in (getattr(node, name) for name in node.__dataclass_fields__ if name not in ("span", "type")):
         if isinstance(value, tuple):
             yield from (v for v in value if hasattr(v, "__dataclass_fields__"))
         elif hasattr(value, "__dataclass_fields__"):
@@ -353,41 +593,10 @@ def _children(node):
 
 
 def _flatten(node):
-    if isinstance(node.left, ir.Logic) and node.left.op == node.op:
-        left = _flatten(node.left)
-    else:
-        left = [node.left]
-    if isinstance(node.right, ir.Logic) and node.right.op == node.op:
-        right = _flatten(node.right)
-    else:
-        right = [node.right]
-    return left + right
-
-
-def value(builder, compiled, expr, label: str, binding_slots: dict | None = None):
-    """A Python function `compute(ctx)` for a definition's or a binding's expression."""
-    gen = _Gen(builder, compiled, binding_slots or {})
-    body = ["def compute(ctx):", "    f = ctx.frame", f"    return {gen.expr(expr)}"]
-    source = "\n\n".join(gen.helpers + ["\n".join(body)])
-    exec(compile(source, f"<definition {label}>", "exec"), gen.ns)  # noqa: S102 - generated from the rulebook
-    compute = gen.ns["compute"]
-    compute.source = source
-    return compute
-
-
-def condition(builder, compiled, rule: ir.Rule, binding_slots: dict):
-    """A Python function `check(ctx) -> bool` for the rule's `when` (and `unless`)."""
-    gen = _Gen(builder, compiled, binding_slots)
-    when = rule.when
-    parts = _flatten(when) if isinstance(when, ir.Logic) and when.op == "and" else [when]
-    if rule.unless is not None:
-        parts = parts + [ir.Not(rule.unless, rule.unless.type, rule.unless.span)]
-    constants = gen.builder.constants
-    parts = [p for p in parts if not (isinstance(p, ir.DefRef) and constants.get(p.name) is True)]
-    body = ["def check(ctx):", "    f = ctx.frame"] + _chain(gen, parts, "and", "False")
-    source = "\n\n".join(gen.helpers + ["\n".join(body)])
-    code = compile(source, f"<rule {rule.id}>", "exec")
-    exec(code, gen.ns)  # noqa: S102 - source generated from the compiled rulebook only
-    check = gen.ns["check"]
-    check.source = source
-    return check
+    parts = []
+    for side in (node.left, node.right):
+        if isinstance(side, ir.Logic) and side.op == node.op:
+            parts.extend(_flatten(side))
+        else:
+            parts.append(side)
+    return parts

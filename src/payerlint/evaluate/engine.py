@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from payerlint.evaluate.program import Ctx, RuleCode
 from payerlint.evaluate.result import Finding, NotEvaluated
-from payerlint.evaluate.values import UNSET, Missing, NoData, Unknown, format_value, to_json
+from payerlint.evaluate.values import UNSET, Unknown, format_value, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,112 +25,67 @@ class Evaluation:
     not_evaluated: tuple[NotEvaluated, ...]
 
 
-def _instances(scope: str, claim, guard=None):
-    """(initial frame values, line index for findings) for each instance of a scope that
-    its guard does not rule out (see plan.py)."""
+def evaluate(program, claim, *, explain: bool = False, claim_rules: bool = True, other_rules: bool = True) -> Evaluation:
+    """Run the rules of a prepared rulebook (`evaluate.prepare`) on `claim` (a
+    `payerlint.claims.model.Claim`): the rules for the whole claim, the others (each
+    line, pair, date, code), or both."""
+    ctx = Ctx(claim)
+    findings: list[Finding] = []
+    skipped: dict[tuple, int | None] = {}
+    rulebook = program.compiled.id
+    rules = program.rules
+    explaining = program if explain else None
+
+    def emit(index, frame, line, initial):
+        findings.append(_finding(ctx, rules[index], rulebook, line, frame, initial, explaining))
+
+    for code in rules:
+        if claim_rules if code.rule.scope == "claim" else other_rules:
+            code.run(ctx, emit, skipped)
+    unique = {(f.rule, f.line, f.message): f for f in findings}
+    return Evaluation(
+        tuple(sorted(unique.values(), key=Finding.sort_key)),
+        tuple(sorted((NotEvaluated(rule_id, rulebook, pointer, line) for (rule_id, pointer), line in skipped.items()),
+                     key=NotEvaluated.sort_key)),
+    )
+
+
+def _instances(scope: str, claim):
+    """(initial frame values, line index for findings) for each instance of a scope."""
     lines = claim.lines
     if scope == "claim":
         yield (lines,), None
     elif scope == "line":
-        test = guard.code_test(1) if guard is not None else None
         for line in lines:
-            if test is None or test(line["code"]):
-                yield (lines, line), line["index"]
+            yield (lines, line), line["index"]
     elif scope == "pair":
-        first_test = guard.code_test(1) if guard is not None else None
-        second_test = guard.code_test(2) if guard is not None else None
-        same_date = guard.same_date if guard is not None else False
-        rows = guard.pair_rows if guard is not None else None
         for first in lines:
-            if first_test is not None and not first_test(first["code"]):
-                continue
             for second in lines:
-                if first is second or (second_test is not None and not second_test(second["code"])):
-                    continue
-                if same_date and first["date"] != second["date"]:
-                    continue
-                if rows is not None and (first["code"], second["code"]) not in rows:
-                    continue
-                yield (lines, first, second), second["index"]
+                if first is not second:
+                    yield (lines, first, second), second["index"]
     elif scope == "date":
         for day, day_lines in claim.days.items():
             yield (day_lines, day), None
     elif scope == "code":
-        test = guard.code_test(1) if guard is not None else None
         for code, day, group in claim.groups:
-            if test is None or test(code):
-                yield (group, code, day), group[0]["index"]
+            yield (group, code, day), group[0]["index"]
 
 
-def evaluate(compiled, claim, *, explain: bool = False, claim_rules: bool = True, other_rules: bool = True) -> Evaluation:
-    """Run the rules of `compiled` on `claim` (a `payerlint.claims.model.Claim`): the
-    rules for the whole claim, the others (each line, pair, date, code), or both."""
-    program = compiled.program
-    ctx = Ctx(claim)
-    findings: list[Finding] = []
-    skipped: dict[tuple, NotEvaluated] = {}
-    rulebook = compiled.id
-    lines = claim.lines
-    # Line rules: for each line, only the rules whose guards accept its code (computed
-    # once per distinct code, program.line_rules_for), each in a fresh frame.
-    for line in (lines if other_rules else ()):
-        index = line["index"]
-        for code, pad in program.line_rules_for(line["code"]):
-            ctx.frame = [lines, line, *pad]
-            try:
-                fired = code.condition(ctx)
-            except Missing as missing:
-                key = (code.rule.id, missing.pointer)
-                if key not in skipped:
-                    skipped[key] = NotEvaluated(code.rule.id, rulebook, missing.pointer, index)
-                continue
-            except NoData:
-                continue
-            if fired:
-                findings.append(_finding(ctx, code, rulebook, index, (lines, line), program if explain else None))
-    for code in program.other_rules:
-        rule = code.rule
-        if not (claim_rules if rule.scope == "claim" else other_rules):
-            continue
-        size = rule.frame_size
-        condition = code.condition
-        for initial, line in _instances(rule.scope, claim, code.guard):
-            frame = [UNSET] * size
-            frame[:len(initial)] = initial
-            ctx.frame = frame
-            try:
-                fired = condition(ctx)
-            except Missing as missing:
-                key = (rule.id, missing.pointer)
-                if key not in skipped:
-                    skipped[key] = NotEvaluated(rule.id, rulebook, missing.pointer, line)
-                continue
-            except NoData:
-                continue
-            if fired:
-                findings.append(_finding(ctx, code, rulebook, line, initial, program if explain else None))
-    unique = {(f.rule, f.line, f.message): f for f in findings}
-    return Evaluation(
-        tuple(sorted(unique.values(), key=Finding.sort_key)),
-        tuple(sorted(skipped.values(), key=NotEvaluated.sort_key)),
-    )
-
-
-def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, initial, program) -> Finding:
+def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, frame, initial, program) -> Finding:
     rule = code.rule
-    message = render(ctx, code.message)
+    message = render(ctx, frame, code.message)
     fixes = []
     for op, path, value, value_type, loop_slot, loop_over in code.fixes:
         try:
             if loop_over is not None:
                 # All of a loop's operations, or none: half a fix can leave the claim worse.
                 batch = []
-                for item in loop_over(ctx):
-                    ctx.frame[loop_slot] = item
-                    batch.append(_patch(ctx, op, path, value, value_type))
+                for item in loop_over(ctx, frame):
+                    frame[loop_slot] = item
+                    batch.append(_patch(ctx, frame, op, path, value, value_type))
                 fixes.extend(batch)
             else:
-                fixes.append(_patch(ctx, op, path, value, value_type))
+                fixes.append(_patch(ctx, frame, op, path, value, value_type))
         except Unknown:
             # A fix that needs a value the claim lacks is left out rather than guessed.
             continue
@@ -139,10 +94,10 @@ def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, initial, program) ->
                    explanation, denial=rule.denial)
 
 
-def _patch(ctx, op, path, value, value_type) -> dict:
-    patch = {"op": op, "path": render(ctx, path, strict=True)}
+def _patch(ctx, frame, op, path, value, value_type) -> dict:
+    patch = {"op": op, "path": render(ctx, frame, path, strict=True)}
     if value is not None:
-        patch["value"] = to_json(value(ctx), value_type)
+        patch["value"] = to_json(value(ctx, frame), value_type)
     if op == "add" and patch["path"].endswith("/-") and _defaulted(ctx.root, patch["path"][:-2]):
         # Appending to an array the claim left out (the schema default stood in for it):
         # RFC 6902 cannot append to a member that does not exist, so add the member whole.
@@ -162,7 +117,7 @@ def _defaulted(root, pointer: str) -> bool:
     return bool(parts) and parts[-1] in getattr(node, "defaulted", ())
 
 
-def render(ctx, parts, strict: bool = False) -> str:
+def render(ctx, frame, parts, strict: bool = False) -> str:
     out = []
     for part in parts:
         if isinstance(part, str):
@@ -170,7 +125,7 @@ def render(ctx, parts, strict: bool = False) -> str:
             continue
         fn, type_ = part
         try:
-            out.append(format_value(fn(ctx), type_))
+            out.append(format_value(fn(ctx, frame), type_))
         except Unknown:
             if strict:
                 raise
@@ -178,38 +133,41 @@ def render(ctx, parts, strict: bool = False) -> str:
     return "".join(out)
 
 
+def _run_traced(ctx: Ctx, traced: RuleCode, frame) -> None:
+    """Everything a rule reads on one instance: its condition, every binding, and every
+    value its message shows, whether or not each can be known."""
+    for part in (traced.condition, *(b for _, b in traced.binders),
+                 *(p[0] for p in traced.message if not isinstance(p, str))):
+        try:
+            part(ctx, frame)
+        except Unknown:
+            pass
+
+
 def explain_instance(ctx: Ctx, program, rule, initial) -> dict:
-    """Re-run one rule instance with the traced closures and list what it read."""
+    """Re-run one rule instance in its traced form and list what it read."""
     traced = program.traced(rule.id)
     frame = [UNSET] * rule.frame_size
     frame[:len(initial)] = initial
-    saved_frame, saved_trace = ctx.frame, ctx.trace
-    ctx.frame, ctx.trace = frame, []
+    saved_trace = ctx.trace
+    ctx.trace = []
     try:
-        try:
-            traced.condition(ctx)
-        except Unknown:
-            pass
-        for slot, binding in traced.bindings:
-            try:
-                binding(ctx)
-            except Unknown:
-                pass
-        for part in traced.message:
-            if not isinstance(part, str):
-                try:
-                    part[0](ctx)
-                except Unknown:
-                    pass
+        _run_traced(ctx, traced, frame)
         reads = ctx.trace
         bindings = []
         for b in rule.bindings:
-            value = ctx.frame[b.slot]
+            value = frame[b.slot]
             if value is not UNSET and not hasattr(value, "error"):
-                bindings.append({"name": b.name, "value": _shown(value, b.expr.type, program.compiled)})
+                shown = hidden(b.private) if b.private else _shown(value, b.expr.type, program.compiled)
+                bindings.append({"name": b.name, "value": shown})
     finally:
-        ctx.frame, ctx.trace = saved_frame, saved_trace
+        ctx.trace = saved_trace
     return summarize(reads, program.compiled, bindings)
+
+
+def hidden(source: str) -> str:
+    """What an explanation shows for a value derived from patient data: that it was read."""
+    return f"(patient data from {source}: read, not shown)"
 
 
 def _shown(value, type_, compiled) -> str:
@@ -231,9 +189,10 @@ def summarize(reads, compiled, bindings=()) -> dict:
             params[name] = {"name": name, "value": format_value(value, compiled.params[name].type)}
         elif kind == "let":
             _, name, key, value = entry
+            let = compiled.lets[name]
             shown_key = ", ".join(format_value(k) for k in key) if key else None
             lets[(name, shown_key)] = {"name": name, "for": shown_key,
-                                       "value": format_value(value, compiled.lets[name].type)}
+                                       "value": hidden(let.private) if let.private else format_value(value, let.type)}
         elif kind == "row":
             _, table, key, found = entry
             line = compiled.tables[table].row_lines.get(key) if found else None
@@ -255,14 +214,13 @@ def summarize(reads, compiled, bindings=()) -> dict:
     }
 
 
-def trace_rule(compiled, claim, rule_id: str, line: int | None = None) -> list[tuple]:
+def trace_rule(program, claim, rule_id: str, line: int | None = None) -> list[tuple]:
     """Everything one rule reads on one claim, whether or not it fires: the quarter diff
     attributes changed outcomes to these reads. With `line`, only the scope instances
     whose findings would name that line (a rule for each line, pair or code)."""
-    rule = compiled.rule(rule_id)
+    rule = program.compiled.rule(rule_id)
     if rule is None:
         return []
-    program = compiled.program
     traced = program.traced(rule_id)
     ctx = Ctx(claim)
     reads: list[tuple] = []
@@ -271,12 +229,7 @@ def trace_rule(compiled, claim, rule_id: str, line: int | None = None) -> list[t
             continue
         frame = [UNSET] * rule.frame_size
         frame[:len(initial)] = initial
-        ctx.frame, ctx.trace = frame, []
-        for part in (traced.condition, *(b for _, b in traced.bindings),
-                     *(p[0] for p in traced.message if not isinstance(p, str))):
-            try:
-                part(ctx)
-            except Unknown:
-                pass
+        ctx.trace = []
+        _run_traced(ctx, traced, frame)
         reads.extend(ctx.trace)
     return reads

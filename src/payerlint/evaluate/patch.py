@@ -1,6 +1,11 @@
 """JSON Patch (RFC 6902): applying operations, and combining every finding's fix into one
 patch that applies in one go.
 
+Nothing here copies a claim whole. An operation copies only the objects and arrays on
+its path (and its value when it is put in place), so the claim as submitted is never
+changed and a claim of any size or depth (an `x-` extension nested 500 deep) costs what
+the path costs: combining the fixes of a claim is proportional to the fixes, not to it.
+
 Each finding's fix is written against the claim as submitted. Two fixes can touch the
 same array (one replaces a line's modifiers, another removes modifier 2 of the original
 list), so simply concatenating them can break the claim. `combine` therefore applies the
@@ -12,7 +17,6 @@ of whole lines come last, highest index first, so earlier paths stay valid.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -29,18 +33,6 @@ def _tokens(pointer: str) -> list[str]:
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
 
 
-def _parent(doc: Any, tokens: list[str]):
-    node = doc
-    for token in tokens[:-1]:
-        if isinstance(node, list):
-            node = node[int(token)]
-        elif isinstance(node, dict):
-            node = node[token]
-        else:
-            raise PatchError("path goes through a value that is not an object or array")
-    return node
-
-
 def _resolve(doc: Any, pointer: str):
     node = doc
     for token in _tokens(pointer):
@@ -48,53 +40,109 @@ def _resolve(doc: Any, pointer: str):
     return node
 
 
+def _index(token: str, size: int, appending: bool = False) -> int:
+    if appending and token == "-":
+        return size
+    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+        raise PatchError(f"'{token}' is not an array index")
+    index = int(token)
+    if index > size or (index == size and not appending):
+        raise PatchError("array index out of range")
+    return index
+
+
+def _detached(value: Any) -> Any:
+    """A value put into the document: containers copied level by level without
+    recursion (so depth cannot overflow the stack), scalars shared."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root = dict(value) if isinstance(value, dict) else list(value)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in list(items):
+            if isinstance(item, (dict, list)):
+                copy_ = dict(item) if isinstance(item, dict) else list(item)
+                node[key] = copy_
+                stack.append(copy_)
+    return root
+
+
 def apply_op(doc: Any, op: dict) -> Any:
-    """Apply one operation in place (the document itself is returned for a root change)."""
+    """The document after one operation, as a new document: the containers on the
+    operation's path are copied, everything else is shared with `doc`, which is left as
+    it was."""
     tokens = _tokens(op["path"])
     kind = op["op"]
+    if kind not in ("add", "remove", "replace", "test"):
+        raise PatchError(f"unsupported operation '{kind}'")
     if not tokens:
         if kind in ("add", "replace"):
-            return copy.deepcopy(op["value"])
+            return _detached(op["value"])
+        if kind == "test":
+            if doc != op["value"]:
+                raise PatchError("test failed")
+            return doc
         raise PatchError(f"cannot {kind} the whole document")
     try:
-        parent = _parent(doc, tokens)
+        # Copy each container from the root down to the parent of the target.
+        root = _shallow(doc)
+        parent = root
+        for token in tokens[:-1]:
+            if isinstance(parent, list):
+                key: Any = _index(token, len(parent))
+            elif isinstance(parent, dict):
+                key = token
+            else:
+                raise PatchError("path goes through a value that is not an object or array")
+            child = _shallow(parent[key])
+            parent[key] = child
+            parent = child
         last = tokens[-1]
         if isinstance(parent, list):
             if kind == "add":
-                index = len(parent) if last == "-" else int(last)
-                if not 0 <= index <= len(parent):
-                    raise PatchError("array index out of range")
-                parent.insert(index, copy.deepcopy(op["value"]))
-            elif kind == "remove":
-                del parent[int(last)]
-            elif kind == "replace":
-                parent[int(last)] = copy.deepcopy(op["value"])
-            elif kind == "test":
-                if parent[int(last)] != op["value"]:
+                parent.insert(_index(last, len(parent), appending=True), _detached(op["value"]))
+            else:
+                index = _index(last, len(parent))
+                if kind == "remove":
+                    del parent[index]
+                elif kind == "replace":
+                    parent[index] = _detached(op["value"])
+                elif parent[index] != op["value"]:
                     raise PatchError("test failed")
-        else:
+        elif isinstance(parent, dict):
             if kind == "add":
-                parent[last] = copy.deepcopy(op["value"])
+                parent[last] = _detached(op["value"])
             elif kind == "remove":
                 del parent[last]
             elif kind == "replace":
                 if last not in parent:
                     raise PatchError(f"nothing to replace at {op['path']}")
-                parent[last] = copy.deepcopy(op["value"])
-            elif kind == "test":
-                if parent.get(last) != op["value"]:
-                    raise PatchError("test failed")
+                parent[last] = _detached(op["value"])
+            elif last not in parent or parent[last] != op["value"]:
+                raise PatchError("test failed")
+        else:
+            raise PatchError("path goes through a value that is not an object or array")
     except (KeyError, IndexError, ValueError, TypeError) as exc:
-        raise PatchError(f"{kind} {op['path']}: {exc}") from None
-    return doc
+        raise PatchError(f"{kind} {op['path']}: {type(exc).__name__}") from None
+    return root
+
+
+def _shallow(node: Any) -> Any:
+    if isinstance(node, dict):
+        return dict(node)
+    if isinstance(node, list):
+        return list(node)
+    return node
 
 
 def apply(doc: Any, ops) -> Any:
-    """A patched copy of `doc`."""
-    out = copy.deepcopy(doc)
+    """The document after `ops`, as a new document (`doc` is left as it was; parts no
+    operation touched are shared with it)."""
     for op in ops:
-        out = apply_op(out, op)
-    return out
+        doc = apply_op(doc, op)
+    return doc
 
 
 def _line_removal(op: dict) -> bool:
@@ -117,7 +165,7 @@ def combine(original: dict | None, fixes) -> list[dict]:
     others = [op for op in ops if not _line_removal(op)]
     if original is None:
         return others + removals
-    doc = copy.deepcopy(original)
+    doc = original  # never changed: each operation returns a new document
     out: list[dict] = []
     for op in others:
         rebased = _rebase(op, original, doc)

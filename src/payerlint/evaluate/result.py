@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 
-SEVERITY_RANK = {"deny": 0, "warn": 1, "info": 2}
+SEVERITY_RANK = {"error": -1, "deny": 0, "warn": 1, "info": 2}
+"""`error` is for findings about the input itself (it cannot be read, is not a valid
+claim, cannot be routed) and for internal errors: the claim was not checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +85,16 @@ class Result:
     """Every finding's fix as one JSON Patch that applies to the claim in one go
     (evaluate/patch.py combine)."""
 
+    @property
+    def complete(self) -> bool:
+        """Whether every rule that applies could run: a clean verdict on an incomplete
+        claim means clean only as far as payerlint could check (see `not_evaluated`)."""
+        return self.verdict != "error" and not self.not_evaluated
+
     def to_json(self) -> dict:
         out: dict[str, Any] = {
             "claim_id": self.claim_id, "payer_id": self.payer_id, "rulebooks": list(self.rulebooks),
-            "verdict": self.verdict, "findings": [f.to_json() for f in self.findings],
+            "verdict": self.verdict, "complete": self.complete, "findings": [f.to_json() for f in self.findings],
             "not_evaluated": [n.to_json() for n in self.not_evaluated], "fix": list(self.fix),
         }
         for key, value in self.extra:
@@ -102,9 +110,9 @@ class Result:
 
 
 def verdict_of(findings, invalid: bool = False) -> str:
-    if invalid:
-        return "error"
     severities = {f.severity for f in findings}
+    if invalid or "error" in severities:
+        return "error"
     if "deny" in severities:
         return "deny"
     if "warn" in severities:

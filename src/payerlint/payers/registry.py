@@ -20,7 +20,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from payerlint.home import Home, resolve_home
-from payerlint.quarter import Quarter, quarters_in
+from payerlint.quarter import Quarter
 from payerlint.source import Span
 
 
@@ -57,9 +57,23 @@ def _plain(value):
 
 def read_payer(path: Path) -> Payer:
     """One payer file, or DiagnosticError naming file:line:column (TOML) or the field (schema)."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DiagnosticError([Diagnostic("payer_file_unreadable", f"cannot read {path}: "
+                                          f"{(exc.strerror or type(exc).__name__).lower()}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DiagnosticError([Diagnostic("payer_file_syntax", "a payer file must be UTF-8 text; this byte is not",
+                                          span=Span(str(path), line, column, line, column + 1), quote=False)]) from None
     try:
         data = _plain(tomllib.loads(text))
+    except RecursionError:
+        raise DiagnosticError([Diagnostic("payer_file_syntax", "not a payer file: its tables or arrays are nested "
+                                          "too deeply", span=Span(str(path), 1, 1, 1, 2), quote=False)]) from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, column = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
@@ -97,6 +111,27 @@ def _line_of(text: str, key: str) -> int:
     return 1
 
 
+def _collisions(payers: dict[str, Payer]) -> list[Diagnostic]:
+    """Every id and alias must name one payer, compared without case: an alias equal to
+    another payer's id would silently send that payer's claims to the wrong rulebook."""
+    problems: list[Diagnostic] = []
+    owner: dict[str, tuple[str, str]] = {payer.id.casefold(): (payer.id, "id") for payer in payers.values()}
+    for payer in payers.values():
+        for alias in payer.aliases:
+            key = alias.casefold()
+            other = owner.get(key)
+            if other is not None and other[0] != payer.id:
+                what = f"the id of payer {other[0]}" if other[1] == "id" else f"also an alias of {other[0]}"
+                line = _line_of(Path(payer.path).read_text(encoding="utf-8", errors="replace"), "aliases")
+                problems.append(Diagnostic(
+                    "duplicate_alias", f"alias '{alias}' of {payer.id} is {what}: claims with that payer_id "
+                    f"would go to one of them unannounced", span=Span(payer.path, line, 1, line, 2), quote=False,
+                    notes=("an id or alias may name one payer only; remove or change one of them",)))
+            elif other is None:
+                owner[key] = (payer.id, "alias")
+    return problems
+
+
 class Registry:
     """Every payer of a rulebook tree, by id and by alias."""
 
@@ -114,27 +149,18 @@ class Registry:
         home = home if isinstance(home, Home) else resolve_home(home)
         payers: dict[str, Payer] = {}
         problems: list[Diagnostic] = []
-        folder = home.payers
-        if not folder.is_dir():
-            raise DiagnosticError([Diagnostic("no_registry", f"no payer registry: {folder} is not a folder",
+        if not home.payer_folders():
+            raise DiagnosticError([Diagnostic("no_registry", f"no payer registry: {home.payers} is not a folder",
                                               notes=("a rulebook tree holds payers/<id>.toml and rulebooks/",))])
-        for path in sorted(folder.glob("*.toml")):
-            if path.name.startswith("_"):  # registry settings, such as _types.toml
-                continue
+        # A team tree's payer file replaces a bundled one of the same id (Home.payer_files).
+        for path in home.payer_files():
             try:
                 payer = read_payer(path)
             except DiagnosticError as exc:
                 problems.extend(exc.diagnostics)
                 continue
             payers[payer.id] = payer
-        seen: dict[str, str] = {}
-        for payer in payers.values():
-            for alias in payer.aliases:
-                other = seen.get(alias.casefold())
-                if other and other != payer.id:
-                    problems.append(Diagnostic("duplicate_alias", f"alias '{alias}' belongs to both {other} and {payer.id}",
-                                               span=Span(payer.path, 1, 1, 1, 2)))
-                seen[alias.casefold()] = payer.id
+        problems.extend(_collisions(payers))
         if problems:
             raise DiagnosticError(problems)
         return cls(home, payers)
@@ -151,5 +177,9 @@ class Registry:
         return close or pool[:limit]
 
     def quarters(self, payer: Payer) -> list[Quarter]:
-        """The quarters that have a rulebook for this payer, in order."""
-        return quarters_in(self.home.rulebooks / payer.rulebook_family)
+        """The quarters that have a rulebook for this payer, in order (in any tree of the home)."""
+        return [quarter for quarter, _ in self.home.quarters_of(payer.rulebook_family)]
+
+    def origin(self, payer: Payer) -> str:
+        """'team' or 'bundled': which tree the payer file comes from."""
+        return self.home.where(payer.path)

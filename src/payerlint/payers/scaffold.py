@@ -14,22 +14,36 @@ import tomli_w
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import Home
-from payerlint.quarter import Quarter, QuarterError, quarters_in
+from payerlint.quarter import Quarter, QuarterError
 
 
 
 def bases(home: Home) -> dict[str, str]:
-    """Payer type -> base rulebook family, from the tree's payers/_types.toml."""
+    """Payer type -> base rulebook family, from payers/_types.toml (a team tree's entries
+    over the bundled ones)."""
     import tomllib
 
-    path = home.payers / "_types.toml"
-    try:
-        return dict(tomllib.loads(path.read_text(encoding="utf-8")).get("base", {}))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DiagnosticError([Diagnostic("no_base", f"cannot read {path}: {exc}",
-                                          notes=("it maps each payer type to the family new payers extend",))]) from None
+    files = home.types_files()
+    if not files:
+        raise DiagnosticError([Diagnostic("no_base", f"cannot read {home.payers / '_types.toml'}: no such file",
+                                          notes=("it maps each payer type to the family new payers extend",))])
+    merged: dict[str, str] = {}
+    for path in files:
+        try:
+            merged.update(tomllib.loads(path.read_text(encoding="utf-8")).get("base", {}))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise DiagnosticError([Diagnostic("no_base", f"cannot read {path}: {exc}",
+                                              notes=("it maps each payer type to the family new payers extend",))]) from None
+    return merged
 
 _ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+# What the scaffold writes where a source must be named. `payerlint lint` reports each
+# one left in place (placeholder_citation), so a scaffolded payer cannot pass for done.
+PAYER_SOURCE_PLACEHOLDER = "(name the payer policy or bulletin these rules come from, with its date)"
+RULEBOOK_SOURCE_PLACEHOLDER = "(the payer policy or bulletin)"
+METHOD_CITE_PLACEHOLDER = "(the payer policy that says so)"
+PLACEHOLDERS = (PAYER_SOURCE_PLACEHOLDER, RULEBOOK_SOURCE_PLACEHOLDER, METHOD_CITE_PLACEHOLDER)
 
 
 def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarter: str | None,
@@ -45,9 +59,13 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
         raise DiagnosticError([Diagnostic("no_base", f"{home.payers / '_types.toml'} names no base for type {payer_type}",
                                           notes=("types with a base: " + ", ".join(sorted(known)),))])
     base = known[payer_type]
-    base_quarters = quarters_in(home.rulebooks / base)
+    base_quarters = [quarter for quarter, _ in home.quarters_of(base)]
     if not base_quarters:
         raise DiagnosticError([Diagnostic("no_base", f"the base family {base} has no rulebooks in {home.rulebooks}")])
+    if payer_id in home.families() or any(p.stem == payer_id for p in home.payer_files()):
+        raise DiagnosticError([Diagnostic(
+            "exists", f"a payer or rulebook family '{payer_id}' already exists ({home.where(home.rulebook_path(payer_id, str(base_quarters[-1])))} tree)",
+            notes=("to change its rules, write a rulebook that extends it, or choose another id",))])
     if quarter is None:
         first = base_quarters[-1]
     else:
@@ -68,13 +86,15 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
     payer = {
         "id": payer_id, "name": name, "type": payer_type, "states": states, "rulebook_family": payer_id,
         "unit_method": unit_method, "aliases": [],
-        "sources": ["(name the payer policy or bulletin these rules come from, with its date)"],
+        "sources": [PAYER_SOURCE_PLACEHOLDER],
         "facts_as_of": today,
         "assumptions": [], "notes": f"Scaffolded by payerlint on {today}; rules extend {base}@{first}.",
     }
     payer_path.parent.mkdir(parents=True, exist_ok=True)
     payer_path.write_bytes(tomli_w.dumps(payer).encode("utf-8"))
-    method_line = ('override param unit_method = "ama_per_code"\n  cite "(the payer policy that says so)"\n'
+    from payerlint.syntax.format import quote
+
+    method_line = (f'override param unit_method = "ama_per_code"\n  cite "{METHOD_CITE_PLACEHOLDER}"\n'
                    if unit_method == "ama_per_code" else "")
     rulebook_path.parent.mkdir(parents=True, exist_ok=True)
     rulebook_path.write_text(
@@ -82,13 +102,14 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
         f"# Inherits every rule of {base}@{first}. To change one, write `override rule <id> ...`;\n"
         f"# to drop one, `disable rule <id> because \"...\"`; new rule ids are added as they are.\n"
         f"# Cite the payer's own document in each rule.\n\n"
-        f"rulebook {payer_id} \"{name}\"\n"
-        f"  payer \"{name}\"\n"
+        f"rulebook {payer_id} {quote(name)}\n"
+        f"  payer {quote(name)}\n"
         f"  quarter {first}\n"
         f"  facts as of {today}\n"
         f"  extends {base}@{first}\n"
-        f"  source \"(the payer policy or bulletin)\"\n\n"
-        f"{method_line}",
+        f"  source \"{RULEBOOK_SOURCE_PLACEHOLDER}\"\n"
+        # In the layout `payerlint fmt` gives, so a new payer starts formatted.
+        + (f"\n{method_line}" if method_line else ""),
         encoding="utf-8",
     )
     return [payer_path, rulebook_path]

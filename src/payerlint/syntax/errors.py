@@ -23,6 +23,8 @@ TERMINAL_WORDS = {
     "DATE": "a date like 2026-05-14",
     "CODE": "a code in capitals (97140, G0283, M25.6*)",
     "MINUS": "'-' (a range, like 97010-97039)",
+    "CODE_RANGE": "a range of codes like 98940-98942",
+    "CODE_PREFIX": "a code prefix like S93.4*",
     "RULE_ID": "a rule id like units.total",
     "RULEBOOK_ID": "a rulebook id like therapy-common",
     "RULEBOOK_REF": "a rulebook like therapy-common@2026Q2",
@@ -46,7 +48,7 @@ DECLARATION_WORDS = {"param", "codeset", "phrases", "table", "let", "rule", "ove
 
 # Terminals, by lark name, that start a value (an expression or a literal).
 _VALUE_START = {"NAME", "STRING", "INT", "DECIMAL", "MONEY", "DATE", "TRUE", "FALSE", "IF", "LPAR", "LSQB",
-                "MINUS", "NOT"}
+                "MINUS", "NOT", "CODE_RANGE", "CODE_PREFIX"}
 # Terminals that continue an expression after a value.
 _OPERATORS = {"ADD_OP", "MUL_OP", "COMPARE", "AND", "OR", "OF", "WHERE", "IN", "NOT", "HAS", "MENTIONS", "IS",
               "OTHERWISE", "DOT", "LSQB", "LPAR"}

@@ -259,6 +259,9 @@ def _special_token(source: SourceFile, err: UnexpectedToken, accepted: set[str],
     date_like = _date_like(source, span)
     if date_like is not None:
         return date_like
+    foreign = _foreign_word(source, span, accepted)
+    if foreign is not None:
+        return foreign
     # A keyword misspelled where keywords are expected: `categroy units`.
     word_span, word = _word_at(source, span)
     if word.isalpha():
@@ -312,6 +315,41 @@ def _special_token(source: SourceFile, err: UnexpectedToken, accepted: set[str],
         after = f" after '{before}'" if before else ""
         return (f"the expression before '{word}' is incomplete: a value is missing{after}", word_span,
                 [f"'{word}' starts a new clause, so it cannot be the missing value"])
+    return None
+
+
+# Words leads write for membership and ranges, which the language spells otherwise.
+MEMBERSHIP_WORDS = {"contains", "contain", "includes", "include", "within", "inside"}
+RANGE_WORDS = {"between", "through", "thru"}
+
+
+def _foreign_word(source: SourceFile, span: Span, accepted: set[str]):
+    """`modifiers contains "59"`, `code between 98940 and 98942`, `code in (97140, 97110)`,
+    `2* 3`: say how the language writes it. (message, span, notes) or None."""
+    text = _line_text(source, span.line)
+    before = text[:span.column - 1]
+    here = re.match(r"[A-Za-z_]+", text[span.column - 1:])
+    previous = re.search(r"([A-Za-z_]+)\s*$", before)
+    for match, column in ((here, span.column), (previous, previous.start(1) + 1 if previous else 0)):
+        word = match.group(1) if match is previous and match else match.group(0) if match else ""
+        if word in MEMBERSHIP_WORDS:
+            where = Span(span.file, span.line, column, span.line, column + len(word))
+            return (f"'{word}' is not a word of the language: a list is tested with in, the value first",
+                    where, ['for a list: "59" in modifiers, or modifiers has any of ["59", "XU"]',
+                            'for text: technique mentions "massage"'])
+        if word in RANGE_WORDS:
+            where = Span(span.file, span.line, column, span.line, column + len(word))
+            return (f"'{word}' is not a word of the language: a range of codes is written with in, and numbers "
+                    f"are compared twice", where, ["for codes: code in 98940-98942 (no spaces around '-')",
+                                                   "for numbers: minutes >= 8 and minutes <= 22"])
+    if str(text[span.column - 1:span.column]) == "," and accepted == {"RPAR"}:
+        return ("a list is written in square brackets, not parentheses", span,
+                ['for example: code in ["97140", "97110"], or a range: code in 98940-98942'])
+    prefix = re.search(r"(?<![0-9A-Za-z_.])([0-9]+)\*\s+$", before)
+    if prefix:
+        where = Span(span.file, span.line, prefix.start(1) + 1, span.line, prefix.end(1) + 2)
+        return (f"'{prefix.group(1)}*' reads as a code prefix; to multiply, put spaces around '*': "
+                f"{prefix.group(1)} * ...", where, [])
     return None
 
 
@@ -414,10 +452,11 @@ def _split_comment(line: str) -> tuple[str, str | None]:
 def _comments(source: SourceFile) -> list[t.Comment]:
     found = []
     for number, line in enumerate(source.text.split("\n"), start=1):
-        _, comment = _split_comment(line)
+        code, comment = _split_comment(line)
         if comment is not None:
             column = len(line) - len(comment) + 1
-            found.append(t.Comment(comment, Span(source.path, number, column, number, column + len(comment))))
+            found.append(t.Comment(comment, Span(source.path, number, column, number, column + len(comment)),
+                                   own_line=not code.strip()))
     return found
 
 
@@ -761,6 +800,15 @@ class _Builder(Transformer):
     def call(self, meta, c):
         args = tuple(a for a in c[1:] if a is not None)
         return t.Call(str(c[0]), args, self._span(meta), _tok_span(self.path, c[0]))
+
+    def code_range_expr(self, meta, c):
+        first, _, last = str(c[0]).partition("-")
+        span = self._span(meta)
+        return t.Codes(t.CodeItem(first, last, span), span)
+
+    def code_prefix_expr(self, meta, c):
+        span = self._span(meta)
+        return t.Codes(t.CodeItem(str(c[0]), None, span), span)
 
     def list_literal(self, meta, c):
         return t.ListLiteral(tuple(a for a in c if a is not None), self._span(meta))

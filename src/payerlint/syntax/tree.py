@@ -167,9 +167,19 @@ class Literal:
     """As written (`$2,480.00`, `8 weeks`), for a formatter and for messages."""
 
 
+@dataclass(frozen=True, slots=True)
+class Codes:
+    """A range or a prefix of codes written inside an expression: `code in 98940-98942`,
+    `code in S93.4*`. It is a small code set of its own, tested with `in`, `not in` or
+    `has any of` (alone, or in a list with quoted codes: `["97140", 98940-98942]`)."""
+
+    item: "CodeItem"
+    span: Span = _span()
+
+
 Expr = Union[
     Name, Field, Lookup, Call, Binary, Not, Negate, Member, Has, Mentions, IsTest,
-    Filter, Map, Conditional, ListLiteral, Literal,
+    Filter, Map, Conditional, ListLiteral, Literal, Codes,
 ]
 
 
@@ -196,6 +206,8 @@ class Ident:
 class Comment:
     text: str
     span: Span = _span()
+    own_line: bool = field(default=True, compare=False)
+    """Nothing but spaces before it on its line (else it ends a line of code)."""
 
 
 @dataclass(frozen=True, slots=True)

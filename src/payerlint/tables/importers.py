@@ -29,6 +29,7 @@ import heapq
 import itertools
 import operator
 import os
+import stat
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -518,6 +519,7 @@ def _import(kind: _Kind, source: str | Path, output: str | Path, label: str | No
     path, out = Path(source), Path(output)
     if not path.is_file():
         raise _error(f"cannot read source file '{source}': no such file")
+    _check_output(path, out)
     digest, encoding = _fingerprint(path)
     src, problems = _Source(path, str(source), encoding), _Problems()
     with tempfile.TemporaryDirectory(prefix="payerlint-import-") as workdir:
@@ -533,7 +535,11 @@ def _import(kind: _Kind, source: str | Path, output: str | Path, label: str | No
                     for _ in lines:  # still look for duplicate keys; write nothing
                         pass
                 else:
-                    out.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:
+                        raise _error(f"-o {out}: cannot create {out.parent}: "
+                                     f"{(exc.strerror or type(exc).__name__).lower()}") from None
                     # Beside the output so os.replace is atomic; open() rather than mkstemp
                     # so the table gets the usual permissions, not mkstemp's 0600.
                     tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
@@ -557,6 +563,32 @@ def _import(kind: _Kind, source: str | Path, output: str | Path, label: str | No
                     out.parent.rmdir()
     # Reaching here means no problem at all, so every row read was written.
     return ImportReport(parsed.rows_read, parsed.rows_read, parsed.preamble_lines, str(out))
+
+
+def _check_output(source: Path, out: Path) -> None:
+    """Refuse an output that is not a place for a table file: the input itself, a
+    folder, a device or pipe, or a path through a file. Only a regular file is replaced."""
+    if out.exists() or out.is_symlink():
+        try:
+            same = out.exists() and os.path.samefile(source, out)
+        except OSError:
+            same = False
+        if same:
+            raise _error(f"-o {out} is the file being imported; write the table to another file",
+                         notes=("for example -o rulebooks/<family>/tables/ncci_ptp.csv",))
+        mode = os.stat(out).st_mode if out.exists() else 0
+        if out.exists() and not stat.S_ISREG(mode):
+            what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, pipe or socket)"
+            raise _error(f"-o {out} is {what}; give the path of a table file to write",
+                         notes=(f"for example -o {out / 'ncci_ptp.csv'}" if stat.S_ISDIR(mode)
+                                else "a table is written as a new regular file",))
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _error(f"-o {out}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK):
+                raise _error(f"-o {out}: cannot write in {parent} (permission denied)")
+            break
 
 
 def _lines(rows: Iterable[Sequence[str]], kind: _Kind, source_cell: str,
@@ -624,4 +656,10 @@ def run_import(kind: str, source: str, output: str | None,
         hint = did_you_mean(normal, kinds)
         raise _error(f"unknown table kind '{kind}'; expected 'ncci-ptp' or 'mue'",
                      notes=(hint,) if hint else ())
-    return kinds[normal](source, output or DEFAULT_OUTPUTS[normal], source_label=source_label)
+    try:
+        return kinds[normal](source, output or DEFAULT_OUTPUTS[normal], source_label=source_label)
+    except OSError as exc:
+        # The file system refused (a full disk, a permission): said in one line; any
+        # half-written table was removed and the old one, if any, is untouched.
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise _error(f"import stopped: {(exc.strerror or type(exc).__name__).lower()}{where}") from None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import Home
-from payerlint.quarter import Quarter, QuarterError, quarters_in
+from payerlint.quarter import Quarter, QuarterError
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +27,13 @@ def family_of(home: Home, name: str) -> str:
     """A payer id (or alias) names its rulebook family; a family's own name is accepted too."""
     from payerlint.payers.registry import Registry
 
-    if (home.payers).is_dir():
+    if home.payer_folders():
         payer = Registry.load(home).resolve(name)
         if payer is not None:
             return payer.rulebook_family
-    if (home.rulebooks / name).is_dir():
+    families = home.families()
+    if name in families:
         return name
-    families = sorted(p.name for p in home.rulebooks.iterdir() if p.is_dir()) if home.rulebooks.is_dir() else []
     from payerlint.diagnostics import did_you_mean
 
     raise DiagnosticError([Diagnostic("unknown_payer", f"no payer or rulebook family '{name}'",
@@ -50,12 +50,13 @@ def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
     target = folder / f"{quarter}.rules"
     if target.exists():
         raise DiagnosticError([Diagnostic("exists", f"{target} already exists; payerlint will not overwrite it")])
-    earlier = [q for q in quarters_in(folder) if q < quarter]
+    # The latest earlier quarter in any tree: a team starts its own copy of a bundled one.
+    quarters = home.quarters_of(family)
+    earlier = [(q, path) for q, path in quarters if q < quarter]
     if not earlier:
         raise DiagnosticError([Diagnostic("no_earlier_quarter", f"{family} has no rulebook before {quarter} to copy",
-                                          notes=("quarters: " + (", ".join(map(str, quarters_in(folder))) or "none"),))])
-    source_quarter = earlier[-1]
-    source = folder / f"{source_quarter}.rules"
+                                          notes=("quarters: " + (", ".join(str(q) for q, _ in quarters) or "none"),))])
+    source_quarter, source = earlier[-1]
     text = source.read_text(encoding="utf-8")
     changes = []
 
@@ -69,7 +70,7 @@ def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
 
     def move_base(match: re.Match) -> str:
         base = match.group(2)
-        if not (home.rulebooks / base / f"{quarter}.rules").is_file():
+        if not home.rulebook_path(base, str(quarter)).is_file():
             raise DiagnosticError([Diagnostic(
                 "no_base_quarter", f"{family}@{source_quarter} extends {base}@{match.group(3)}, but {base} has no "
                 f"rulebook for {quarter} yet", notes=(f"start it first: payerlint quarter new {base} {quarter}",))])
@@ -83,5 +84,6 @@ def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
     while count:
         text, count = re.subn(rf"(?m)^(\s*#.*?)\b{source_quarter}\b",
                               lambda m: m.group(0).replace(str(source_quarter), str(quarter)), text)
+    folder.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return NewQuarter(target, source, tuple(changes))

@@ -16,11 +16,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from payerlint.api import Checker
+from payerlint.check import Checker
 from payerlint.claims.model import Claim
 from payerlint.claims.reader import Record
 from payerlint.claims.validate import ClaimValidator
 from payerlint.evaluate.engine import trace_rule
+from payerlint.evaluate.prepare import prepare
 from payerlint.evaluate.result import Finding, Result
 from payerlint.evaluate.values import format_value
 from payerlint.versions.diff import RulebookDiff
@@ -83,12 +84,14 @@ class Summary:
     """'param kx_threshold_pt_slp' -> claims it changed."""
     cause_kinds: Counter = field(default_factory=Counter)
     """'param' / 'table row' / 'code set member' / 'rule edit' ... -> claims."""
+    unattributed: int = 0
+    """Claims whose comparison failed inside payerlint (a bug), counted rather than lost."""
 
     def to_json(self) -> dict:
         return {"claims_checked": self.checked, "claims_changed": self.changed,
                 "verdict_changes": dict(sorted(self.verdicts.items())),
                 "by_kind_of_change": dict(sorted(self.cause_kinds.items())),
-                "by_change": dict(sorted(self.causes.items()))}
+                "by_change": dict(sorted(self.causes.items())), "internal_errors": self.unattributed}
 
 
 # Edits to these parts of a rule can change a claim's findings; a new title or citation cannot.
@@ -111,12 +114,21 @@ class Replay:
         validator = ClaimValidator()
         self.old_checker = Checker(old, validator=validator)
         self.new_checker = Checker(new, validator=validator)
+        self._programs = (prepare(old), prepare(new))
         self.summary = Summary()
         self._rule_changes = {c.name: c for c in diff.changes if c.kind == "rule"}
 
     def run(self, records: Iterable[Record]) -> Iterator[Impact]:
         for record in records:
-            impact = self.one(record)
+            try:
+                impact = self.one(record)
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException:  # noqa: BLE001 - one claim must never end the replay
+                # Both checks never raise; attribution that fails on one claim loses only
+                # that claim's explanation, counted so the summary does not hide it.
+                self.summary.unattributed += 1
+                continue
             if impact is not None:
                 yield impact
 
@@ -126,7 +138,10 @@ class Replay:
         self.summary.checked += 1
         if old.verdict == "error" and new.verdict == "error":
             return None  # an unreadable or invalid claim is the same under both
-        claim = Claim(record.data) if record.data is not None else None
+        try:
+            claim = Claim(record.data) if record.data is not None else None
+        except ValueError:
+            claim = None
         differences = []
         # Findings are grouped by rule and line (a rule for each date, or for the claim,
         # can have several findings without a line); within a group, identical findings
@@ -184,9 +199,9 @@ class Replay:
         if edit is not None and set(edit.details.get("parts", ())) & OUTCOME_PARTS:
             causes[("rule", rule_id)] = {"kind": "rule edit", "name": rule_id, "detail": edit.summary()}
         reads = []
-        for compiled in (self.old, self.new):
-            if claim is not None and compiled.rule(rule_id) is not None:
-                reads.extend(trace_rule(compiled, claim, rule_id, line))
+        for program in self._programs:
+            if claim is not None and program.compiled.rule(rule_id) is not None:
+                reads.extend(trace_rule(program, claim, rule_id, line))
         diff = self.diff
         for entry in reads:
             kind = entry[0]

@@ -1,0 +1,273 @@
+"""The claim path: one record in, exactly one result out, whatever the record holds.
+
+    record (claims/reader: parsed JSON, or why it could not be read)
+      -> validate   claims/validate: the JSON Schema, every problem with its JSON pointer
+      -> model      claims/model: typed values (dates, exact money); refuses what the
+                    schema cannot rule out (year 0000, 2.0 for a whole number)
+      -> route      a `RulebookChoice`: which prepared rulebooks check which lines
+      -> evaluate   evaluate/engine over each `Part`
+      -> result     evaluate/result: findings sorted, verdict, combined fix (evaluate/patch)
+
+The CLI, the Python API, replay and the services to come all call `Checker`; none repeats
+these steps. Which rulebooks check a claim is a strategy: `OneRulebook` (every claim
+against one rulebook, `check --rulebook`) here, and routing by payer and date of service
+in `payers/routing.py`. Both answer a `Route` that names prepared programs, so checking
+a claim does no file-system work and compiles nothing once the rulebooks are loaded.
+
+The guarantee a batch relies on is structural: `Checker.check` never raises. Whatever a
+record does, it yields one result; an unexpected exception inside payerlint becomes an
+`error` result with the finding `internal.error` (naming the exception type and where in
+payerlint it happened, never a value from the claim), and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import traceback
+
+import orjson
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol
+
+from payerlint.claims.model import Claim, ClaimValueError
+from payerlint.claims.reader import Record
+from payerlint.claims.validate import SCHEMA_VIOLATION, ClaimValidator
+from payerlint.diagnostics import Diagnostic
+from payerlint.evaluate.engine import evaluate
+from payerlint.evaluate.result import Finding, NotEvaluated, Result, verdict_of
+
+SCHEMA_CITATION = "payerlint claim schema (payerlint/schemas/claim.schema.json)"
+READER_CITATION = "payerlint input reader"
+INTERNAL_RULE = "internal.error"
+BUG_REPORT = "https://github.com/payerlint/payerlint/issues"
+_LINE_POINTER = re.compile(r"^/lines/(\d+)(/|$)")
+
+# Which `input` rule a reading or validation problem is reported under.
+INPUT_RULES = {SCHEMA_VIOLATION: "input.schema", "claim_unreadable": "input.json",
+               "claim_not_object": "input.json", "file_unreadable": "input.file"}
+
+
+# ------------------------------------------------------------------ routes
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One prepared rulebook's share of a claim."""
+
+    program: Any
+    """The `evaluate.program.Program` to run."""
+    lines: tuple[int, ...] | None = None
+    """The line indexes it checks; None for every line."""
+    claim_rules: bool = True
+    """Whether the rules for the whole claim run in this part (once per claim)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What checks a claim: the parts to evaluate, and any routing problem (an unknown
+    payer, a date no rulebook covers), which makes the verdict `error`."""
+
+    parts: tuple[Part, ...] = ()
+    errors: tuple[Finding, ...] = ()
+
+
+class RulebookChoice(Protocol):
+    """The strategy: which rulebooks check a claim. Called with a valid, typed claim."""
+
+    def route(self, claim: Claim) -> Route: ...
+
+
+class OneRulebook:
+    """Every claim against one compiled rulebook, whatever its payer and dates."""
+
+    def __init__(self, compiled):
+        from payerlint.evaluate.prepare import prepare
+
+        self.compiled = compiled
+        self._route = Route((Part(prepare(compiled)),))
+
+    def route(self, claim: Claim) -> Route:
+        return self._route
+
+
+# ------------------------------------------------------------------ the checker
+
+
+class Checker:
+    """Checks claims: validate, model, route, evaluate, result. Safe to share between
+    threads: rulebooks and programs are immutable, each check has its own state.
+
+    `choice` is a compiled rulebook (every claim against it) or a `RulebookChoice`.
+    """
+
+    def __init__(self, choice, *, strict: bool = False, explain: bool = False,
+                 validator: ClaimValidator | None = None):
+        if not hasattr(choice, "route"):
+            choice = OneRulebook(choice)
+        self.choice = choice
+        self.strict = strict
+        self.explain = explain
+        self.validator = validator or ClaimValidator()
+
+    @property
+    def rulebook(self):
+        """The one compiled rulebook, when every claim is checked against one."""
+        return getattr(self.choice, "compiled", None)
+
+    def check(self, data: Any, record: str | None = None, *, parsed: bool = False) -> Result:
+        """One claim (a JSON object as Python values) to its result. Never raises.
+
+        `parsed`: the claim came from `claims.reader`, which only produces JSON values;
+        otherwise it is first checked for values JSON cannot hold (a tuple, a key that is
+        not text, text that is not Unicode), which a caller's own objects may contain."""
+        try:
+            if not parsed:
+                data, problems = _as_json(data, self.validator)
+                if problems:
+                    return error_result(data, input_findings(problems), record)
+            return self._check(data, record)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - one claim must never end the batch
+            return internal_error(data, record, exc)
+
+    def check_record(self, record: Record) -> Result:
+        if record.data is None:
+            return error_result(None, input_findings([record.error] if record.error else []), record.origin)
+        return self.check(record.data, record.origin, parsed=True)
+
+    def check_records(self, records: Iterable[Record]) -> Iterator[Result]:
+        """One result per record, in order, streaming."""
+        for record in records:
+            yield self.check_record(record)
+
+    def _check(self, data: Any, record: str | None) -> Result:
+        problems = self.validator.validate(data)
+        if problems:
+            return error_result(data, input_findings(problems), record)
+        try:
+            claim = Claim(data)
+        except ClaimValueError as exc:
+            return error_result(data, input_findings([Diagnostic(SCHEMA_VIOLATION, exc.message, pointer=exc.pointer,
+                                                                 notes=(exc.note,))]), record)
+        route = self.choice.route(claim)
+        findings: list[Finding] = []
+        skipped: list[NotEvaluated] = []
+        rulebooks: list[str] = []
+        code_sets: dict = {}
+        for part in route.parts:
+            program = part.program
+            rulebooks.append(program.compiled.id)
+            code_sets.update(program.code_sets)
+            if part.lines is None:
+                evaluations = [evaluate(program, claim, explain=self.explain, claim_rules=part.claim_rules)]
+            else:
+                # A claim whose lines fall in two quarters: each quarter's rulebook checks
+                # its own lines; the rules for the whole claim run once, on every line.
+                evaluations = [evaluate(program, claim.subset(part.lines), explain=self.explain, claim_rules=False)]
+                if part.claim_rules:
+                    evaluations.append(evaluate(program, claim, explain=self.explain, other_rules=False))
+            for evaluation in evaluations:
+                findings.extend(evaluation.findings)
+                skipped.extend(evaluation.not_evaluated)
+        if self.strict:
+            findings.extend(strict_findings(skipped))
+        findings.extend(route.errors)
+        findings.sort(key=Finding.sort_key)
+        skipped.sort(key=NotEvaluated.sort_key)
+        verdict = verdict_of(findings)
+        fix = combined_fix(data, findings) if verdict != "error" else ()
+        return Result(_text_id(data.get("claim_id")), _text_id(data.get("payer_id")), tuple(rulebooks), verdict,
+                      tuple(findings), tuple(skipped), record, tuple(sorted(code_sets.items())), fix)
+
+
+def _as_json(data: Any, validator: ClaimValidator) -> tuple[Any, list[Diagnostic]]:
+    """A caller's claim as plain JSON values (tuples become lists), or the reasons it
+    cannot be: one orjson round trip (a few microseconds) settles it for almost every
+    claim; only a claim it refuses is walked, to name each value JSON cannot hold."""
+    try:
+        return orjson.loads(orjson.dumps(data)), []
+    except (TypeError, ValueError):
+        problems = validator.json_problems(data)
+        return data, problems  # nothing found: integers past 64 bits, left to the schema
+
+
+# ------------------------------------------------------------------ results
+
+
+def input_findings(diagnostics: Iterable[Diagnostic]) -> tuple[Finding, ...]:
+    """Reading and validation problems as `input` findings of severity `error`; a
+    schema problem carries the JSON pointer of the value, in its message and on its own."""
+    out = []
+    for d in diagnostics:
+        match = _LINE_POINTER.match(d.pointer or "")
+        # Reader messages already say file:line:column; schema messages get their pointer.
+        message = f"{d.pointer}: {d.message}" if d.pointer is not None else d.message
+        if d.notes:
+            message += " (" + "; ".join(d.notes) + ")"
+        out.append(Finding(INPUT_RULES.get(d.code, "input.schema"), "", "input", "error",
+                           int(match.group(1)) if match else None, message,
+                           SCHEMA_CITATION if d.code == SCHEMA_VIOLATION else READER_CITATION, pointer=d.pointer))
+    return tuple(sorted(out, key=Finding.sort_key))
+
+
+def _text_id(value: Any) -> str | None:
+    """A claim or payer id fit to repeat in a result: text of at most 64 characters
+    that is valid Unicode (an invalid claim may carry anything there)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def error_result(data: Any, findings: tuple[Finding, ...], record: str | None, rulebooks=()) -> Result:
+    claim_id = _text_id(data.get("claim_id")) if isinstance(data, dict) else None
+    payer_id = _text_id(data.get("payer_id")) if isinstance(data, dict) else None
+    return Result(claim_id, payer_id, tuple(rulebooks), "error", findings, (), record)
+
+
+def internal_error(data: Any, record: str | None, exc: BaseException) -> Result:
+    """The result for a claim payerlint failed on: the exception's type and where in
+    payerlint it was raised. Its message is left out: it may quote the claim."""
+    where = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if "payerlint" in frame.filename.replace("\\", "/").split("/"):
+            path = frame.filename.replace("\\", "/")
+            where = f" at {path[path.rindex('payerlint/'):]}:{frame.lineno}"
+            break
+    message = (f"payerlint could not check this claim: an internal error ({type(exc).__name__}{where}). "
+               f"This is a bug in payerlint, not a problem with the claim's billing; please report it at "
+               f"{BUG_REPORT} with the error and the rulebook, not the claim's contents")
+    finding = Finding(INTERNAL_RULE, "", "internal", "error", None, message, f"payerlint {_version()}")
+    try:
+        return error_result(data, (finding,), record)
+    except BaseException:  # noqa: BLE001 - data so odd that even its id cannot be read
+        return Result(None, None, (), "error", (finding,), (), record)
+
+
+def _version() -> str:
+    module = sys.modules.get("payerlint")
+    return getattr(module, "__version__", "")
+
+
+def combined_fix(data: dict, findings) -> tuple:
+    """The result's `fix`: every finding's fix as one patch (evaluate/patch.py)."""
+    from payerlint.evaluate.patch import combine
+
+    if not any(f.fix for f in findings):
+        return ()
+    return tuple(combine(data, [f.fix for f in findings]))
+
+
+def strict_findings(skipped: Iterable[NotEvaluated]) -> list[Finding]:
+    """Under --strict each rule that could not be evaluated becomes a warning."""
+    return [
+        Finding(n.rule, n.rulebook, "input", "warn", n.line,
+                f"rule {n.rule} was not evaluated: the claim has no {n.missing}",
+                "payerlint --strict: every rule must be evaluated")
+        for n in skipped
+    ]

@@ -1,0 +1,95 @@
+"""What generated rule code calls at run time (evaluate/codegen.py), by name.
+
+Small functions for what is not a plain Python expression: reading a field the claim may
+lack, a table column that may be empty, date arithmetic that may leave the calendar, the
+absence tests, and, for the traced form, a record of each read. `NAMESPACE` is the
+starting namespace of every generated module.
+"""
+
+from __future__ import annotations
+
+from payerlint.evaluate.phrases import PhraseMatcher, cached_matcher, cached_service_matcher, mentions
+from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
+                                      row_column, shift_date)
+
+__all__ = ["NAMESPACE", "PhraseMatcher", "cached_matcher", "cached_service_matcher", "Raised"]
+
+
+class Raised:
+    """A `with` binding or definition that raised: read again, it raises the same."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Unknown):
+        self.error = error
+
+
+def _missing(obj, name: str):
+    raise Missing(obj.ptr + "/" + name, name in obj)
+
+
+def _verdict(value, test) -> bool:
+    return absence_verdict(value, test[0], test[1])
+
+
+def _skip(skipped: dict, rule_id: str, missing: Missing, line) -> None:
+    """A rule that could not run for missing data: the first line it happened on."""
+    key = (rule_id, missing.pointer)
+    if key not in skipped:
+        skipped[key] = line
+
+
+def _dynamic_mentions(phrases, text: str, quantifier: str) -> bool:
+    phrases = tuple(phrases) if isinstance(phrases, (list, tuple)) else (phrases,)
+    return mentions(cached_matcher(phrases), text, quantifier)
+
+
+# -- the traced form: each read is appended to ctx.trace as a tuple (see engine.summarize)
+
+def _t_param(ctx, name, value):
+    ctx.trace.append(("param", name, value))
+    return value
+
+
+def _t_table(ctx, name, rows):
+    ctx.trace.append(("table", name))
+    return rows
+
+
+def _t_constant(ctx, name, reads, value):
+    ctx.trace.extend(reads)
+    ctx.trace.append(("let", name, (), value))
+    return value
+
+
+def _t_row(ctx, name, rows, key):
+    row = rows.get(key, NO_ROW)
+    ctx.trace.append(("row", name, key, row is not NO_ROW))
+    return row
+
+
+def _t_member(ctx, name, codes, value):
+    result = value in codes
+    ctx.trace.append(("member", name, value, result))
+    return result
+
+
+def _t_row_member(ctx, name, rows, value):
+    result = (value,) in rows
+    ctx.trace.append(("row", name, (value,), result))
+    return result
+
+
+def _t_mentions(ctx, matcher, text, quantifier):
+    for phrase in matcher.matched(text):
+        ctx.trace.append(("phrase", matcher.name, phrase))
+    return mentions(matcher, text, quantifier)
+
+
+NAMESPACE = {
+    "UNSET": UNSET, "NO_ROW": NO_ROW, "_Raised": Raised, "Missing": Missing, "NoData": NoData, "Unknown": Unknown,
+    "_missing": _missing, "_column": row_column, "_shift": shift_date, "_divide": divide, "_verdict": _verdict,
+    "_mentions": mentions, "_dynamic_mentions": _dynamic_mentions, "_skip": _skip,
+    "_t_param": _t_param, "_t_table": _t_table, "_t_constant": _t_constant, "_t_row": _t_row,
+    "_t_member": _t_member, "_t_row_member": _t_row_member, "_t_mentions": _t_mentions,
+}

@@ -1,0 +1,2 @@
+"""`payerlint lsp`: a language server for `.rules` files (pygls, the optional extra
+`payerlint[lsp]`)."""

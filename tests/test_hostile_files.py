@@ -1,0 +1,133 @@
+"""Files an attacker or a slip of the hand can hand payerlint: tables outside the tree,
+import targets that are not files, payer files that would reroute claims or crash."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from payerlint.compile.pipeline import Loader
+from payerlint.diagnostics import DiagnosticError
+from payerlint.home import Home
+from payerlint.payers.registry import Registry
+
+RULEBOOK = """\
+rulebook t "tables" quarter 2026Q2
+table codes "codes" from "{path}"
+  key code: code
+  columns flag: integer optional
+rule r.one "one" for each line category units severity warn
+  when codes[code].flag = 1
+  say "x" cite "t"
+"""
+SECRET_LINE = "root:x:0:0:secret-first-line"
+
+
+def compile_with_table(folder, table_path: str):
+    (folder / "t.rules").write_text(RULEBOOK.format(path=table_path), encoding="utf-8")
+    return Loader(Home(folder, "t")).load(str(folder / "t.rules"))
+
+
+@pytest.fixture
+def outside(tmp_path):
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text(SECRET_LINE + "\n", encoding="utf-8")
+    return secret
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink"])
+def test_a_table_outside_the_rulebook_tree_is_refused_without_reading_it(tmp_path, outside, how):
+    tree = tmp_path / "tree" / "rulebooks" / "acme"
+    (tree / "tables").mkdir(parents=True)
+    if how == "absolute":
+        ref = str(outside)
+    elif how == "dotdot":
+        ref = os.path.relpath(outside, tree)
+    else:
+        (tree / "tables" / "codes.csv").symlink_to(outside)
+        ref = "tables/codes.csv"
+    with pytest.raises(DiagnosticError) as caught:
+        compile_with_table(tree, ref)
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.code == "table_outside_tree"
+    rendered = caught.value.render()
+    assert SECRET_LINE not in rendered and "secret" not in rendered
+
+
+def test_tables_shared_inside_the_tree_and_beside_a_loose_rulebook_still_load(tmp_path):
+    tree = tmp_path / "tree" / "rulebooks"
+    (tree / "shared" / "tables").mkdir(parents=True)
+    (tree / "shared" / "tables" / "codes.csv").write_text("code,flag\n97140,1\n", encoding="utf-8")
+    (tree / "acme").mkdir()
+    assert compile_with_table(tree / "acme", "../shared/tables/codes.csv").tables["codes"].rows
+    loose = tmp_path / "loose"
+    (loose / "tables").mkdir(parents=True)
+    (loose / "tables" / "codes.csv").write_text("code,flag\n97140,1\n", encoding="utf-8")
+    assert compile_with_table(loose, "tables/codes.csv").tables["codes"].rows
+
+
+def cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "payerlint", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd)
+
+
+MUE = "HCPCS/CPT Code,Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale\n97140,4,3 Date of Service Edit: Clinical,Clinical: Data\n"
+
+
+def test_import_refuses_targets_that_are_not_table_files(tmp_path):
+    source = tmp_path / "mue.csv"
+    source.write_text(MUE, encoding="utf-8")
+    before = source.read_bytes()
+    same = cli("import", "mue", str(source), "-o", str(source))
+    assert same.returncode == 2 and "is the file being imported" in same.stderr and "Traceback" not in same.stderr
+    assert source.read_bytes() == before
+    folder = cli("import", "mue", str(source), "-o", str(tmp_path))
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    device = cli("import", "mue", str(source), "-o", "/dev/null")
+    assert device.returncode == 2 and "not a regular file" in device.stderr
+    (tmp_path / "afile").write_text("x")
+    through = cli("import", "mue", str(source), "-o", str(tmp_path / "afile" / "mue.csv"))
+    assert through.returncode == 2 and "is a file, not a folder" in through.stderr
+    fresh = cli("import", "mue", str(source), "-o", str(tmp_path / "new" / "deeper" / "mue.csv"))
+    assert fresh.returncode == 0, fresh.stderr
+    assert (tmp_path / "new" / "deeper" / "mue.csv").is_file()
+
+
+def registry_tree(tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "payers", tree / "payers")
+    shutil.copytree(ROOT / "rulebooks", tree / "rulebooks")
+    return tree
+
+
+def test_an_alias_equal_to_another_payers_id_is_an_error_at_load(tmp_path):
+    tree = registry_tree(tmp_path)
+    registry = Registry.load(Home(tree, "t"))
+    victim, thief = sorted(registry.payers)[:2]
+    path = tree / "payers" / f"{thief}.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("aliases = [", f'aliases = ["{victim.upper()}", ', 1), encoding="utf-8")
+    with pytest.raises(DiagnosticError) as caught:
+        Registry.load(Home(tree, "t"))
+    [problem] = caught.value.diagnostics
+    assert problem.code == "duplicate_alias" and f"the id of payer {victim}" in problem.message
+    run = cli("check", str(ROOT / "examples" / "claims"), "--home", str(tree))
+    assert run.returncode == 2 and "alias" in run.stderr
+
+
+@pytest.mark.parametrize("content", [b"id = \"caf\xe9\"\n", b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n"])
+def test_a_payer_file_that_is_not_utf8_or_nested_too_deep_is_a_diagnostic(tmp_path, content):
+    tree = registry_tree(tmp_path)
+    (tree / "payers" / "broken.toml").write_bytes(content)
+    with pytest.raises(DiagnosticError) as caught:
+        Registry.load(Home(tree, "t"))
+    assert caught.value.diagnostics[0].code == "payer_file_syntax"
+    run = cli("payers", "--home", str(tree))
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "broken.toml" in run.stderr
