@@ -536,14 +536,14 @@ _add(Builtin("services_found", "services_found(technique of documentation.interv
 # ------------------------------------------------------------------ therapist and assistant units
 
 
-def assistant_units(units: int, minutes: int, assistant_minutes: int) -> int:
+def assistant_units(units: int, minutes: int, assistant_minutes: int, de_minimis_percent: int = 10) -> int:
     """How many of a timed line's units take the assistant modifier (CQ or CO), the way
     CMS counts them from CY2022 (CMS Therapy Services page, "Billing Examples Using CQ/CO
     Modifiers"; CY2022 PFS final rule):
     - each full 15 minutes one clinician furnished alone is that clinician's unit;
     - one remaining unit goes without CQ/CO when the therapist furnished 8 minutes or more
-      of it (exception a), else with CQ/CO unless the assistant's part of it is 10% or
-      less (de minimis);
+      of it (exception a), else with CQ/CO unless the assistant's part of it is
+      de_minimis_percent (10, CY2020) or less;
     - two remaining units, each clinician 9-14 minutes of them, are one with and one
       without (exception b).
     Units billed below what the minutes support are counted as the therapist's first
@@ -568,7 +568,8 @@ def assistant_units(units: int, minutes: int, assistant_minutes: int) -> int:
     if remaining == 1:
         if therapist_left >= 8:
             return assistant_full
-        return assistant_full + (1 if assistant_left * 100 > (assistant_left + therapist_left) * 10 else 0)
+        over = assistant_left * 100 > (assistant_left + therapist_left) * de_minimis_percent
+        return assistant_full + (1 if over else 0)
     if remaining >= 2:
         # Two remaining units come from fewer than 30 leftover minutes: one each (exception b).
         return assistant_full + remaining - 1
@@ -576,18 +577,18 @@ def assistant_units(units: int, minutes: int, assistant_minutes: int) -> int:
 
 
 def _assistant_check(args):
-    usage = "assistant_units(units, minutes, assistant_minutes)"
-    _arity(args, 3, usage)
+    usage = "assistant_units(units, minutes, assistant_minutes, de_minimis_percent)"
+    _arity(args, 4, usage)
     for arg in args:
         if arg != T.UNKNOWN and arg.name not in ("integer", "minutes"):
             raise SignatureError(f"works on whole numbers and minutes, got {arg}: {usage}")
     return T.INTEGER
 
 
-_add(Builtin("assistant_units", "assistant_units(units, minutes, assistant_minutes)",
+_add(Builtin("assistant_units", "assistant_units(units, minutes, assistant_minutes, de_minimis_percent)",
              "How many of a timed line's units take CQ/CO: the assistant's full 15-minute units, and a remaining "
-             "unit unless the therapist furnished 8 minutes or more of it or the assistant's part is 10% or less "
-             "(CMS, from CY2022).",
+             "unit unless the therapist furnished 8 minutes or more of it or the assistant's part is "
+             "de_minimis_percent or less (CMS, from CY2022).",
              _assistant_check, lambda args: assistant_units))
 
 
