@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from typing import Any
 
 from payerlint.check import Part, Route
-from payerlint.compile.pipeline import Loader
+from payerlint.claims.model import Claim
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.evaluate.result import Finding
 from payerlint.payers.registry import Payer, Registry
@@ -56,10 +58,10 @@ class ByPayer:
                 self.loader = Loader(self.registry.home)
             self._families = {payer.rulebook_family: {(q.year, q.number) for q in self.registry.quarters(payer)}
                               for payer in self.registry.payers.values()}
-            self._programs: dict[tuple[str, tuple[int, int]], object] = {}
+            self._programs: dict[tuple[str, tuple[int, int]], Any] = {}
             self.rulebook_errors = {}
 
-    def route(self, claim) -> Route:
+    def route(self, claim: Claim) -> Route:
         data = claim.root
         payer = self.registry.resolve(data["payer_id"])
         if payer is None:
@@ -84,7 +86,7 @@ class ByPayer:
             parts.append(Part(program, None if whole else tuple(indexes), quarter == claim_quarter))
         return Route(tuple(parts), tuple(errors))
 
-    def _program(self, payer: Payer, quarter: tuple[int, int]):
+    def _program(self, payer: Payer, quarter: tuple[int, int]) -> Any:
         key = (payer.rulebook_family, quarter)
         program = self._programs.get(key)
         if program is not None or key in self._programs:
@@ -94,7 +96,7 @@ class ByPayer:
                 self._programs[key] = self._prepare(payer, quarter)
             return self._programs[key]
 
-    def _prepare(self, payer: Payer, quarter: tuple[int, int]):
+    def _prepare(self, payer: Payer, quarter: tuple[int, int]) -> Any:
         if quarter not in self._families.get(payer.rulebook_family, ()):
             return None
         ref = f"{payer.rulebook_family}@{Quarter(*quarter)}"
@@ -117,7 +119,7 @@ class ByPayer:
 
         return prepare(compiled)
 
-    def _no_rulebook(self, payer: Payer, quarter: tuple[int, int], claim, indexes) -> Finding:
+    def _no_rulebook(self, payer: Payer, quarter: tuple[int, int], claim: Claim, indexes: list[int]) -> Finding:
         ref = f"{payer.rulebook_family}@{Quarter(*quarter)}"
         if ref in self.rulebook_errors:
             first = self.rulebook_errors[ref].diagnostics[0]
