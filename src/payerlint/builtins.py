@@ -518,6 +518,148 @@ _add(Builtin("phrases_found", "phrases_found(technique of documentation.interven
              _found_check, lambda args: _phrases_found))
 
 
+def _services_found(texts, phrases):
+    from payerlint.evaluate.phrases import cached_service_matcher
+
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
+    return cached_service_matcher(phrases).found(texts)
+
+
+def _services_check(args):
+    usage = "services_found(technique of documentation.interventions, phrase of technique_guidance)"
+    _arity(args, 2, usage)
+    for arg in args:
+        if arg != T.UNKNOWN and not (T.is_texty(arg) or (T.is_list(arg) and arg.item in (T.TEXT, T.CODE, T.UNKNOWN))):
+            raise SignatureError(f"expects texts or lists of texts: {usage}")
+    return T.list_of(T.TEXT)
+
+
+_add(Builtin("services_found", "services_found(technique of documentation.interventions, phrase of technique_guidance)",
+             "The phrases naming a service that the texts mention however they word it: any inflection, up to two "
+             "words in between, inverted ('exercises for strengthening'), an abbreviation the list names, not when "
+             "negated ('no e-stim', 'HP declined'); the longest of overlapping matches wins. A phrase word in "
+             "capitals ('US') matches only in capitals. See evaluate/phrases.py.",
+             _services_check, lambda args: _services_found))
+
+
+# ------------------------------------------------------------------ therapist and assistant units
+
+
+def assistant_units(units: int, minutes: int, assistant_minutes: int, de_minimis_percent: int = 10) -> int:
+    """How many of a timed line's units take the assistant modifier (CQ or CO), the way
+    CMS counts them from CY2022 (CMS Therapy Services page, "Billing Examples Using CQ/CO
+    Modifiers"; CY2022 PFS final rule):
+    - each full 15 minutes one clinician furnished alone is that clinician's unit;
+    - one remaining unit goes without CQ/CO when the therapist furnished 8 minutes or more
+      of it (exception a), else with CQ/CO unless the assistant's part of it is
+      de_minimis_percent (10, CY2020) or less;
+    - two remaining units, each clinician 9-14 minutes of them, are one with and one
+      without (exception b).
+    Units billed below what the minutes support are counted as the therapist's first
+    (an ASSUMPTION: no source covers under-billed lines; the units rules flag them).
+
+    >>> assistant_units(2, 36, 23)    # CMS scenario: PTA 23 and PT 13 minutes of 97110
+    1
+    >>> assistant_units(3, 45, 4), assistant_units(1, 15, 7), assistant_units(2, 26, 13), assistant_units(2, 30, 30)
+    (0, 0, 1, 2)
+    """
+    therapist = minutes - assistant_minutes
+    if units <= 0 or assistant_minutes <= 0:
+        return 0
+    if therapist <= 0:
+        return units
+    therapist_full, assistant_full = therapist // 15, assistant_minutes // 15
+    if therapist_full >= units:
+        return 0
+    assistant_full = min(assistant_full, units - therapist_full)
+    remaining = units - therapist_full - assistant_full
+    therapist_left, assistant_left = therapist - 15 * therapist_full, assistant_minutes - 15 * assistant_full
+    if remaining == 1:
+        if therapist_left >= 8:
+            return assistant_full
+        over = assistant_left * 100 > (assistant_left + therapist_left) * de_minimis_percent
+        return assistant_full + (1 if over else 0)
+    if remaining >= 2:
+        # Two remaining units come from fewer than 30 leftover minutes: one each (exception b).
+        return assistant_full + remaining - 1
+    return assistant_full
+
+
+def _assistant_check(args):
+    usage = "assistant_units(units, minutes, assistant_minutes, de_minimis_percent)"
+    _arity(args, 4, usage)
+    for arg in args:
+        if arg != T.UNKNOWN and arg.name not in ("integer", "minutes"):
+            raise SignatureError(f"works on whole numbers and minutes, got {arg}: {usage}")
+    return T.INTEGER
+
+
+_add(Builtin("assistant_units", "assistant_units(units, minutes, assistant_minutes, de_minimis_percent)",
+             "How many of a timed line's units take CQ/CO: the assistant's full 15-minute units, and a remaining "
+             "unit unless the therapist furnished 8 minutes or more of it or the assistant's part is "
+             "de_minimis_percent or less (CMS, from CY2022).",
+             _assistant_check, lambda args: assistant_units))
+
+
+def money_share(amount: Decimal, part: int, whole: int) -> Decimal:
+    """`amount` x part / whole, to the cent (half up): a line's charge for some of its units.
+
+    >>> money_share(Decimal("96.00"), 1, 3)
+    Decimal('32.00')
+    """
+    if not whole:
+        raise NoValue("a share of nothing")
+    from decimal import ROUND_HALF_UP
+
+    return (Decimal(amount) * part / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _share_money_check(args):
+    usage = "money_share(charge, some_units, units)"
+    _arity(args, 3, usage)
+    if args[0] not in (T.MONEY, T.UNKNOWN):
+        raise SignatureError(f"expects an amount first, got {args[0]}: {usage}")
+    for arg in args[1:]:
+        if arg != T.UNKNOWN and arg.name != "integer":
+            raise SignatureError(f"expects whole numbers after the amount, got {arg}: {usage}")
+    return T.MONEY
+
+
+_add(Builtin("money_share", "money_share(charge, some_units, units)",
+             "An amount times part over whole, to the cent: the charge of some of a line's units.",
+             _share_money_check, lambda args: money_share))
+
+
+def split_line(line, units: int, minutes: int, modifier: str) -> dict:
+    """A copy of a claim line for `units` of its units and `minutes` of its minutes, all
+    furnished by the assistant, with `modifier` added and its share of the charge: the new
+    line a fix adds when one line's units are split between therapist and assistant."""
+    out = {key: value for key, value in line.items() if key != "index"}
+    old_units = line.get("units") or 0
+    out["units"] = units
+    out["minutes"] = minutes
+    out["assistant_minutes"] = minutes
+    out["modifiers"] = [m for m in line.get("modifiers", ()) if m != modifier] + [modifier]
+    if line.get("charge") is not None and old_units:
+        out["charge"] = money_share(line["charge"], units, old_units)
+    return out
+
+
+def _split_check(args):
+    usage = "split_line(line, some_units, assistant_minutes, assistant_modifier)"
+    _arity(args, 4, usage)
+    if args[0] not in (T.line_type(), T.UNKNOWN):
+        raise SignatureError(f"expects a claim line first, got {args[0]}: {usage}")
+    return T.line_type()
+
+
+_add(Builtin("split_line", "split_line(line, some_units, assistant_minutes, assistant_modifier)",
+             "A copy of a line for some of its units, furnished by the assistant, with the modifier added and its "
+             "share of the charge: the line a fix adds to split a line between therapist and assistant.",
+             _split_check, lambda args: split_line))
+
+
 def _remainder_check(args):
     usage = "remainder(minutes, 15)"
     _arity(args, 2, usage)

@@ -47,6 +47,21 @@ SCHEMA_NAMES = ("claim", "result", "diagnostic", "payer")
 
 
 @runtime_checkable
+class Denial(Protocol):
+    """The claim adjustment a payer returns on a rule's ground (X12 code lists)."""
+
+    @property
+    def group(self) -> str:
+        """The claim adjustment group code: CO (the provider's write-off), PR (the patient's), OA, PI."""
+    @property
+    def reason(self) -> str:
+        """The claim adjustment reason code (CARC), such as "97"."""
+    @property
+    def remarks(self) -> tuple[str, ...]:
+        """Remittance advice remark codes (RARC), such as ("N425",)."""
+
+
+@runtime_checkable
 class Finding(Protocol):
     """One thing a rule (or the input check) found on a claim."""
 
@@ -75,6 +90,9 @@ class Finding(Protocol):
     @property
     def pointer(self) -> str | None:
         """For an input finding: the JSON pointer of the value that is wrong."""
+    @property
+    def denial(self) -> Denial | None:
+        """The denial the rulebook predicts for the rule's ground; None when it names none."""
     def to_json(self) -> JSONObject: ...
 
 

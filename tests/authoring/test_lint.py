@@ -158,7 +158,9 @@ def test_an_own_rule_whose_fix_fights_an_inherited_rule_on_the_same_codes(report
     fights = {w.message.split(" (medicare@2026Q2)")[0]: w for w in by_code(report)["contradicting_fixes"]}
     # Both lower or raise the same line's units to another number than the cap's 2.
     assert set(fights) == {"rule units.manual_cap and inherited rule units.lone_under_8",
-                           "rule units.manual_cap and inherited rule units.zero_with_15_minutes"}
+                           "rule units.manual_cap and inherited rule units.zero_with_15_minutes",
+                           # the therapist's units of a line shared with an assistant
+                           "rule units.manual_cap and inherited rule modifier.assistant_split"}
     fight = fights["rule units.manual_cap and inherited rule units.lone_under_8"]
     assert "both fire on 97140 and their fixes disagree: /lines/{}/units becomes 2 in one and 0 in the other" \
         in fight.message

@@ -152,11 +152,13 @@ def test_quarters_page_shows_the_diff_and_the_replay_of_a_claims_file(driver, se
     driver.find_element(By.CSS_SELECTOR, "#quarters-form button").click()
     out = driver.find_element(By.ID, "quarters-out")
     summary = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".replay-summary"))[0]
-    assert summary.text == "12 claims checked, 7 changed outcome."
+    # Two KX rules: past the threshold before the claim (deny) and carried past it by the
+    # claim's own charges (warn), so claims between the two thresholds now warn.
+    assert summary.text == "12 claims checked, 9 changed outcome."
     assert "medicare@2025Q4 → medicare@2026Q1" in out.text
     assert "param kx_threshold_pt_slp: $2,410.00 -> $2,480.00" in out.text
-    assert "Reaches: threshold.kx_missing" in out.text
-    assert "verdict deny -> clean: 4" in out.text
+    assert "Reaches: threshold.kx_crossed_by_claim, threshold.kx_missing" in out.text
+    assert "verdict deny -> warn: 3" in out.text
 
 
 def test_graph_pans_and_a_selected_rule_shows_what_it_reads(driver, server):
@@ -168,8 +170,18 @@ def test_graph_pans_and_a_selected_rule_shows_what_it_reads(driver, server):
     layer = driver.find_element(By.CSS_SELECTOR, "#graph-canvas svg > g")
     before = layer.get_attribute("transform")
     canvas = driver.find_element(By.CSS_SELECTOR, "#graph-canvas svg")
-    ActionChains(driver).move_to_element_with_offset(canvas, 5, 5).click_and_hold().move_by_offset(-120, -60) \
-        .release().perform()
+    # Grab the canvas where no node is (dragging a node does not pan), wherever the layout
+    # put the nodes; Selenium's offsets count from the element's centre.
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    empty = driver.execute_script("""
+        const svg = arguments[0], r = svg.getBoundingClientRect();
+        for (let y = Math.max(r.top, 0) + 5; y < Math.min(r.bottom, innerHeight) - 5; y += 10)
+          for (let x = Math.max(r.left, 0) + 5; x < Math.min(r.right, innerWidth) - 5; x += 10)
+            if (document.elementFromPoint(x, y) === svg) return [x - r.left - r.width / 2, y - r.top - r.height / 2];
+        return null;""", canvas)
+    assert empty is not None
+    ActionChains(driver).move_to_element_with_offset(canvas, int(empty[0]), int(empty[1])).click_and_hold() \
+        .move_by_offset(120 if empty[0] < 0 else -120, 60 if empty[1] < 0 else -60).release().perform()
     dragged = layer.get_attribute("transform")
     assert dragged != before
     canvas.send_keys(Keys.ARROW_RIGHT)

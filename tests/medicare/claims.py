@@ -44,8 +44,9 @@ def clean() -> dict:
 
 def line(code: str, units: int = 1, minutes: int | None = None, mods=("GP",), **fields) -> dict:
     """A claim line furnished by the PT alone, pointing at diagnosis 1."""
+    # Every real line carries a charge (the KX threshold rules add them up): $48.00 a unit.
     out = {"code": code, "modifiers": list(mods), "units": units, "diagnosis_pointers": [1],
-           "performed_by": "PT", "assistant_minutes": 0}
+           "performed_by": "PT", "assistant_minutes": 0, "charge": f"{48 * max(units, 1)}.00"}
     if minutes is not None:
         out["minutes"] = minutes
     if code == "97140":
@@ -137,5 +138,5 @@ override table mue "MUE values for tests (synthetic)" from "mue.csv"
 override table ncci_ptp "NCCI pairs for tests (synthetic)" from "ptp.csv"
   key column_1: code, column_2: code
   columns effective: date optional, deleted: date optional, modifier_indicator: integer,
-          order_confirmed: boolean, source: text, grade: text
+          order_confirmed: boolean optional, source: text, grade: text
 '''

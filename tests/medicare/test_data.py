@@ -1,5 +1,5 @@
 """The Medicare rulebook's data: its tables carry their sources and grades and nothing made
-up, its params are the brief's values, and editing data in the text changes outcomes."""
+up, its params are the researched values, and editing data in the text changes outcomes."""
 
 from __future__ import annotations
 
@@ -28,18 +28,22 @@ def header(path):
         return next(text for text in handle if not text.startswith("#")).strip().split(",")
 
 
-# ------------------------------------------------------------------ NCCI PTP rows (brief sec. 2.2)
+# ------------------------------------------------------------------ NCCI PTP rows (as reported)
 
 PT_EVALS, OT_EVALS = ("97161", "97162", "97163"), ("97165", "97166", "97167")
-# Order not confirmed: sec. 2.2 "Not confirmed" rows, and 97012 with 97140, whose order sec. 9
-# item 1 calls unknown although one C source puts 97140 in column 2.
+# Order not confirmed: the rows whose sources do not confirm the order, 97012 with 97140 (one
+# C source puts 97140 in column 2, no other), and 97140 with 97530 (one C source).
 UNCONFIRMED = ({(e, "97140") for e in PT_EVALS + OT_EVALS} | {("97530", "97116"), ("97150", "97110")}
-               | {("97140", c) for c in ("29581", "29582", "29583", "29584")} | {("97012", "97140")})
+               | {("97140", c) for c in ("29581", "29582", "29583", "29584")} | {("97012", "97140")}
+               | {("97140", "97530")})
 CONFIRMED = ({(c, e) for c in ("97530", "97150") for e in PT_EVALS + OT_EVALS + ("97164",)}
              | {(c, t) for c in ("98940", "98941", "98942") for t in ("97140", "97112", "97124")})
 REVERSED = {(c, e) for c in ("97530", "97150") for e in PT_EVALS + OT_EVALS}
-NOT_FOUND = {("97140", c) for c in ("97530", "97124", "97018", "G0283", "97750")} | \
-    {(c, "97140") for c in ("98925", "98926", "98927", "98928", "98929")}
+# No source read gives these as NCCI edits: they stay out of the table (the pairs practices
+# report denials for are warned about by their own rules, marked as assumptions).
+NOT_FOUND = {("97140", c) for c in ("97124", "97018", "G0283", "97750")} | \
+    {(c, "97140") for c in ("98925", "98926", "98927", "98928", "98929")} | \
+    {(c, e) for c in ("97750", "97755") for e in PT_EVALS + OT_EVALS + ("97164", "97168")}
 
 
 @pytest.mark.parametrize("row", rows(PTP_FILE), ids=lambda r: f"{r['column_1']}-{r['column_2']}")
@@ -49,11 +53,18 @@ def test_every_ptp_row_names_its_source_and_grade(row):
     assert row["order_confirmed"] in ("yes", "no")
     for column in ("effective", "deleted"):
         assert row[column] == "" or date.fromisoformat(row[column])
-    # No row was read from a CMS file (brief sec. 9 item 1), so none can claim grade A.
+    # No row was read from a CMS file, so none can claim grade A (grade A rows deny).
     assert row["grade"] != "A"
 
 
-def test_ptp_rows_are_the_pairs_the_brief_reports():
+def test_the_ptp_table_claims_no_cms_file_version():
+    text = PTP_FILE.read_text(encoding="utf-8")
+    assert not re.search(r"v3[0-9]{2}r[0-9]", text), "no CMS file version: no row came from one"
+    for path in sorted(RULEBOOK.parent.glob("*.rules")):
+        assert not re.search(r"v3[0-9]{2}r[0-9]", path.read_text(encoding="utf-8")), path.name
+
+
+def test_ptp_rows_are_the_reported_pairs():
     pairs = {(r["column_1"], r["column_2"]): r for r in rows(PTP_FILE)}
     assert len(pairs) == len(rows(PTP_FILE)), "one row per pair"
     assert set(pairs) == UNCONFIRMED | CONFIRMED
@@ -63,7 +74,7 @@ def test_ptp_rows_are_the_pairs_the_brief_reports():
     assert not any(r["modifier_indicator"] == "0" for r in pairs.values())
 
 
-def test_pairs_the_brief_did_not_find_are_absent():
+def test_pairs_no_source_gives_are_absent():
     pairs = {(r["column_1"], r["column_2"]) for r in rows(PTP_FILE)}
     assert not (NOT_FOUND | {(b, a) for a, b in NOT_FOUND}) & pairs
 
@@ -92,10 +103,15 @@ def test_mue_table_ships_without_made_up_values(medicare):
 def test_technique_guidance_points_at_medicare_codes():
     guidance = rows(TABLES / "technique_codes.csv")
     phrases = [r["phrase"] for r in guidance]
-    assert len(phrases) == len(set(phrases)) and all(p == p.lower().strip() for p in phrases)
+    assert len(phrases) == len(set(phrases)) and all(p == p.strip() for p in phrases)
+    # Capitals mean "only in capitals" (services_found): only short abbreviations whose
+    # lowercase is an ordinary word ("US" is not "us") are written so.
+    assert all(p == p.lower() or (p.isupper() and len(p) <= 4) for p in phrases)
     assert all(re.fullmatch(r"[0-9A-Z][0-9]{3}[0-9A-Z]", r["code"]) for r in guidance)
     assert "97014" not in {r["code"] for r in guidance}, "Medicare bills G0283, not 97014 (brief sec. 4.5)"
-    assert {r["code"] for r in guidance if "stim" in r["phrase"]} == {"G0283"}
+    unattended = {r["code"] for r in guidance if "stim" in r["phrase"] and "attended" not in r["phrase"]
+                  and "manual" not in r["phrase"]}
+    assert unattended == {"G0283"}
 
 
 def test_discipline_modifiers():
@@ -171,9 +187,9 @@ def test_adding_a_ptp_row_changes_the_verdict(check, tmp_path):
     for source in TABLES.iterdir():
         (tmp_path / "tables" / source.name).write_bytes(source.read_bytes())
     with open(tmp_path / "tables" / "ncci_ptp_therapy.csv", "a", encoding="utf-8") as handle:
-        handle.write('97140,97530,2026-01-01,,1,yes,"synthetic test row",C,\n')
+        handle.write('97140,97110,2026-01-01,,1,,"synthetic test row from a CMS file",A,\n')
     path = tmp_path / "2026Q2.rules"
     path.write_text(RULEBOOK.read_text(encoding="utf-8"), encoding="utf-8")
-    data = claim(line("97140", 1, 22), line("97530", 1, 15))
-    assert "ptp.modifier_required" not in fired(check(data))
+    data = claim(line("97140", 1, 22), line("97110", 1, 15))
+    assert not {"ptp.modifier_required", "ptp.reported_pair"} & fired(check(data))
     assert "ptp.modifier_required" in fired(check(data, rulebook=load(path)))

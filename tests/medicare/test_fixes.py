@@ -98,7 +98,8 @@ def rulebooks(tmp_path_factory, medicare):
     folder = tmp_path_factory.mktemp("fix_fixture")
     fixture = overlay(folder, SYNTHETIC_TABLES, tables={"mue.csv": "code,mue,mai,mai_text\n97140,2,1,1 Line Edit\n",
              "ptp.csv": "column_1,column_2,effective,deleted,modifier_indicator,order_confirmed,source,grade\n"
-                        "97530,97161,2020-01-01,,0,yes,synthetic fixture,C\n"})
+                        "97530,97161,2020-01-01,,0,,synthetic fixture (CMS file),A\n"
+                        "97161,97140,2020-01-01,,1,,synthetic fixture (CMS file),A\n"})
     ama = overlay(tmp_path_factory.mktemp("fix_ama"), 'override param unit_method = "ama_per_code"')
     return {None: medicare, "fixture": fixture, "ama": ama}
 
@@ -130,13 +131,14 @@ CORPUS = {
     "more units to less time, three codes": (
         lambda: claim(line("97110", 1, 30), line("97112", 2, 25), line("97116", 1, 5)), None),
     "units on two dates": (lambda: claim(line("97140", 2, 22), line("97110", 3, 25, date="2026-05-15")), None),
-    "untimed billed twice": (lambda: claim(line("97140", 1, 22), line("97010", 2, 20), line("97161", 3, 45,
+    "untimed billed twice": (lambda: claim(line("97140", 1, 22), line("G0283", 2, 20), line("97161", 3, 45,
                                                                                             mods=("GP", "59"))), None),
     "AMA method: pooled units": (lambda: claim(line("97110", 2, 20), line("97140", 1, 18)), "ama"),
     "evaluation with 97140, no modifier": (lambda: claim(line("97161", 1, 45), line("97140", 1, 22)), None),
-    "re-evaluation with 59 on the wrong code": (
-        lambda: claim(line("97530", 1, 22, mods=("GP", "59")), line("97164", 1, 30)), None),
+    "re-evaluation with therapeutic activities, no modifier": (
+        lambda: claim(line("97530", 1, 22), line("97164", 1, 30)), None),
     "hard NCCI edit": (lambda: claim(line("97530", 1, 22), line("97161", 1, 45)), "fixture"),
+    "pair from the CMS file without a modifier": (lambda: claim(line("97161", 1, 45), line("97140", 1, 22)), "fixture"),
     "59 beside XS": (lambda: claim(line("97140", 1, 22, mods=("GP", "59", "XS"))), None),
     "MUE line edit": (lambda: claim(line("97140", 3, 45)), "fixture"),
     "therapy modifiers missing, multiple, mismatched": (
@@ -144,13 +146,18 @@ CORPUS = {
                       line("97112", 1, 10, mods=("GO",))), None),
     "OT billed under GP": (lambda: claim(line("97530", 1, 22, mods=("GP",)), discipline="OT"), None),
     "SLP line without GN": (lambda: claim(line("97530", 1, 22, mods=()), discipline="SLP"), None),
-    "assistant minutes without CQ": (lambda: claim(line("97140", 2, 30, assistant_minutes=10)), None),
+    "assistant minutes without CQ": (lambda: claim(line("97140", 2, 30, assistant_minutes=30)), None),
+    "a line therapist and assistant shared": (lambda: claim(line("97110", 2, 36, assistant_minutes=23)), None),
     "modality by an OTA without CO": (
         lambda: claim(line("97530", 1, 22, mods=("GO",)), line("G0283", 1, 15, mods=("GO",), performed_by="OTA"),
                       discipline="OT"), None),
     "above the KX threshold": (
         lambda: _set(claim(line("97140", 1, 22), line("97110", 1, 15, mods=("GP", "KX")), line("G0283", 1, 10)),
                      episode__therapy_amount_ytd="3100.00"), None),
+    "this claim carries the year past the KX threshold": (
+        lambda: _set(claim(line("97140", 1, 22), line("97110", 1, 15), line("G0283", 1, 10)),
+                     episode__therapy_amount_ytd="2450.00"), None),
+    "hot or cold packs to Medicare": (lambda: claim(line("97140", 1, 22), line("97010", 1, 10)), None),
     "no body region": (lambda: delete(claim(), "/lines/0/body_region"), None),
     "massage documented under 97140": (lambda: _technique("Swedish massage to the calf"), None),
     "hot pack documented under 97140": (lambda: _technique("Moist heat to the ankle"), None),
@@ -172,8 +179,12 @@ KNOCK_ON = {
     ("coding.technique_fits_other_code", "documentation.minutes_disagree"):
         "recoding a timed 97140 as an untimed code (hot pack 97010) takes its minutes out of the timed total, so the "
         "note's total timed minutes must be restated by the therapist",
-    ("coverage.chiropractor_therapy", "documentation.minutes_disagree"):
-        "removing the non-covered 97140 leaves its minutes in the note's timed total; the service was performed",
+    ("coding.technique_fits_other_code", "coding.97010_bundled"):
+        "recoding as 97010, which is what the note describes, leaves a line Medicare never pays: its own fix "
+        "removes it",
+    ("coverage.chiropractor_therapy", "coverage.chiropractor_excluded"):
+        "with GY the line is still statutorily excluded: the information says Medicare will deny it and the "
+        "patient is liable",
 }
 
 
@@ -238,10 +249,10 @@ def test_the_knock_on_findings_are_real(check, rulebooks):
     # The allowances above are used: each happens on the corpus.
     hot = CORPUS["hot pack documented under 97140"][0]()
     [recode] = findings(check(hot), "coding.technique_fits_other_code")
-    assert fired(check(apply_patch(hot, recode.fix))) == {"documentation.minutes_disagree"}
+    assert fired(check(apply_patch(hot, recode.fix))) == {"documentation.minutes_disagree", "coding.97010_bundled"}
     chiropractic = CORPUS["chiropractor billing manual therapy"][0]()
     fix = next(f for f in check(chiropractic).findings if f.rule == "coverage.chiropractor_therapy" and f.line == 1)
-    assert "documentation.minutes_disagree" in fired(check(apply_patch(chiropractic, fix.fix)))
+    assert "coverage.chiropractor_excluded" in fired(check(apply_patch(chiropractic, fix.fix)))
 
 
 def test_applying_every_units_fix_of_a_day_gives_the_cms_allocation(check):
@@ -258,7 +269,15 @@ def test_applying_every_units_fix_of_a_day_gives_the_cms_allocation(check):
 
 NO_FIX = {
     "mue.date": "a date-of-service edit: which line gives up units is a billing choice (MAI 3 may be appealed)",
-    "modifier.assistant_split": "needs one line split in two (one unit with CQ/CO, one without) and its minutes shared",
+    "ptp.reported_not_allowed": "a reported edit nobody has checked against the CMS file: dropping a line is a billing "
+                                "choice",
+    "coding.evaluation_by_pta": "who furnished the evaluation is a fact: only the therapist's evaluation can be billed",
+    "coding.evaluation_by_ota": "who furnished the evaluation is a fact: only the therapist's evaluation can be billed",
+    "coding.manual_therapy_and_massage_same_region": "which service was furnished is a clinical fact",
+    "coding.manual_therapy_with_omt": "whether the regions differ is a clinical fact",
+    "coding.performance_test_with_evaluation": "whether the test was separate from the evaluation is a clinical fact",
+    "diagnosis.newer_than_release": "information: the code set is older than the date of service",
+    "coverage.chiropractor_excluded": "information: Medicare will deny the line and the patient is liable",
     "threshold.medical_review": "information: nothing on the claim is wrong",
     "coding.duplicate_line": "merging the lines or adding the modifier that makes them distinct is a billing choice",
     "diagnosis.not_billable": "the specific code (7th character, laterality) is a clinical choice",
@@ -329,16 +348,15 @@ def test_the_results_combined_fix_composes_when_modifiers_are_left_out(check):
 
 
 def test_the_combined_fix_removes_lines_last_and_from_the_end(check):
-    data = claim()
-    data["provider"]["discipline"] = "DC"
-    data["diagnoses"] = ["M99.03", "S93.402D"]
-    data["lines"] = [dict(data["lines"][0], code="97112", modifiers=["GP"]), dict(data["lines"][0]),
-                     dict(data["lines"][0], code="98940", modifiers=[], minutes=None)]
-    del data["lines"][2]["minutes"]
+    # Two hot-pack lines (never paid by Medicare: their fix removes them) around a line
+    # without a discipline modifier (its fix adds one).
+    data = claim(line("97010", 1, 10), line("97140", 1, 22, mods=()), line("97010", 1, 10))
     result = check(data)
     removals = [op for op in result.fix if op["op"] == "remove"]
-    assert [op["path"] for op in removals] == ["/lines/1", "/lines/0"]
+    assert [op["path"] for op in removals] == ["/lines/2", "/lines/0"]
     assert list(result.fix[-len(removals):]) == removals
+    fixed = apply_patch(data, result.fix)
+    assert [l["code"] for l in fixed["lines"]] == ["97140"] and fixed["lines"][0]["modifiers"] == ["GP"]
 
 
 def test_the_combined_fix_rebases_fixes_that_touch_the_same_array(check):
@@ -350,4 +368,4 @@ def test_the_combined_fix_rebases_fixes_that_touch_the_same_array(check):
     result = check(data)
     assert fired(result) == {"modifier.59_with_x", "modifier.therapy_multiple"}
     fixed = apply_patch(data, result.fix)
-    assert fixed["lines"][0]["modifiers"] == ["GP", "XS"] and check(fixed).verdict == "clean"
+    assert sorted(fixed["lines"][0]["modifiers"]) == ["GP", "XS"] and check(fixed).verdict == "clean"

@@ -23,15 +23,17 @@ DOCUMENTATION_RULES = {
     "documentation.reasoning_missing", "documentation.time_not_exact", "documentation.total_minutes_missing",
     "documentation.minutes_disagree", "coding.technique_fits_other_code",
 }
-EPISODE_RULES = {"threshold.kx_missing", "threshold.medical_review", "documentation.progress_report_overdue",
-                 "documentation.certification_late", "documentation.recertification_due"}
-LONE_MINUTES = {"units.total", "units.lone_under_8", "modifier.assistant_missing", "documentation.minutes_disagree"}
+EPISODE_RULES = {"threshold.kx_missing", "threshold.kx_crossed_by_claim", "threshold.medical_review",
+                 "documentation.progress_report_overdue", "documentation.certification_late",
+                 "documentation.recertification_due"}
+# (The assistant rules read a line's minutes only when an assistant furnished some of them.)
+LONE_MINUTES = {"units.total", "units.lone_under_8", "documentation.minutes_disagree"}
 
 # (start claim, pointer deleted, {rule: pointer} not evaluated)
 CASES = {
     "lone minutes": (lone, "/lines/0/minutes", dict.fromkeys(LONE_MINUTES, "/lines/0/minutes")),
     "second line's minutes": (reversed_example_1, "/lines/1/minutes",
-                              dict.fromkeys({"units.total", "units.more_to_less_time", "modifier.assistant_missing",
+                              dict.fromkeys({"units.total", "units.more_to_less_time",
                                              "units.remaining_unit_misallocated",
                                              "documentation.minutes_disagree"}, "/lines/1/minutes")),
     "episode": (lone, "/episode", dict.fromkeys(EPISODE_RULES, "/episode")),

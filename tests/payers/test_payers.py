@@ -195,20 +195,49 @@ def test_uhc_treatment_needs_authorization(clean_claim):
     del claim["episode"]["prior_authorization"]
     result = route(claim)
     assert fired(result) == {"authorization.missing"}
-    assert "requires prior authorization" in result.findings[0].message
+    assert "requires a prior authorization request" in result.findings[0].message
+    assert str(result.findings[0].denial) == "CO-197"
     # Inherited Medicare rules apply too: the MA plan extends Medicare.
     claim["lines"][0]["units"] = 2
     assert fired(route(claim)) == {"authorization.missing", "units.total"}
 
 
-def test_uhc_arizona_first_visits_need_a_request(clean_claim):
+def test_uhc_first_six_visits_still_need_a_request(clean_claim):
+    # For new requests from 2025-01-13, everywhere (not only Arizona and California): the
+    # first 6 visits within 8 weeks are covered without clinical review, but need a request.
     claim = with_payer(clean_claim, "uhc-medicare-advantage")
-    claim["patient"]["state"] = "AZ"
     claim["episode"]["prior_authorization"] = None
     message = route(claim).findings[0].message
-    assert "a request (no clinical review" in message
+    assert "a prior authorization request (the first 6 visits within 8 weeks" in message
     claim["episode"]["visit_number"] = 7
-    assert "requires prior authorization" in route(claim).findings[0].message
+    assert "requires prior authorization for" in route(claim).findings[0].message
+
+
+@pytest.mark.parametrize("state, day, needed", [
+    ("AZ", "2026-01-30", False), ("CA", "2026-01-30", False),   # not in the program before 2026-02-01
+    ("AZ", "2026-02-01", True), ("CA", "2026-03-02", True),
+    ("TX", "2026-01-30", True), ("TX", "2025-11-03", True),     # nationally from 2024-09-01
+])
+def test_uhc_arizona_and_california_join_on_2026_02_01(clean_claim, state, day, needed):
+    claim = with_payer(clean_claim, "uhc-medicare-advantage")
+    claim["patient"]["state"] = state
+    claim["date_of_service"] = day
+    claim["episode"].update(evaluation_date=day, visit_number=2, last_progress_report_visit=1)
+    claim["episode"]["plan_of_care"].update(start=day, certified_on=day)
+    del claim["episode"]["prior_authorization"]
+    result = route(claim)
+    assert result.verdict != "error", result.findings
+    assert ("authorization.missing" in fired(result)) is needed
+
+
+@pytest.mark.parametrize("code, needed", [("97535", True), ("97542", True), ("97750", True), ("97760", True),
+                                          ("97761", True), ("97168", True), ("97161", False), ("97165", False)])
+def test_uhc_authorization_codes_are_the_notices_list(clean_claim, code, needed):
+    claim = with_payer(clean_claim, "uhc-medicare-advantage")
+    claim["lines"][0]["code"] = code
+    claim["documentation"]["interventions"][0]["code"] = code
+    del claim["episode"]["prior_authorization"]
+    assert ("authorization.missing" in fired(route(claim))) is needed
 
 
 @pytest.mark.parametrize("visit, denied", [(13, False), (14, True)])

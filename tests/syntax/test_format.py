@@ -58,7 +58,6 @@ def test_every_shipped_rulebook_formats_to_the_same_meaning_once_and_for_all(pat
 
 
 @pytest.mark.tree
-@pytest.mark.xfail(strict=False, reason="shipped rulebooks are formatted after the content merge")
 @pytest.mark.parametrize("path", SHIPPED, ids=[f"{p.parent.name}/{p.name}" for p in SHIPPED])
 def test_every_shipped_rulebook_is_formatted(path):
     text = path.read_text(encoding="utf-8")

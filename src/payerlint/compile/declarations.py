@@ -28,7 +28,16 @@ SCOPE_SYNONYMS = {"day": "date", "dos": "date", "service": "date", "visit": "dat
                   "item": "line", "service_line": "line", "each line": "line"}
 FIX_OPS = ("add", "remove", "replace", "test")
 REQUIRED_CLAUSES = ("category", "severity", "when", "say", "cite")
-SINGLE_CLAUSES = ("for", "category", "severity", "when", "unless", "say", "cite")
+SINGLE_CLAUSES = ("for", "category", "severity", "when", "unless", "say", "cite", "denial")
+
+# X12 claim adjustment group codes (code list 139's companion, the CAS01 element):
+# contractual obligation, correction and reversal, other, payer initiated, patient responsibility.
+DENIAL_GROUPS = ("CO", "CR", "OA", "PI", "PR")
+# The forms of the codes in X12's code lists: a reason code (CARC, https://x12.org/codes/
+# claim-adjustment-reason-codes) is 1-3 digits or a letter and digits (B7, P1); a remark code
+# (RARC, https://x12.org/codes/remittance-advice-remark-codes) is M, MA or N and digits.
+_CARC = re.compile(r"[0-9]{1,3}|[A-Z][0-9]{1,3}")
+_RARC = re.compile(r"(?:M|MA|N)[0-9]{1,4}")
 
 
 def _error(errors: list[Diagnostic], code: str, message: str, span: Span, *notes: str | None) -> None:
@@ -192,7 +201,30 @@ def compile_let(decl: syn.Let, scope: str, resolver: Resolver, origin: ir.Origin
     return ir.Let(decl.name.id, scope, expr, expr.type, env.size, origin)
 
 
-def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: list[Diagnostic]) -> ir.Rule:
+def compile_denial(denial: syn.Denial | None, errors: list[Diagnostic]) -> ir.Denial | None:
+    if denial is None:
+        return None
+    ok = True
+    if denial.group not in DENIAL_GROUPS:
+        ok = False
+        _error(errors, "bad_denial", f"'{denial.group}' is not a claim adjustment group code", denial.span,
+               "groups are: " + ", ".join(DENIAL_GROUPS) + " (for example: denial CO-97)")
+    if not _CARC.fullmatch(denial.reason):
+        ok = False
+        _error(errors, "bad_denial", f"'{denial.reason}' is not a claim adjustment reason code", denial.span,
+               "a reason code (CARC) is 1-3 digits or a letter and digits, as in CO-97 or CO-B7")
+    for remark in denial.remarks:
+        if not _RARC.fullmatch(remark):
+            ok = False
+            _error(errors, "bad_denial", f"'{remark}' is not a remittance advice remark code", denial.span,
+                   "a remark code (RARC) is M, MA or N and digits, as in remark N29")
+    return ir.Denial(denial.group, denial.reason, denial.remarks) if ok else None
+
+
+def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: list[Diagnostic],
+                 adopted: tuple = ()) -> ir.Rule:
+    """`adopted`: (rulebook, citation) of each rulebook that adopted this inherited rule,
+    the nearest first; their citations lead the rule's."""
     counts: dict[str, list[Span]] = {}
     for kind, span in decl.clause_spans:
         counts.setdefault(kind, []).append(span)
@@ -251,8 +283,10 @@ def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: 
     unless = _condition(decl.unless, resolver, env, "unless", decl.id.span) if decl.unless else None
     message = compile_template(decl.say, resolver, env, errors) if decl.say else ir.Template(())
     fixes = tuple(compile_fix(fix, resolver, env, errors) for fix in decl.fixes)
+    citation = "; ".join([cite for _, cite in adopted] + ([decl.cite.value] if decl.cite else []))
     return ir.Rule(decl.id.id, decl.title.value, scope, category, severity, tuple(bindings), when, unless, message,
-                   decl.cite.value if decl.cite else "", fixes, env.size, origin)
+                   citation, fixes, env.size, origin, compile_denial(decl.denial, errors),
+                   tuple(rulebook for rulebook, _ in adopted))
 
 
 def _clause_example(kind: str) -> str:

@@ -381,6 +381,23 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Denial:
+    """What a payer's remittance (X12 835, CAS segment) says when it denies on a rule's
+    ground: the claim adjustment group code, the reason code (CARC) and any remark codes
+    (RARC). A prediction written in the rulebook, compared by value in the quarter diff."""
+
+    group: str
+    reason: str
+    remarks: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.group}-{self.reason}" + (f" (remark {', '.join(self.remarks)})" if self.remarks else "")
+
+    def to_json(self) -> dict:
+        return {"group": self.group, "reason": self.reason, "remarks": list(self.remarks)}
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     title: str
@@ -396,6 +413,11 @@ class Rule:
     fixes: tuple[Fix, ...]
     frame_size: int = field(compare=False)
     origin: Origin = field(compare=False)
+    denial: Denial | None = None
+    """The claim adjustment the payer returns when it denies on this ground (`denial CO-97`)."""
+    adopted_by: tuple[str, ...] = field(default=(), compare=False)
+    """The rulebooks that adopted this inherited rule with their own source (`adopt rule`);
+    their citations lead the rule's citation, which the diff compares."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,9 @@ explicitly what it changes.
 - `override <declaration>` replaces the inherited one of the same kind and id; there must
   be one to replace.
 - `disable rule <id>` drops an inherited rule, with an optional reason.
+- `adopt rule <id>, ... cite "..."` keeps inherited rules and records the payer's own
+  source for them: a payer rulebook says, rule by rule, whether the payer is known to
+  apply what it inherits (adopt, with the source) or not (disable, with the reason).
 
 The result is the effective list of declarations, each tagged with where it was written,
 compiled afterwards as one namespace: a base rule that reads `kx_threshold` sees the
@@ -29,6 +32,8 @@ class Placed:
     decl: syn.Item
     rulebook: str
     overrides: ir.Origin | None = None
+    adopted: tuple = ()
+    """(rulebook, citation) of each rulebook that adopted this inherited rule, nearest first."""
 
     @property
     def origin(self) -> ir.Origin:
@@ -57,7 +62,29 @@ def merge(base: Layered | None, rulebook: syn.Rulebook, rulebook_id: str, base_s
     inherited_names = set(names)
     inherited_rules = set(rules)
     own: dict[tuple[str, str], syn.Item] = {}
+    adopted_here: dict[str, syn.Adopt] = {}
     for item in rulebook.items:
+        if isinstance(item, syn.Adopt):
+            for ident in item.rule_ids:
+                rule_id = ident.id
+                if rule_id in adopted_here:
+                    errors.append(Diagnostic("duplicate_declaration", f"rule {rule_id} is adopted twice in this rulebook",
+                                             span=ident.span, related=(adopted_here[rule_id].span,)))
+                    continue
+                if rule_id not in inherited_rules or rule_id not in rules:
+                    hint = did_you_mean(rule_id, [r for r in rules if r in inherited_rules]) if base else None
+                    errors.append(Diagnostic(
+                        "nothing_to_adopt",
+                        f"cannot adopt rule {rule_id}: the base rulebook has no such rule"
+                        if base else f"cannot adopt rule {rule_id}: this rulebook extends nothing",
+                        span=ident.span, related=(base_span,) if base_span else (),
+                        notes=(hint,) if hint else ()))
+                    continue
+                adopted_here[rule_id] = item
+                old = rules[rule_id]
+                rules[rule_id] = Placed(old.decl, old.rulebook, old.overrides,
+                                        ((rulebook_id, item.cite.value),) + old.adopted)
+            continue
         if isinstance(item, syn.Disable):
             rule_id = item.rule_id.id
             if rule_id not in inherited_rules:

@@ -155,7 +155,7 @@ def _resolve(unit: _Unit, errors: list[Diagnostic]) -> None:
         unit.lets[name] = dataclasses.replace(unit.lets[name], private=let_private(name))
     resolver.g.let_private = let_private
     for rule_id, placed in unit.layered.rules.items():
-        unit.rules.append(D.compile_rule(placed.decl, resolver, placed.origin, errors))
+        unit.rules.append(D.compile_rule(placed.decl, resolver, placed.origin, errors, placed.adopted))
 
 
 def _graph(unit: _Unit, errors: list[Diagnostic]) -> None:

@@ -10,8 +10,9 @@ systems), and explanations show that a private value was read, never the value.
 Exceptions, on purpose, where a value tells no more than a yes/no would: a yes/no
 answer about private data (`response mentions vague`), which a rule that fires on it
 tells anyway; counts (`count`, `length`, `word_count`); and values a function chooses
-from the rulebook's own data rather than copies from the claim (`phrases_found` answers
-with phrases of the rulebook's phrase list, the ones the note contains).
+from the rulebook's own data rather than copies from the claim (`phrases_found` and
+`services_found` answer with phrases of the rulebook's phrase list, the ones the note
+contains).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ LetPrivacy = Callable[[str], "str | None"]
 # (the safe answer for a function added later).
 CARRIES: dict[str, tuple[int, ...]] = {
     "count": (), "length": (), "word_count": (), "number_count": (), "position": (),
-    "phrases_found": (1,),
+    "phrases_found": (1,), "services_found": (1,),
 }
 
 

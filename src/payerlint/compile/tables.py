@@ -6,7 +6,8 @@ Format (also what `payerlint import` writes):
 - A header row names the columns; the rulebook's `table` declaration says which columns
   it reads and their types. Columns the declaration does not name are ignored, so an
   importer can keep the source file's extra columns.
-- An empty cell is "no value", allowed only in columns declared `optional`.
+- An empty cell is "no value", allowed only in columns declared `optional`; an optional
+  column the file leaves out altogether is empty in every row.
 - Dates are ISO (2026-04-01), money and decimals are plain numbers (48.00), integers and
   minutes are whole numbers, booleans are yes/no.
 - The key columns identify a row; two rows with the same key are an error.
@@ -163,7 +164,12 @@ def _read(path: str, columns: tuple[ir.Column, ...], key_count: int, declared_at
         header = [h.strip() for h in header]
         positions = []
         for column in columns:
-            if column.name not in header:
+            if column.name not in header and column.optional:
+                # An optional column the file leaves out reads as empty in every row: a file
+                # `payerlint import` writes from a CMS file lacks the columns only the
+                # bundled, reported rows need (order_confirmed).
+                positions.append(None)
+            elif column.name not in header:
                 errors.append(Diagnostic(
                     "table_format", f"table file {path} has no column '{column.name}'",
                     span=Span(path, line_number, 1, line_number, len(header_text.rstrip()) + 1),
@@ -192,7 +198,7 @@ def _read(path: str, columns: tuple[ir.Column, ...], key_count: int, declared_at
             values = []
             bad = False
             for column, position, (parse, words) in zip(columns, positions, parsers):
-                cell = record[position].strip()
+                cell = record[position].strip() if position is not None else ""
                 if cell == "":
                     if not column.optional:
                         errors.append(_cell_error(path, line_number, position,

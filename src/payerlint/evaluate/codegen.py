@@ -223,12 +223,13 @@ class Gen:
         return f"_column({self.expr(node.base)}, {node.index}, {node.table!r}, {node.column!r})"
 
     def _Call(self, node):
-        phrases = node.args[1] if node.function == "phrases_found" and len(node.args) == 2 else None
+        phrases = node.args[1] if node.function in ("phrases_found", "services_found") and len(node.args) == 2 else None
         if (not self.traced and isinstance(phrases, ir.DefRef)
                 and isinstance(self.constants.get(phrases.name), (list, tuple))):
             # The phrase list is the same for every claim (a table column): its matcher is
             # built once, not looked up by the whole list on every call.
-            matcher = self.const(R.cached_matcher(tuple(self.constants[phrases.name])), "_m")
+            build = R.cached_matcher if node.function == "phrases_found" else R.cached_service_matcher
+            matcher = self.const(build(tuple(self.constants[phrases.name])), "_m")
             held = self.fresh("_t")
             return f"{matcher}.found([{held}] if isinstance({held} := {self.expr(node.args[0])}, str) else {held})"
         impl = self.const(B.BUILTINS[node.function].build([a.type for a in node.args]), "_fn")
@@ -312,8 +313,8 @@ class Gen:
         if self.traced:
             return f"_t_mentions(ctx, {matcher}, {text}, {node.quantifier!r})"
         if node.quantifier in ("any", "none"):
-            search = self.const(self.ns[matcher].any_pattern.search, "_search")
-            return f"({search}({text}) is {'not ' if node.quantifier == 'any' else ''}None)"
+            found = self.const(self.ns[matcher].any, "_any")
+            return f"({'' if node.quantifier == 'any' else 'not '}{found}({text}))"
         return f"_mentions({matcher}, {text}, {node.quantifier!r})"
 
     def _IsTest(self, node):

@@ -91,7 +91,7 @@ def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, frame, initial, prog
             continue
     explanation = explain_instance(ctx, program, rule, initial) if program is not None else None
     return Finding(rule.id, rulebook, rule.category, rule.severity, line, message, rule.citation, tuple(fixes),
-                   explanation)
+                   explanation, denial=rule.denial)
 
 
 def _patch(ctx, frame, op, path, value, value_type) -> dict:

@@ -32,6 +32,10 @@ class Finding:
     explanation: dict | None = field(default=None, compare=False)
     pointer: str | None = None
     """For an input finding: the JSON pointer of the value that is wrong."""
+    denial: Any = None
+    """The claim adjustment the payer returns when it denies on this ground (compile/ir.py
+    Denial: group, reason code, remark codes), as the rulebook predicts it; None when the
+    rule names none."""
 
     def sort_key(self) -> tuple:
         return (self.line is not None, self.line or 0, SEVERITY_RANK.get(self.severity, 9), self.rule,
@@ -41,6 +45,7 @@ class Finding:
         out: dict[str, Any] = {
             "rule": self.rule, "rulebook": self.rulebook or None, "category": self.category, "severity": self.severity,
             "line": self.line, "message": self.message, "citation": self.citation, "fix": list(self.fix),
+            "denial": self.denial.to_json() if self.denial is not None else None,
         }
         if self.pointer is not None:
             out["pointer"] = self.pointer

@@ -8,11 +8,11 @@ starting namespace of every generated module.
 
 from __future__ import annotations
 
-from payerlint.evaluate.phrases import PhraseMatcher, cached_matcher, mentions
+from payerlint.evaluate.phrases import PhraseMatcher, cached_matcher, cached_service_matcher, mentions
 from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
                                       row_column, shift_date)
 
-__all__ = ["NAMESPACE", "PhraseMatcher", "cached_matcher", "Raised"]
+__all__ = ["NAMESPACE", "PhraseMatcher", "cached_matcher", "cached_service_matcher", "Raised"]
 
 
 class Raised:

@@ -238,8 +238,12 @@ def numbers(compiled, tree: syn.Rulebook) -> list[Diagnostic]:
     for rule in compiled.rules:
         params = _params_read(compiled, rule.id)
         mine = rule.origin.rulebook == compiled.id
-        if not mine and not any(p.name in overrides for p in params):
-            continue
+        if not mine:
+            # An inherited rule's numbers agreed with its base; only this rulebook's
+            # overrides can make them disagree (a number may match a param left alone).
+            params = [p for p in params if p.name in overrides]
+            if not params:
+                continue
         message = "".join(part for part in rule.message.parts if isinstance(part, str))
         # A message that shows a param's value ({certification_days}) states it already; its
         # other numbers of that kind are about something else.

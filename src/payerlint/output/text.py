@@ -59,6 +59,8 @@ def render_text(result) -> str:
         for patch in finding.fix:
             value = f" {printable(json.dumps(patch['value'], ensure_ascii=False))}" if "value" in patch else ""
             out.append(f"          fix:  {patch['op']} {printable(patch['path'])}{value}")
+        if finding.denial is not None:
+            out.append(f"          denial code: {finding.denial}")
         if finding.citation:
             out.append(f"          cite: {finding.citation}")
         if finding.explanation:

@@ -43,8 +43,8 @@ TERMINAL_WORDS = {
 
 OPERATOR_WORDS = {"and", "or", "of", "where", "in", "not", "has", "mentions", "is", "otherwise",
                   "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", ".", "["}
-CLAUSE_WORDS = {"for", "category", "severity", "with", "when", "unless", "say", "cite", "fix"}
-DECLARATION_WORDS = {"param", "codeset", "phrases", "table", "let", "rule", "override", "disable"}
+CLAUSE_WORDS = {"for", "category", "severity", "with", "when", "unless", "say", "cite", "fix", "denial"}
+DECLARATION_WORDS = {"param", "codeset", "phrases", "table", "let", "rule", "override", "disable", "adopt"}
 
 # Terminals, by lark name, that start a value (an expression or a literal).
 _VALUE_START = {"NAME", "STRING", "INT", "DECIMAL", "MONEY", "DATE", "TRUE", "FALSE", "IF", "LPAR", "LSQB",
@@ -53,8 +53,8 @@ _VALUE_START = {"NAME", "STRING", "INT", "DECIMAL", "MONEY", "DATE", "TRUE", "FA
 _OPERATORS = {"ADD_OP", "MUL_OP", "COMPARE", "AND", "OR", "OF", "WHERE", "IN", "NOT", "HAS", "MENTIONS", "IS",
               "OTHERWISE", "DOT", "LSQB", "LPAR"}
 _UNITS = {"MINUTES_UNIT", "DAYS_UNIT"}
-_CLAUSES = {"FOR", "CATEGORY", "SEVERITY", "WITH", "WHEN", "UNLESS", "SAY", "CITE", "FIX"}
-_DECLARATIONS = {"PARAM", "CODESET", "PHRASES", "TABLE", "LET", "RULE", "OVERRIDE", "DISABLE"}
+_CLAUSES = {"FOR", "CATEGORY", "SEVERITY", "WITH", "WHEN", "UNLESS", "SAY", "CITE", "FIX", "DENIAL"}
+_DECLARATIONS = {"PARAM", "CODESET", "PHRASES", "TABLE", "LET", "RULE", "OVERRIDE", "DISABLE", "ADOPT"}
 
 # The shape of each declaration, shown when an error falls inside one.
 EXAMPLES = {
@@ -68,6 +68,7 @@ EXAMPLES = {
     "rule": ('a rule is written: rule units.total "Title"  for each date  category units  severity deny  '
              'when ...  say "..."  cite "..."'),
     "disable": 'a disable is written: disable rule units.total because "reason"',
+    "adopt": 'an adopt is written: adopt rule units.total, units.lone_under_8 cite "the payer\'s own source"',
 }
 
 # Characters that word processors and PDFs put where the language wants plain ASCII.
@@ -139,7 +140,7 @@ def describe_expected(expected, parser, end_word: str = "a new declaration (rule
     declarations = names & _DECLARATIONS
     if len(declarations) >= 3:
         names -= _DECLARATIONS
-        after.append("a declaration (rulebook, param, codeset, phrases, table, let, rule, override, disable)"
+        after.append("a declaration (rulebook, param, codeset, phrases, table, let, rule, override, disable, adopt)"
                      if "RULEBOOK" in names else "a new declaration (rule, let, param, codeset, ...)")
         names.discard("RULEBOOK")
     if "$END" in names:

@@ -10,8 +10,9 @@ The layout, in short:
 - one declaration after another; a blank line around every rule; elsewhere the blank
   lines the author left between declarations are kept (several become one), so groups
   of params or code sets stay together;
-- a rule's clauses in a fixed order (for, category and severity on one line, with, when,
-  unless, say, cite, fix), two spaces in; `cite` and `because` on their own line;
+- a rule's clauses in a fixed order (for, category, severity and denial on one line, with,
+  when, unless, say, cite, fix), two spaces in; `cite` and `because` on their own line;
+- `adopt rule` lists its rule ids filling lines, later lines under the first id;
 - an expression on one line when it fits in WIDTH columns; otherwise a chain of `and`
   (or `or`) puts each operand on its own line, the operators right-aligned so the
   operands line up (`when a` / `   and b`); a chain inside parentheses puts the operator
@@ -450,6 +451,18 @@ class _Printer:
     def _disable(self, d: t.Disable) -> list[_Line]:
         return self._cite([_Line(f"disable rule {d.rule_id.id}", None)], d.reason, "because")
 
+    def _adopt(self, a: t.Adopt) -> list[_Line]:
+        """`adopt rule a, b, ...` filling lines of WIDTH, later lines under the first id."""
+        head = "adopt rule "
+        lines = [_Line(head, None)]
+        for number, rule_id in enumerate(a.rule_ids):
+            word = rule_id.id + ("," if number + 1 < len(a.rule_ids) else "")
+            if lines[-1].text.strip() not in ("adopt rule", "") and len(lines[-1].text) + 1 + len(word) > WIDTH:
+                lines.append(_Line(" " * len(head) + word, _start(rule_id.span)))
+            else:
+                lines[-1].text += ("" if lines[-1].text.endswith(" ") else " ") + word
+        return self._cite(lines, a.cite)
+
     def _rule(self, rule: t.Rule) -> list[_Line]:
         lines = [_Line(f"rule {rule.id.id} {quote(rule.title.value)}", None)]
         if rule.scope is not None:
@@ -459,6 +472,10 @@ class _Printer:
             words.append((f"category {rule.category.id}", rule.category.span))
         if rule.severity is not None:
             words.append((f"severity {rule.severity.id}", rule.severity.span))
+        if rule.denial is not None:
+            d = rule.denial
+            words.append((f"denial {d.group}-{d.reason}" + "".join(f" remark {r}" if i == 0 else f" {r}"
+                                                                 for i, r in enumerate(d.remarks)), d.span))
         if words:
             lines.append(_Line("  " + "  ".join(w for w, _ in words), _start(words[0][1])))
         for binding in rule.bindings:

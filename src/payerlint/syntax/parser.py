@@ -27,7 +27,7 @@ from payerlint.syntax.errors import (
 
 # Words that start a top-level declaration. A line starting with one of them starts a new
 # chunk when the file is re-parsed piece by piece to report every syntax error.
-TOP_LEVEL = ("rulebook", "param", "codeset", "phrases", "table", "let", "rule", "override", "disable")
+TOP_LEVEL = ("rulebook", "param", "codeset", "phrases", "table", "let", "rule", "override", "disable", "adopt")
 _CHUNK_START = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(TOP_LEVEL), re.M)
 
 
@@ -199,8 +199,8 @@ def _syntax_diagnostic(source: SourceFile, err: UnexpectedInput, start: int, end
             found = "the file ends"
         message = f"{found}, but {describe_expected(accepted, _lark(), end_word)} was expected here"
         if rest and not whole_file:
-            notes.append("a line starting with rulebook, param, codeset, phrases, table, let, rule, override or "
-                         "disable starts a new declaration")
+            notes.append("a line starting with rulebook, param, codeset, phrases, table, let, rule, override, disable or "
+                         "adopt starts a new declaration")
     elif isinstance(err, UnexpectedToken):
         token = str(err.token)
         span = Span(source.path, line, column, line, column + max(1, len(token)))
@@ -681,6 +681,7 @@ class _Builder(Transformer):
             fixes=tuple(fields["fixes"]),
             clause_spans=tuple(spans),
             span=self._span(meta),
+            denial=fields.get("denial"),
         )
 
     def scope_clause(self, meta, children):
@@ -721,6 +722,14 @@ class _Builder(Transformer):
 
     def fix_loop(self, meta, children):
         return (self._ident(children[0]), children[1])
+
+    def denial_clause(self, meta, children):
+        group, reason, *remarks = (str(c) for c in children)
+        return ("denial", t.Denial(group, reason, tuple(remarks), self._span(meta)), self._span(meta))
+
+    def adopt(self, meta, children):
+        *rule_ids, cite = children
+        return t.Adopt(tuple(self._ident(r) for r in rule_ids), cite, span=self._span(meta))
 
     def disable(self, meta, children):
         reason = self._text(children[1]) if len(children) > 1 else None

@@ -325,6 +325,17 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Denial:
+    """`denial CO-97` or `denial CO-16 remark N29 M127`: the claim adjustment group code,
+    the claim adjustment reason code (CARC) and any remittance advice remark codes (RARC)."""
+
+    group: str
+    reason: str
+    remarks: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: Ident
     title: Text
@@ -342,6 +353,8 @@ class Rule:
     clause_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False)
     """Where each clause was written, to report duplicated or missing clauses."""
     span: Span = _span()
+    denial: Denial | None = None
+    """`denial CO-97`: what the payer's remittance says when it denies on this ground."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,8 +365,19 @@ class Disable:
     span: Span = _span()
 
 
+@dataclass(frozen=True, slots=True)
+class Adopt:
+    """`adopt rule a, b cite "..."`: inherited rules this payer is known to apply, with
+    the payer's own source for them."""
+
+    rule_ids: tuple[Ident, ...]
+    cite: Text
+    comments: tuple[Comment, ...] = field(default=(), compare=False)
+    span: Span = _span()
+
+
 Declaration = Union[Param, CodeSet, PhraseSet, Table, Let, Rule]
-Item = Union[Param, CodeSet, PhraseSet, Table, Let, Rule, Disable]
+Item = Union[Param, CodeSet, PhraseSet, Table, Let, Rule, Disable, Adopt]
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +395,8 @@ def declared_name(item: Item) -> str:
         return item.id.id
     if isinstance(item, Disable):
         return item.rule_id.id
+    if isinstance(item, Adopt):
+        return ", ".join(r.id for r in item.rule_ids)
     return item.name.id
 
 
@@ -378,5 +404,5 @@ def kind_of(item: Item) -> str:
     """The word a user writes for the item: param, codeset, phrases, table, let, rule."""
     return {
         Param: "param", CodeSet: "codeset", PhraseSet: "phrases", Table: "table",
-        Let: "let", Rule: "rule", Disable: "disable",
+        Let: "let", Rule: "rule", Disable: "disable", Adopt: "adopt",
     }[type(item)]

@@ -22,7 +22,7 @@ from payerlint.evaluate.values import format_value
 from payerlint.source import span_text
 
 KINDS = ("param", "codeset", "phrases", "table", "let", "rule")
-RULE_PARTS = ("title", "scope", "condition", "severity", "category", "message", "citation", "fix")
+RULE_PARTS = ("title", "scope", "condition", "severity", "category", "message", "citation", "fix", "denial code")
 SAMPLE = 20
 """How many table keys the text and markdown reports list per kind of row change."""
 
@@ -167,7 +167,11 @@ def diff(old, new) -> RulebookDiff:
         if a is not None and b is not None:
             parts = _rule_parts(a, b)
             if parts:
-                record("rule", rule_id, "changed", {"parts": parts, **_rule_texts(a, b, parts)}, a, b)
+                details = {"parts": parts, **_rule_texts(a, b, parts)}
+                if "denial code" in parts:
+                    details["denial"] = {"old": str(a.denial) if a.denial else None,
+                                         "new": str(b.denial) if b.denial else None}
+                record("rule", rule_id, "changed", details, a, b)
         elif a is not None:
             gone = new_disabled.get(rule_id)
             if gone is not None:
@@ -350,6 +354,9 @@ def _rule_parts(a: ir.Rule, b: ir.Rule) -> list[str]:
         parts.append("citation")
     if a.fixes != b.fixes:
         parts.append("fix")
+    if a.denial != b.denial:
+        # A payer's remittance code is what a billing team matches its 835s against.
+        parts.append("denial code")
     return parts
 
 

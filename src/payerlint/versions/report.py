@@ -35,6 +35,8 @@ def _detail_lines(change: Change) -> list[str]:
         # Absent text (a clause added or removed, or a file no longer readable) shows as "(none)".
         lines.append(f"- {text['clause']} {text['old'] or '(none)'}")
         lines.append(f"+ {text['clause']} {text['new'] or '(none)'}")
+    if isinstance(d.get("denial"), dict):
+        lines.append(f"denial code: {d['denial']['old'] or '(none)'} -> {d['denial']['new'] or '(none)'}")
     if isinstance(d.get("citation"), dict):
         lines.append(f"citation: {d['citation']['old']} -> {d['citation']['new']}")
     return lines
