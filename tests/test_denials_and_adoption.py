@@ -16,7 +16,8 @@ import pytest
 from conftest import ROOT, load
 from payerlint.api import Checker
 from payerlint.output import render_text
-from payerlint.compile.pipeline import Loader, compile_path
+from payerlint.compile.pipeline import compile_path
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
 from payerlint.syntax.parser import parse

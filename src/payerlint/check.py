@@ -200,12 +200,18 @@ class Checker:
 def _as_json(data: Any, validator: ClaimValidator) -> tuple[Any, list[Diagnostic]]:
     """A caller's claim as plain JSON values (tuples become lists), or the reasons it
     cannot be: one orjson round trip (a few microseconds) settles it for almost every
-    claim; only a claim it refuses is walked, to name each value JSON cannot hold."""
+    claim; only a claim it refuses is walked, to name each value JSON cannot hold. orjson
+    writes NaN and infinities as null, so a claim whose JSON holds a null is walked too."""
     try:
-        return orjson.loads(orjson.dumps(data)), []
+        text = orjson.dumps(data)
     except (TypeError, ValueError):
         problems = validator.json_problems(data)
         return data, problems  # nothing found: integers past 64 bits, left to the schema
+    if b"null" in text:
+        problems = validator.json_problems(data)
+        if problems:
+            return data, problems
+    return orjson.loads(text), []
 
 
 # ------------------------------------------------------------------ results

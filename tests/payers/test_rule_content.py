@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from conftest import ROOT, fired, load
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.home import Home
 from payerlint.payers.registry import Registry
 from payerlint.api import Router
