@@ -45,7 +45,7 @@ _LINE_POINTER = re.compile(r"^/lines/(\d+)(/|$)")
 
 # Which `input` rule a reading or validation problem is reported under.
 INPUT_RULES = {SCHEMA_VIOLATION: "input.schema", "claim_unreadable": "input.json",
-               "claim_not_object": "input.json", "file_unreadable": "input.file"}
+               "claim_not_object": "input.json", "file_unreadable": "input.file", "fhir_unreadable": "input.fhir"}
 
 
 # ------------------------------------------------------------------ routes
@@ -134,8 +134,16 @@ class Checker:
 
     def check_record(self, record: Record) -> Result:
         if record.data is None:
-            return error_result(None, input_findings([record.error] if record.error else []), record.origin)
-        return self.check(record.data, record.origin, parsed=True)
+            result = error_result(None, input_findings([record.error] if record.error else []), record.origin)
+        else:
+            result = self.check(record.data, record.origin, parsed=True)
+        if record.locations is not None:
+            # A claim converted from FHIR or X12: name each pointer in the user's format.
+            try:
+                result = record.locations.annotate(result)
+            except Exception as exc:  # noqa: BLE001 - never raises, like check
+                result = internal_error(record.data, record.origin, exc)
+        return result
 
     def check_records(self, records: Iterable[Record]) -> Iterator[Result]:
         """One result per record, in order, streaming."""

@@ -50,38 +50,50 @@ class Record:
     """The parsed claim object; None when it could not be read or is not an object."""
     error: Diagnostic | None
     """Why `data` is None; None when `data` is set."""
+    locations: Any = None
+    """For a claim converted from another format (FHIR): a `claims.provenance.Locations`
+    naming where each value came from; None for a payerlint JSON claim."""
 
 
-def read_records(paths: Sequence[str], stdin: TextIO | None = None) -> Iterator[Record]:
+class ReadMeter:
+    """Bytes read so far, for a progress display's time left (`read_records(meter=...)`)."""
+
+    __slots__ = ("bytes",)
+
+    def __init__(self):
+        self.bytes = 0
+
+
+def read_records(paths: Sequence[str], stdin: TextIO | None = None, meter: ReadMeter | None = None) -> Iterator[Record]:
     """Yield a `Record` for every claim (or unreadable part) under `paths`, in order.
 
     Each path is a file, a directory (searched recursively for `*.json` and `*.jsonl`,
     in sorted path order so runs are reproducible) or `-` for standard input (`stdin`,
-    or `sys.stdin` when not given).
+    or `sys.stdin` when not given). `meter`, when given, counts the bytes read.
     """
     for path in paths:
         if path == "-":
-            yield from _read_stdin(stdin)
+            yield from _read_stdin(stdin, meter)
         elif os.path.isdir(path):
-            yield from _read_directory(path)
+            yield from _read_directory(path, meter)
         else:
-            yield from _read_file(path)
+            yield from _read_file(path, meter)
 
 
 # --- sources -----------------------------------------------------------------------
 
 
-def _read_file(path: str) -> Iterator[Record]:
+def _read_file(path: str, meter: ReadMeter | None = None) -> Iterator[Record]:
     try:
         stream = open(path, "rb")
     except OSError as exc:
         yield _file_error(path, f"cannot read {path}: {_reason(exc)}")
         return
     with stream:
-        yield from _read_stream(path, _Lines(stream, binary=True))
+        yield from _read_stream(path, _Lines(stream, binary=True, meter=meter))
 
 
-def _read_stdin(stdin: TextIO | None) -> Iterator[Record]:
+def _read_stdin(stdin: TextIO | None, meter: ReadMeter | None = None) -> Iterator[Record]:
     if stdin is None:
         stdin = sys.stdin
         if stdin is None:
@@ -92,13 +104,13 @@ def _read_stdin(stdin: TextIO | None) -> Iterator[Record]:
         # the locale says) and a bad byte costs one line, not the rest of the stream.
         buffer = getattr(stdin, "buffer", None)
         if buffer is not None:
-            yield from _read_stream(STDIN_LABEL, _Lines(buffer, binary=True))
+            yield from _read_stream(STDIN_LABEL, _Lines(buffer, binary=True, meter=meter))
             return
     # A text stream handed in by the caller: respect the decoding it was opened with.
-    yield from _read_stream(STDIN_LABEL, _Lines(stdin, binary=False))
+    yield from _read_stream(STDIN_LABEL, _Lines(stdin, binary=False, meter=meter))
 
 
-def _read_directory(root: str) -> Iterator[Record]:
+def _read_directory(root: str, meter: ReadMeter | None = None) -> Iterator[Record]:
     entries: list[tuple[tuple[str, ...], str | Record]] = []
 
     def walk_error(exc: OSError) -> None:
@@ -119,7 +131,7 @@ def _read_directory(root: str) -> Iterator[Record]:
         if isinstance(entry, Record):
             yield entry
         else:
-            yield from _read_file(entry)
+            yield from _read_file(entry, meter)
 
 
 def _parts(root: str, path: str) -> tuple[str, ...]:
@@ -157,9 +169,10 @@ class _Lines:
     than a claim may be is skipped in pieces, never held whole.
     """
 
-    def __init__(self, stream: IO[Any], binary: bool):
+    def __init__(self, stream: IO[Any], binary: bool, meter: ReadMeter | None = None):
         self._stream = stream
         self._binary = binary
+        self._meter = meter
         self.number = 0
 
     def next(self) -> _Line | None:
@@ -167,6 +180,8 @@ class _Lines:
         if not raw:
             return None
         self.number += 1
+        if self._meter is not None:
+            self._meter.bytes += len(raw)
         if len(raw) > MAX_RECORD_BYTES:
             size = len(raw)
             newline = b"\n" if self._binary else "\n"
