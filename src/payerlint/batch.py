@@ -65,6 +65,8 @@ class CheckerSpec:
     """Check every claim against this rulebook reference; None routes by payer and date."""
     strict: bool = False
     explain: bool = False
+    input_format: str = "auto"
+    """What the records are (`claims.formats.INPUTS`): workers convert FHIR themselves."""
 
     def build(self):
         from payerlint.api import Checker, Router, load_rulebook
@@ -93,16 +95,35 @@ def _start_worker(spec) -> None:
     # pool; a worker that also raised KeyboardInterrupt would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_checker = spec.build()
+    # Everything built so far lives as long as the worker: keep the garbage collector
+    # from scanning it again at every collection (it otherwise costs a worker about a
+    # tenth of its time, claims being many small objects).
+    import gc
+
+    gc.freeze()
 
 
-def _check_chunk(records: list[Record]) -> tuple[list, dict]:
-    """One chunk's results, and the rulebooks that failed to compile since the last chunk
-    (as diagnostics: a DiagnosticError does not survive pickling)."""
-    results = [_worker_checker.check_record(record) for record in records]
+def _check_chunk(items: list, input_format: str) -> tuple[list, dict]:
+    """One chunk's results (a FHIR Bundle gives one per Claim), and the rulebooks that
+    failed to compile since the last chunk (as diagnostics: a DiagnosticError does not
+    survive pickling). Lines arrive unparsed: parsing them here keeps the reading
+    process light."""
+    results = list(_worker_checker.check_records(convert(items, input_format, _worker_checker)))
     broken = getattr(getattr(_worker_checker, "choice", None), "rulebook_errors", {})
     new = {ref: list(error.diagnostics) for ref, error in broken.items() if ref not in _worker_reported}
     _worker_reported.update(new)
     return results, new
+
+
+def convert(items, input_format: str, checker) -> Iterator[Record]:
+    """Records as read (some `Unparsed`) -> payerlint claim records: lines parsed, FHIR
+    resources converted, insurer ids matched against the checker's payer registry."""
+    from payerlint.claims.formats import claim_records
+    from payerlint.claims.reader import finish
+
+    registry = getattr(getattr(checker, "choice", None), "registry", None)
+    payer_known = (lambda key: registry.resolve(key) is not None) if registry is not None else None
+    return claim_records((finish(item) for item in items), input_format, payer_known)
 
 
 # ------------------------------------------------------------------ in the main process
@@ -112,7 +133,9 @@ class ParallelChecker:
     """`check_records` like a `Checker`'s, over `jobs` worker processes.
 
     `local` is the main process's own checker: it checks batches too short to be worth
-    the workers, and its rulebook errors are reported with the workers'.
+    the workers, and its rulebook errors are reported with the workers'. Records come as
+    read (`claims.reader`, possibly `Unparsed`); conversion (`claims.formats`, FHIR) is
+    done here in-process, or by each worker for its chunk.
     """
 
     def __init__(self, local, spec, jobs: int, *, chunk: int = CHUNK, window: int | None = None,
@@ -145,8 +168,7 @@ class ParallelChecker:
                     break
         if self.jobs == 1 or len(head) < self.min_parallel:
             self.parallel = False
-            yield from self.local.check_records(head)
-            yield from self.local.check_records(records)
+            yield from self.local.check_records(convert(_chain(head, records), self.spec.input_format, self.local))
             return
         self.parallel = True
         yield from self._run(_chain(head, records))
@@ -160,7 +182,7 @@ class ParallelChecker:
         pending: collections.deque = collections.deque()
         try:
             for chunk in _chunks(records, self.chunk):
-                pending.append((pool.submit(_check_chunk, chunk), chunk))
+                pending.append((pool.submit(_check_chunk, chunk, self.spec.input_format), chunk))
                 while len(pending) >= self.window:
                     pool = yield from self._take(pool, pending)
             while pending:
@@ -184,34 +206,35 @@ class ParallelChecker:
             pool = self._pool()
             for lost in chunks:
                 for record in lost:
-                    result, pool = self._one(pool, record)
-                    yield result
+                    results, pool = self._one(pool, record)
+                    yield from results
             return pool
         except Exception as exc:  # noqa: BLE001 - a chunk whose results could not come back
             pending.popleft()
             for record in chunk:
-                result, pool = self._one(pool, record, exc)
-                yield result
+                results, pool = self._one(pool, record, exc)
+                yield from results
             return pool
         pending.popleft()
         self._merge(broken)
         yield from results
         return pool
 
-    def _one(self, pool, record: Record, cause: BaseException | None = None):
-        """One record in the pool on its own; an internal error if that fails too."""
+    def _one(self, pool, record, cause: BaseException | None = None):
+        """One record in the pool on its own (its results: a Bundle has several); an
+        internal error if that fails too."""
         from payerlint.check import internal_error
 
         try:
-            results, broken = pool.submit(_check_chunk, [record]).result()
+            results, broken = pool.submit(_check_chunk, [record], self.spec.input_format).result()
             self._merge(broken)
-            return results[0], pool
+            return results, pool
         except BrokenProcessPool as exc:
             self.workers_lost += 1
             pool.shutdown(wait=True, cancel_futures=True)
-            return internal_error(record.data, record.origin, WorkerProcessLost(str(exc))), self._pool()
+            return [internal_error(None, record.origin, WorkerProcessLost(str(exc)))], self._pool()
         except Exception as exc:  # noqa: BLE001
-            return internal_error(record.data, record.origin, cause or exc), pool
+            return [internal_error(None, record.origin, cause or exc)], pool
 
     def _merge(self, broken: dict) -> None:
         for ref, diagnostics in broken.items():

@@ -193,8 +193,7 @@ def _check(args) -> int:
 
     from payerlint.api import Checker, Router, load_rulebook
     from payerlint.batch import CheckerSpec, ParallelChecker, available_cores
-    from payerlint.claims.formats import claim_records
-    from payerlint.claims.reader import ReadMeter, read_records
+    from payerlint.claims.reader import Reading, read_records
     from payerlint.compile.pipeline import Loader
     from payerlint.home import resolve_home
     from payerlint.output import write_results
@@ -204,7 +203,6 @@ def _check(args) -> int:
     started = time.perf_counter()
     home = resolve_home(args.home)
     loader = Loader(home)
-    payer_known = None
     if args.rulebook:
         ref = _rulebook_ref(home, args.rulebook)
         rulebook = load_rulebook(ref, loader=loader)
@@ -214,19 +212,18 @@ def _check(args) -> int:
 
         ref = None
         checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
-        payer_known = lambda key: checker.registry.resolve(key) is not None  # noqa: E731 - FHIR insurer ids
     jobs = args.jobs or available_cores()
-    spec = CheckerSpec(args.home, ref, args.strict, args.explain)
-    runner = ParallelChecker(checker, spec, jobs)
+    # The reading process only frames records; parsing, FHIR conversion and checking
+    # happen in ParallelChecker (in-process for --jobs 1 or a short batch).
+    runner = ParallelChecker(checker, CheckerSpec(args.home, ref, args.strict, args.explain, args.input), jobs)
     unreadable: list = []
-    meter = ReadMeter()
+    reading = Reading(defer=jobs > 1)
     counted = _Count()
-    records = counted.watch(claim_records(_readable(read_records(args.files, stdin=sys.stdin, meter=meter),
-                                                    unreadable), args.input, payer_known))
+    records = counted.watch(_readable(read_records(args.files, stdin=sys.stdin, reading=reading), unreadable))
     results = runner.check_records(records)
     terminal = _is_terminal(sys.stderr)
     if terminal:
-        results = Progress(sys.stderr, meter, _input_size(args.files)).watch(results)
+        results = Progress(sys.stderr, reading, _input_size(args.files)).watch(results)
     try:
         if args.output:
             with atomic_output(args.output) as out:

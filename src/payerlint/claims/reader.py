@@ -55,45 +55,72 @@ class Record:
     naming where each value came from; None for a payerlint JSON claim."""
 
 
-class ReadMeter:
-    """Bytes read so far, for a progress display's time left (`read_records(meter=...)`)."""
+class Reading:
+    """How to read, and how much was read: `read_records(..., reading=Reading())`.
 
-    __slots__ = ("bytes",)
+    `bytes` counts the bytes read so far (a progress display's time left). With `defer`,
+    a JSON Lines line is not parsed here but yielded as an `Unparsed` line, which
+    `Unparsed.finish()` turns into the very `Record` it would have been: the parallel
+    batch parses lines in its worker processes, so the process that reads stays light."""
 
-    def __init__(self):
+    __slots__ = ("bytes", "defer")
+
+    def __init__(self, defer: bool = False):
         self.bytes = 0
+        self.defer = defer
 
 
-def read_records(paths: Sequence[str], stdin: TextIO | None = None, meter: ReadMeter | None = None) -> Iterator[Record]:
+@dataclass(frozen=True, slots=True)
+class Unparsed:
+    """A decoded JSON Lines line, not parsed yet (`Reading(defer=True)`)."""
+
+    origin: str
+    label: str
+    number: int
+    text: str
+    data = None
+    error = None
+    locations = None
+
+    def finish(self) -> Record:
+        return _line_record(self.label, _Line(self.number, self.text))
+
+
+def finish(record):
+    """A record ready to check: an `Unparsed` line parsed, any other record as it is."""
+    return record.finish() if isinstance(record, Unparsed) else record
+
+
+def read_records(paths: Sequence[str], stdin: TextIO | None = None, reading: Reading | None = None) -> Iterator[Record]:
     """Yield a `Record` for every claim (or unreadable part) under `paths`, in order.
 
     Each path is a file, a directory (searched recursively for `*.json` and `*.jsonl`,
     in sorted path order so runs are reproducible) or `-` for standard input (`stdin`,
-    or `sys.stdin` when not given). `meter`, when given, counts the bytes read.
+    or `sys.stdin` when not given). `reading` counts the bytes read and may defer parsing (see `Reading`).
     """
     for path in paths:
         if path == "-":
-            yield from _read_stdin(stdin, meter)
+            yield from _read_stdin(stdin, reading)
         elif os.path.isdir(path):
-            yield from _read_directory(path, meter)
+            yield from _read_directory(path, reading)
         else:
-            yield from _read_file(path, meter)
+            yield from _read_file(path, reading)
 
 
 # --- sources -----------------------------------------------------------------------
 
 
-def _read_file(path: str, meter: ReadMeter | None = None) -> Iterator[Record]:
+def _read_file(path: str, reading: Reading | None = None) -> Iterator[Record]:
     try:
         stream = open(path, "rb")
     except OSError as exc:
         yield _file_error(path, f"cannot read {path}: {_reason(exc)}")
         return
     with stream:
-        yield from _read_stream(path, _Lines(stream, binary=True, meter=meter))
+        yield from _read_stream(path, _Lines(stream, binary=True, reading=reading))
 
 
-def _read_stdin(stdin: TextIO | None, meter: ReadMeter | None = None) -> Iterator[Record]:
+def _read_stdin(stdin: TextIO | None, reading: Reading | None = None) -> Iterator[Record]:
     if stdin is None:
         stdin = sys.stdin
         if stdin is None:
@@ -104,13 +131,13 @@ def _read_stdin(stdin: TextIO | None, meter: ReadMeter | None = None) -> Iterato
         # the locale says) and a bad byte costs one line, not the rest of the stream.
         buffer = getattr(stdin, "buffer", None)
         if buffer is not None:
-            yield from _read_stream(STDIN_LABEL, _Lines(buffer, binary=True, meter=meter))
+            yield from _read_stream(STDIN_LABEL, _Lines(buffer, binary=True, reading=reading))
             return
     # A text stream handed in by the caller: respect the decoding it was opened with.
-    yield from _read_stream(STDIN_LABEL, _Lines(stdin, binary=False, meter=meter))
+    yield from _read_stream(STDIN_LABEL, _Lines(stdin, binary=False, reading=reading))
 
 
-def _read_directory(root: str, meter: ReadMeter | None = None) -> Iterator[Record]:
+def _read_directory(root: str, reading: Reading | None = None) -> Iterator[Record]:
     entries: list[tuple[tuple[str, ...], str | Record]] = []
 
     def walk_error(exc: OSError) -> None:
@@ -131,7 +158,7 @@ def _read_directory(root: str, meter: ReadMeter | None = None) -> Iterator[Recor
         if isinstance(entry, Record):
             yield entry
         else:
-            yield from _read_file(entry, meter)
+            yield from _read_file(entry, reading)
 
 
 def _parts(root: str, path: str) -> tuple[str, ...]:
@@ -169,10 +196,11 @@ class _Lines:
     than a claim may be is skipped in pieces, never held whole.
     """
 
-    def __init__(self, stream: IO[Any], binary: bool, meter: ReadMeter | None = None):
+    def __init__(self, stream: IO[Any], binary: bool, reading: Reading | None = None):
         self._stream = stream
         self._binary = binary
-        self._meter = meter
+        self._reading = reading
+        self.defer = bool(reading and reading.defer)
         self.number = 0
 
     def next(self) -> _Line | None:
@@ -180,8 +208,8 @@ class _Lines:
         if not raw:
             return None
         self.number += 1
-        if self._meter is not None:
-            self._meter.bytes += len(raw)
+        if self._reading is not None:
+            self._reading.bytes += len(raw)
         if len(raw) > MAX_RECORD_BYTES:
             size = len(raw)
             newline = b"\n" if self._binary else "\n"
@@ -271,7 +299,10 @@ def _stream_lines(label: str, lines: _Lines, line: _Line | None) -> Iterator[Rec
     """JSON Lines from `line` on, holding one line in memory at a time."""
     while line is not None:
         if not line.blank:
-            yield _line_record(label, line)
+            if lines.defer and line.text is not None and not line.too_long:
+                yield Unparsed(f"{label}:{line.number}", label, line.number, line.text)
+            else:
+                yield _line_record(label, line)
         line = lines.next()
 
 
