@@ -19,6 +19,8 @@ Why this shape:
   stay single-threaded and unchanged), so output is byte-identical to `--jobs 1`.
 - Starting a worker costs about a second (importing, loading the ICD-10-CM index), so a
   batch shorter than `min_parallel` records is checked in-process, as with `--jobs 1`.
+- A chunk that cannot be pickled (a record nested too deeply) is sent again record by
+  record, and a record that still cannot travel is checked in the main process.
 - A worker that dies (killed, out of memory, a crash in a C extension) loses no record:
   the chunks it held are checked again one record at a time in a fresh pool, and a record
   that kills a worker again gets an `internal.error` result naming that, so it is counted
@@ -209,10 +211,10 @@ class ParallelChecker:
                     results, pool = self._one(pool, record)
                     yield from results
             return pool
-        except Exception as exc:  # noqa: BLE001 - a chunk whose results could not come back
+        except Exception:  # noqa: BLE001 - a chunk that could not travel to a worker or back
             pending.popleft()
             for record in chunk:
-                results, pool = self._one(pool, record, exc)
+                results, pool = self._one(pool, record)
                 yield from results
             return pool
         pending.popleft()
@@ -221,8 +223,10 @@ class ParallelChecker:
         return pool
 
     def _one(self, pool, record, cause: BaseException | None = None):
-        """One record in the pool on its own (its results: a Bundle has several); an
-        internal error if that fails too."""
+        """One record in the pool on its own (its results: a Bundle has several). If the
+        worker dies on it, an internal error; if it cannot travel to or from a worker (a
+        value nested too deeply to pickle), it is checked here, in-process, exactly as
+        --jobs 1 would."""
         from payerlint.check import internal_error
 
         try:
@@ -233,8 +237,8 @@ class ParallelChecker:
             self.workers_lost += 1
             pool.shutdown(wait=True, cancel_futures=True)
             return [internal_error(None, record.origin, WorkerProcessLost(str(exc)))], self._pool()
-        except Exception as exc:  # noqa: BLE001
-            return [internal_error(None, record.origin, cause or exc)], pool
+        except Exception:  # noqa: BLE001 - the record, or its results, could not be pickled
+            return list(self.local.check_records(convert([record], self.spec.input_format, self.local))), pool
 
     def _merge(self, broken: dict) -> None:
         for ref, diagnostics in broken.items():
