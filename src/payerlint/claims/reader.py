@@ -91,6 +91,24 @@ def finish(record):
     return record.finish() if isinstance(record, Unparsed) else record
 
 
+def record_from_text(text: str | None, origin: str | None, label: str = "claim") -> Record:
+    """One JSON text from elsewhere (a table cell, a message) read exactly as a line of a
+    JSON Lines file: the same checks, the same messages. An `origin` like `claims.jsonl:12`
+    is taken as file and line, so messages match what `payerlint check` says of that
+    line; without an origin, messages name `label` and the record has no origin."""
+    match = re.match(r"^(.*):([0-9]+)$", origin) if origin else None
+    name, number = (match.group(1), int(match.group(2))) if match else (origin or label, 1)
+    if text is None:
+        record = _value_record(f"{name}:{number}", None)
+    else:
+        # A line of a file ends with its newline (which the JSON parser's messages see).
+        text = text if text.endswith("\n") else text + "\n"
+        size = len(text.encode("utf-8", "surrogatepass"))
+        line = _Line(number, None, size=size) if size > MAX_RECORD_BYTES else _Line(number, text)
+        record = _line_record(name, line)
+    return record if record.origin == origin else Record(origin, record.data, record.error, record.locations)
+
+
 def read_records(paths: Sequence[str], stdin: TextIO | None = None, reading: Reading | None = None) -> Iterator[Record]:
     """Yield a `Record` for every claim (or unreadable part) under `paths`, in order.
 
