@@ -417,8 +417,8 @@ class _Claim:
         if codes:
             out.put(f"{pointer}/code", codes[0][0], codes[0][1])
         else:
-            out.problem(f"{location}.productOrService", "no coding from CPT (system http://www.ama-assn.org/go/cpt) "
-                        "or HCPCS (system https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets)")
+            out.problem(f"{location}.productOrService", f"no coding from CPT or HCPCS (systems "
+                        f"{', '.join(procedure[:2])})")
         out.hint(f"{pointer}/modifiers", f"{location}.modifier")
         for j, modifier in enumerate(self.array(item.get("modifier"), f"{location}.modifier")):
             found = self.codes(modifier, procedure, f"{location}.modifier[{j}]")
