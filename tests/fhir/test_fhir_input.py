@@ -294,3 +294,48 @@ def test_the_documentation_lists_every_supporting_info_category_and_crosswalk_ro
         assert f"`{code}`" in doc, code
     for row in mapping()["care_team"]:
         assert f"`{row.get('code') or row['prefix']}" in doc, row
+
+
+def test_mutated_fhir_claims_never_raise_never_lose_a_claim_and_never_leak(router):
+    """Seeded mutations of the Bundle (odd values at random elements, from the hostile
+    batch generator): every Claim entry yields exactly one result, whatever it holds."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import hostile
+
+    rng = random.Random(2026)
+    base = json.loads((FHIR / "therapy-bundle.json").read_text(encoding="utf-8"))
+
+    def paths(node, prefix=()):
+        yield prefix
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from paths(value, prefix + (key,))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from paths(value, prefix + (index,))
+
+    every = [p for p in paths(base) if len(p) > 3]
+    for _ in range(150):
+        bundle = copy.deepcopy(base)
+        for path in rng.sample(every, 3):
+            node = bundle
+            for key in path[:-1]:
+                node = node[key] if isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(
+                    key, int) and key < len(node) else None
+                if node is None:
+                    break
+            if isinstance(node, (dict, list)):
+                value = rng.choice(hostile.ODD_VALUES + [f"{MARKER}-odd"])
+                try:
+                    node[path[-1]] = copy.deepcopy(value)
+                except (IndexError, TypeError):
+                    pass
+        claims = sum(1 for e in bundle["entry"] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+                     and e["resource"].get("resourceType") == "Claim")
+        results = [router.check_record(r) for r in convert(bundle, router.registry.resolve)]
+        assert len(results) >= claims
+        for result in results:
+            assert not any(f.rule == "internal.error" for f in result.findings), result.dumps()[:400]
