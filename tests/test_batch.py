@@ -173,6 +173,6 @@ def test_progress_line_counts_rate_and_time_left():
 
     assert len(list(progress.watch(results()))) == 4
     text = err.getvalue()
-    assert "\rpayerlint: 1 claims checked, 2/s, 0:01 elapsed, 12% read, about 0:04 left" in text
+    assert "\rpayerlint: 1 claim checked, 2/s, 0:01 elapsed, 12% read, about 0:04 left" in text
     assert "4 claims checked" in text and "50% read, about 0:02 left" in text
     assert text.endswith("\r")  # the line is wiped at the end, leaving stderr clean

@@ -50,7 +50,8 @@ class Progress:
     def line(self, now: float) -> str:
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
-        text = f"payerlint: {self.done:,} claims checked, {rate:,.0f}/s, {_clock(elapsed)} elapsed"
+        text = (f"payerlint: {self.done:,} claim{'' if self.done == 1 else 's'} checked, {rate:,.0f}/s, "
+                f"{_clock(elapsed)} elapsed")
         if self.meter is not None and self.total_bytes and self.meter.bytes:
             share = min(1.0, self.meter.bytes / self.total_bytes)
             left = elapsed * (1 - share) / share if share > 0 else 0
