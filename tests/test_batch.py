@@ -88,6 +88,32 @@ def test_a_worker_that_dies_loses_no_record(corpus, tmp_path):
     assert [r.dumps() for i, r in enumerate(results) if i != 137] == [s for i, s in enumerate(serial) if i != 137]
 
 
+def test_when_workers_cannot_start_the_batch_is_checked_in_process(tmp_path):
+    """A script read from standard input cannot be imported again by a spawned worker:
+    the run goes on in-process with the same results instead of losing them."""
+    import subprocess
+
+    claims = list(generate(40, seed=9))
+    path = tmp_path / "few.jsonl"
+    path.write_text("\n".join(json.dumps(c) for c in claims) + "\n", encoding="utf-8")
+    script = f"""
+import json
+from payerlint.batch import CheckerSpec, ParallelChecker
+from payerlint.claims.reader import Reading, read_records
+spec = CheckerSpec()
+local = spec.build()
+runner = ParallelChecker(local, spec, 2, min_parallel=0)
+results = [r.dumps() for r in runner.check_records(read_records([{str(path)!r}], reading=Reading(defer=True)))]
+serial = [r.dumps() for r in local.check_records(read_records([{str(path)!r}]))]
+print(json.dumps({{"same": results == serial, "n": len(results), "fallback": runner.fallback}}))
+"""
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["same"] and report["n"] == 40
+    assert "could not start" in report["fallback"]
+
+
 def test_a_short_batch_is_checked_in_process(tmp_path):
     spec = CheckerSpec()
     runner = ParallelChecker(spec.build(), spec, 2)

@@ -21,6 +21,9 @@ Why this shape:
   batch shorter than `min_parallel` records is checked in-process, as with `--jobs 1`.
 - A chunk that cannot be pickled (a record nested too deeply) is sent again record by
   record, and a record that still cannot travel is checked in the main process.
+- Workers must prove they started (a warm-up task) before records are sent; when they
+  cannot (the main module cannot be imported again, the tree fails in the worker), the
+  run goes on in-process, with a note on standard error, rather than failing.
 - A worker that dies (killed, out of memory, a crash in a C extension) loses no record:
   the chunks it held are checked again one record at a time in a fresh pool, and a record
   that kills a worker again gets an `internal.error` result naming that, so it is counted
@@ -105,6 +108,11 @@ def _start_worker(spec) -> None:
     gc.freeze()
 
 
+def _ready() -> bool:
+    """A worker that answers this has started and built its checker."""
+    return _worker_checker is not None
+
+
 def _check_chunk(items: list, input_format: str) -> tuple[list, dict]:
     """One chunk's results (a FHIR Bundle gives one per Claim), and the rulebooks that
     failed to compile since the last chunk (as diagnostics: a DiagnosticError does not
@@ -153,6 +161,8 @@ class ParallelChecker:
         """How many times a worker process died and its chunks were checked again."""
         self.parallel = False
         """Whether the last run used worker processes."""
+        self.fallback: str | None = None
+        """Why the run went on in-process after workers could not start, if they could not."""
 
     @property
     def rulebook_errors(self) -> dict:
@@ -175,24 +185,45 @@ class ParallelChecker:
         self.parallel = True
         yield from self._run(_chain(head, records))
 
-    def _pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self.spec,))
+    def _pool(self) -> ProcessPoolExecutor | None:
+        """A pool whose workers have started (each built its checker), or None when they
+        cannot start: the main module cannot be imported again (a script read from
+        standard input), the rulebook tree fails in the worker, processes cannot be made."""
+        try:
+            pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_start_worker, initargs=(self.spec,))
+        except (OSError, ValueError) as exc:
+            self.fallback = f"worker processes could not be started ({type(exc).__name__})"
+            return None
+        try:
+            if all(pool.submit(_ready).result() for _ in range(self.jobs)):
+                return pool
+        except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, an initializer error
+            self.fallback = f"worker processes could not start ({type(exc).__name__})"
+        pool.shutdown(wait=True, cancel_futures=True)
+        return None
+
+    def _in_process(self, items) -> Iterator:
+        return self.local.check_records(convert(items, self.spec.input_format, self.local))
 
     def _run(self, records: Iterator[Record]) -> Iterator:
         pool = self._pool()
         pending: collections.deque = collections.deque()
         try:
             for chunk in _chunks(records, self.chunk):
+                if pool is None:  # workers cannot run here: the rest is checked in-process
+                    yield from self._in_process(chunk)
+                    continue
                 pending.append((pool.submit(_check_chunk, chunk, self.spec.input_format), chunk))
-                while len(pending) >= self.window:
+                while pending and len(pending) >= self.window:
                     pool = yield from self._take(pool, pending)
             while pending:
                 pool = yield from self._take(pool, pending)
         finally:
             for future, _ in pending:
                 future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _take(self, pool, pending) -> Iterator:
         """Yield the oldest chunk's results; after a lost worker, check every chunk still in
@@ -210,7 +241,7 @@ class ParallelChecker:
                 for record in lost:
                     results, pool = self._one(pool, record)
                     yield from results
-            return pool
+            return pool  # None if no worker would start again: the rest goes in-process
         except Exception:  # noqa: BLE001 - a chunk that could not travel to a worker or back
             pending.popleft()
             for record in chunk:
@@ -229,6 +260,8 @@ class ParallelChecker:
         --jobs 1 would."""
         from payerlint.check import internal_error
 
+        if pool is None:
+            return list(self._in_process([record])), None
         try:
             results, broken = pool.submit(_check_chunk, [record], self.spec.input_format).result()
             self._merge(broken)

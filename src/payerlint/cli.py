@@ -235,6 +235,8 @@ def _check(args) -> int:
         return EXIT_USAGE
     for problem in unreadable:
         print(problem.render(), file=sys.stderr)
+    if runner.fallback:
+        print(f"payerlint: {runner.fallback}; the claims were checked in this process", file=sys.stderr)
     broken = runner.rulebook_errors
     for ref_, error in sorted(broken.items()):
         print(f"rulebook {ref_} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
