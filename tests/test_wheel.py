@@ -51,6 +51,10 @@ def test_wheel_contains_the_grammar_schemas_and_rulebooks(wheel):
     assert "payerlint/schemas/claim.schema.json" in names
     assert "payerlint/_bundled/rulebooks/medicare/2026Q2.rules" in names
     assert "payerlint/_bundled/rulebooks/medicare/tables/ncci_ptp_therapy.csv" in names
+    # The typed API, the result contract and the workbench (served from the package).
+    assert {"payerlint/py.typed", "payerlint/schemas/result.schema.json", "payerlint/schemas/diagnostic.schema.json",
+            "payerlint/server/static/index.html", "payerlint/server/static/app.js",
+            "payerlint/server/static/style.css"} <= names
 
 
 def test_installed_wheel_checks_a_claim_outside_the_checkout(wheel, tmp_path):

@@ -75,7 +75,7 @@ class CheckerSpec:
 
     def build(self):
         from payerlint.api import Checker, Router, load_rulebook
-        from payerlint.compile.pipeline import Loader
+        from payerlint.compile.loader import Loader
         from payerlint.home import resolve_home
         from payerlint.payers.registry import Registry
 

@@ -12,6 +12,7 @@ To add a function, add an entry to `BUILTINS`; the compiler, the evaluator and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 from typing import Callable, Sequence
@@ -292,10 +293,16 @@ def _share_check(args):
     return T.INTEGER
 
 
+@lru_cache(maxsize=8192)
+def _allocation(minutes: tuple) -> tuple:
+    # Each line of a date asks for its share of the same allocation: computed once.
+    return tuple(cms_allocation(minutes))
+
+
 def _cms_share(lines, line) -> int:
     for position, other in enumerate(lines):
         if other is line:
-            return cms_allocation([_line_minutes(l) for l in lines])[position]
+            return _allocation(tuple([_line_minutes(l) for l in lines]))[position]
     # A line outside the group gets nothing from the group's allocation.
     return 0
 

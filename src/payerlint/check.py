@@ -28,14 +28,19 @@ import traceback
 
 import orjson
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, cast
 
 from payerlint.claims.model import Claim, ClaimValueError
 from payerlint.claims.reader import Record
 from payerlint.claims.validate import SCHEMA_VIOLATION, ClaimValidator
+from payerlint.contract import Result as PublicResult
+from payerlint.contract import public
 from payerlint.diagnostics import Diagnostic
 from payerlint.evaluate.engine import evaluate
 from payerlint.evaluate.result import Finding, NotEvaluated, Result, verdict_of
+
+if TYPE_CHECKING:
+    from payerlint.compile.rulebook import CompiledRulebook
 
 SCHEMA_CITATION = "payerlint claim schema (payerlint/schemas/claim.schema.json)"
 READER_CITATION = "payerlint input reader"
@@ -81,7 +86,7 @@ class RulebookChoice(Protocol):
 class OneRulebook:
     """Every claim against one compiled rulebook, whatever its payer and dates."""
 
-    def __init__(self, compiled):
+    def __init__(self, compiled: CompiledRulebook):
         from payerlint.evaluate.prepare import prepare
 
         self.compiled = compiled
@@ -101,26 +106,35 @@ class Checker:
     `choice` is a compiled rulebook (every claim against it) or a `RulebookChoice`.
     """
 
-    def __init__(self, choice, *, strict: bool = False, explain: bool = False,
+    def __init__(self, choice: CompiledRulebook | RulebookChoice, *, strict: bool = False, explain: bool = False,
                  validator: ClaimValidator | None = None):
-        if not hasattr(choice, "route"):
-            choice = OneRulebook(choice)
-        self.choice = choice
+        # Duck-typed: any object with `route` is a strategy; anything else a compiled rulebook.
+        self.choice: RulebookChoice = (cast(RulebookChoice, choice) if hasattr(choice, "route")
+                                       else OneRulebook(choice))
         self.strict = strict
         self.explain = explain
         self.validator = validator or ClaimValidator()
 
     @property
-    def rulebook(self):
+    def rulebook(self) -> CompiledRulebook | None:
         """The one compiled rulebook, when every claim is checked against one."""
         return getattr(self.choice, "compiled", None)
 
-    def check(self, data: Any, record: str | None = None, *, parsed: bool = False) -> Result:
+    def check(self, data: Any, record: str | None = None, *, parsed: bool = False) -> PublicResult:
         """One claim (a JSON object as Python values) to its result. Never raises.
 
         `parsed`: the claim came from `claims.reader`, which only produces JSON values;
         otherwise it is first checked for values JSON cannot hold (a tuple, a key that is
         not text, text that is not Unicode), which a caller's own objects may contain."""
+        return public(self._check_any(data, record, parsed))
+
+    def check_many(self, claims: Iterable[Any]) -> Iterator[PublicResult]:
+        """One result per claim, in order, as each is checked: a generator, so a stream
+        of claims is never held in memory at once. Never raises for a claim."""
+        for data in claims:
+            yield public(self._check_any(data, None, False))
+
+    def _check_any(self, data: Any, record: str | None, parsed: bool) -> Result:
         try:
             if not parsed:
                 data, problems = _as_json(data, self.validator)
@@ -132,20 +146,21 @@ class Checker:
         except BaseException as exc:  # noqa: BLE001 - one claim must never end the batch
             return internal_error(data, record, exc)
 
-    def check_record(self, record: Record) -> Result:
+    def check_record(self, record: Record) -> PublicResult:
+        """A claim as `claims.reader` read it, or the reason it could not be read."""
         if record.data is None:
             result = error_result(None, input_findings([record.error] if record.error else []), record.origin)
         else:
-            result = self.check(record.data, record.origin, parsed=True)
+            result = self._check_any(record.data, record.origin, True)
         if record.locations is not None:
-            # A claim converted from FHIR or X12: name each pointer in the user's format.
+            # A claim converted from FHIR: name each pointer in the user's format too.
             try:
                 result = record.locations.annotate(result)
             except Exception as exc:  # noqa: BLE001 - never raises, like check
                 result = internal_error(record.data, record.origin, exc)
-        return result
+        return public(result)
 
-    def check_records(self, records: Iterable[Record]) -> Iterator[Result]:
+    def check_records(self, records: Iterable[Record]) -> Iterator[PublicResult]:
         """One result per record, in order, streaming."""
         for record in records:
             yield self.check_record(record)
@@ -163,7 +178,7 @@ class Checker:
         findings: list[Finding] = []
         skipped: list[NotEvaluated] = []
         rulebooks: list[str] = []
-        code_sets: dict = {}
+        code_sets: dict[str, Any] = {}
         for part in route.parts:
             program = part.program
             rulebooks.append(program.compiled.id)
@@ -232,7 +247,8 @@ def _text_id(value: Any) -> str | None:
     return value
 
 
-def error_result(data: Any, findings: tuple[Finding, ...], record: str | None, rulebooks=()) -> Result:
+def error_result(data: Any, findings: tuple[Finding, ...], record: str | None,
+                 rulebooks: Iterable[str] = ()) -> Result:
     claim_id = _text_id(data.get("claim_id")) if isinstance(data, dict) else None
     payer_id = _text_id(data.get("payer_id")) if isinstance(data, dict) else None
     return Result(claim_id, payer_id, tuple(rulebooks), "error", findings, (), record)
@@ -262,7 +278,7 @@ def _version() -> str:
     return getattr(module, "__version__", "")
 
 
-def combined_fix(data: dict, findings) -> tuple:
+def combined_fix(data: dict[str, Any], findings: Iterable[Finding]) -> tuple[Any, ...]:
     """The result's `fix`: every finding's fix as one patch (evaluate/patch.py)."""
     from payerlint.evaluate.patch import combine
 

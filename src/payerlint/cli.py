@@ -150,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     builtins = commands.add_parser("builtins", help="list the built-in functions a rulebook can call")
     builtins.set_defaults(run=_builtins)
 
+    cache = commands.add_parser(
+        "cache", help="the cache of compiled rulebooks on disk",
+        description="Compiled rulebooks are kept on disk ($PAYERLINT_CACHE_DIR, else $XDG_CACHE_HOME/payerlint, "
+                    "else ~/.cache/payerlint), keyed by the content of every file they read, so a later run "
+                    "skips compiling. An entry is checked on every load and a stale or damaged one is compiled "
+                    "again; PAYERLINT_NO_CACHE=1 turns the cache off.")
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="SUBCOMMAND", required=True)
+    cache_commands.add_parser("clear", help="remove every cached rulebook").set_defaults(run=_cache_clear)
+    cache_commands.add_parser("info", help="where the cache is and what it holds").set_defaults(run=_cache_info)
+
     tester = commands.add_parser(
         "test", parents=[home], help="run the test cases written beside rulebooks, with rule coverage",
         description="Run the test cases in rulebooks/<family>/tests/*.toml against the rulebooks they name "
@@ -172,6 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
     from payerlint import cli_authoring
 
     cli_authoring.add_commands(commands, home)
+    _add_x12_commands(commands, home)
+
+    server = commands.add_parser(
+        "serve", parents=[home], help="the HTTP service and the web workbench",
+        description="Serve the check, payers, rulebooks and diff API (/v1, OpenAPI at /openapi.json) and the web "
+                    "workbench (/). Needs the optional extra: pip install 'payerlint[server]'.")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    server.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every endpoint but /healthz "
+                                        "(default: $PAYERLINT_TOKEN; prefer it, a command line is visible to others)")
+    server.add_argument("--max-body", type=int, default=16 << 20, metavar="BYTES",
+                        help="largest request body accepted; larger gets 413 (default 16 MiB)")
+    server.set_defaults(run=_serve)
     return parser
 
 
@@ -194,7 +217,7 @@ def _check(args) -> int:
     from payerlint.api import Checker, Router, load_rulebook
     from payerlint.batch import CheckerSpec, ParallelChecker, available_cores
     from payerlint.claims.reader import Reading, read_records
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
     from payerlint.output import write_results
     from payerlint.output.atomic import OutputPathError, atomic_output
@@ -317,7 +340,7 @@ def _readable(records, unreadable: list):
 
 def _compile(args) -> int:
     from payerlint.cli_authoring import rulebook_files
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
 
     home = resolve_home(args.home)
@@ -452,7 +475,7 @@ def _payers_new(args) -> int:
 
 
 def _quarter_new(args) -> int:
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
     from payerlint.versions.new_quarter import new_quarter
 
@@ -468,7 +491,7 @@ def _quarter_new(args) -> int:
 
 
 def _diff(args) -> int:
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
     from payerlint.versions import report
     from payerlint.versions.diff import diff
@@ -533,7 +556,7 @@ def _import(args) -> int:
 def _test(args) -> int:
     from payerlint.authoring.report import write_json, write_text
     from payerlint.authoring.rulebook_tests import run_tests
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
 
     home = resolve_home(args.home)
@@ -555,6 +578,39 @@ def _lsp(args) -> int:
     return serve(args.home)
 
 
+def _cache_clear(args) -> int:
+    from payerlint.compile import cache
+
+    count, where = cache.clear()
+    print(f"removed {count} cached rulebook{'s' if count != 1 else ''}" + (f" from {where}" if where else ""))
+    return EXIT_OK
+
+
+def _cache_info(args) -> int:
+    from payerlint.compile import cache
+
+    where = cache.folder()
+    entries = sorted(where.glob("*.plc")) if where is not None and where.is_dir() else []
+    size = sum(entry.stat().st_size for entry in entries)
+    print(f"{where or '(no cache folder: no home directory and no PAYERLINT_CACHE_DIR)'}: {len(entries)} "
+          f"cached rulebook{'s' if len(entries) != 1 else ''}, {size / 2**20:.1f} MiB"
+          + ("; disabled by PAYERLINT_NO_CACHE" if __import__("os").environ.get("PAYERLINT_NO_CACHE") else ""))
+    return EXIT_OK
+
+def _serve(args) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+
+        from payerlint.server.main import serve
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        print(f"payerlint serve needs FastAPI and uvicorn: pip install 'payerlint[server]' ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    from payerlint.home import resolve_home
+
+    return serve(resolve_home(args.home), args.host, args.port, args.token, args.max_body)
+
+
 def _builtins(args) -> int:
     from payerlint.builtins import BUILTINS
 
@@ -566,3 +622,58 @@ def _builtins(args) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# ------------------------------------------------------------------ X12: convert, export
+
+
+def _add_x12_commands(commands, home) -> None:
+    convert = commands.add_parser(
+        "convert", parents=[home], help="print 837P claims as payerlint reads them (claim-schema JSON)",
+        description="Read 837P (005010X222A1) files and print each claim in the claim schema's shape, including "
+                    "claims whose content will fail checking; problems go to standard error. Exit 0: all read "
+                    "cleanly; 1: a claim has an error; 2: a file, envelope or transaction could not be read.")
+    convert.add_argument("files", nargs="+", metavar="FILE")
+    convert.add_argument("--to", choices=("json", "jsonl"), default="json",
+                         help="a JSON array (default) or one claim per line (pipe it to `payerlint check -`)")
+    convert.add_argument("--sources", action="store_true",
+                         help="print each claim with the segment and element each value came from, and its problems")
+    convert.set_defaults(run=_convert)
+    export = commands.add_parser(
+        "export", parents=[home], help="write claims as an 837P interchange, with fixes applied",
+        description="Write claims (payerlint JSON or 837P files) as one 837P (005010X222A1) interchange. "
+                    "--apply-fixes applies each claim's combined fix from saved `check --format jsonl` results "
+                    "(matched by claim_id) and tells it as 837P edits on standard error. Exit 0: all written; "
+                    "1: a claim was left out or a fix did not apply; 2: usage errors.")
+    export.add_argument("files", nargs="+", metavar="FILE")
+    export.add_argument("--format", choices=("837p",), required=True)
+    export.add_argument("--apply-fixes", metavar="RESULTS", help="saved results of `payerlint check --format jsonl`")
+    export.add_argument("--envelope", metavar="SETTINGS.toml",
+                        help="submitter, receiver, billing provider and ids the claim model does not hold "
+                             "(default: placeholders, and ISA15 T, test data)")
+    export.add_argument("-o", "--output", metavar="PATH", help="where to write (default: standard output)")
+    export.set_defaults(run=_export)
+
+
+def _x12_registry(args):
+    from payerlint.home import resolve_home
+    from payerlint.payers.registry import Registry
+
+    return Registry.load(resolve_home(args.home))
+
+
+def _convert(args) -> int:
+    from payerlint.x12.commands import convert
+
+    return convert(args.files, args.to, args.sources, sys.stdout, sys.stderr, registry=_x12_registry(args))
+
+
+def _export(args) -> int:
+    from payerlint.x12.commands import export
+
+    try:
+        return export(args.files, args.apply_fixes, args.envelope, args.output, sys.stderr,
+                      registry=_x12_registry(args))
+    except (OSError, ValueError) as exc:
+        print(f"payerlint export: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -162,7 +162,7 @@ def _lint(args) -> int:
 def _graph(args) -> int:
     from payerlint.cli import _rulebook_ref
     from payerlint.compile.graph import to_dot, to_json, to_mermaid
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
 
     home = resolve_home(args.home)

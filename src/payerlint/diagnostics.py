@@ -35,7 +35,7 @@ class Diagnostic:
     """Whether rendering may quote the source line. False for claim files: their lines
     hold patient data, which must never reach a log."""
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[object, ...]:
         where = self.span.sort_key() if self.span else ("", 0, 0, 0, 0)
         return (where, self.pointer or "", self.code, self.message)
 
@@ -58,8 +58,8 @@ class Diagnostic:
             out.append(f"  = {note}")
         return "\n".join(out)
 
-    def to_json(self) -> dict:
-        out: dict = {"code": self.code, "severity": self.severity, "message": self.message}
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code, "severity": self.severity, "message": self.message}
         if self.span is not None:
             out["file"] = self.span.file
             out["line"] = self.span.line

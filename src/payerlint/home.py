@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -107,12 +108,12 @@ class Home:
                 return path
         return self.rulebooks / family / f"{quarter}.rules"
 
-    def quarters_of(self, family: str) -> list[tuple]:
+    def quarters_of(self, family: str) -> list[tuple[Any, Path]]:
         """(Quarter, path) for every quarter of a family in any tree, the top tree's file
         where two trees have the same quarter; in order."""
         from payerlint.quarter import quarters_in
 
-        found: dict = {}
+        found: dict[Any, Path] = {}
         for tree, _ in self.layers():
             folder = tree / "rulebooks" / family
             for quarter in quarters_in(folder):
@@ -143,7 +144,7 @@ class Home:
         return [folder / "_types.toml" for folder in reversed(self.payer_folders())
                 if (folder / "_types.toml").is_file()]
 
-    def where(self, path) -> str:
+    def where(self, path: str | os.PathLike[str]) -> str:
         """'team' or 'bundled' for a file inside one of the trees; 'file' otherwise."""
         resolved = Path(path).resolve()
         for tree, label in self.layers():
@@ -166,7 +167,7 @@ class Home:
         return Home(tree, self.origin, tuple(layer for layer, _ in self.layers()))
 
 
-def resolve_home(explicit: str | os.PathLike | None = None) -> Home:
+def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Home:
     bundled = bundled_root()
     for chosen, origin in ((explicit, "--home"), (os.environ.get("PAYERLINT_HOME"), "PAYERLINT_HOME")):
         if chosen:
@@ -181,7 +182,7 @@ def payer_folders(home: Home) -> list[Path]:
     return home.payer_folders()
 
 
-def family_quarters(home: Home, family: str, prefer: Path | None = None) -> list[tuple]:
+def family_quarters(home: Home, family: str, prefer: Path | None = None) -> list[tuple[Any, Path]]:
     """(Quarter, path) of a family, the tree `prefer` first when it is a rulebook tree."""
     if prefer is not None and (prefer / "rulebooks").is_dir():
         home = home.above(prefer)

@@ -32,7 +32,8 @@ from typing import Any
 from payerlint.api import INPUT_RULES, Checker
 from payerlint.authoring.testfile import Case, read_test_file, toml_literal
 from payerlint.claims.validate import ClaimValidator
-from payerlint.compile.pipeline import CompiledRulebook, Loader
+from payerlint.compile.loader import Loader
+from payerlint.compile.rulebook import CompiledRulebook
 from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from payerlint.quarter import Quarter, quarters_in
 from payerlint.source import Span

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 import networkx as nx
 
 from payerlint.compile import declarations as D
+from payerlint.compile.loader import Loader  # noqa: F401 - where callers have always found it
+from payerlint.compile.rulebook import CompiledRulebook
 from payerlint.compile import graph as G
 from payerlint.compile import ir
 from payerlint.compile.layering import Layered, merge
@@ -32,41 +34,6 @@ from payerlint.quarter import Quarter, QuarterError
 from payerlint.source import Span
 from payerlint.syntax import tree as syn
 from payerlint.syntax.parser import parse, parse_file
-
-
-@dataclass(frozen=True)
-class CompiledRulebook:
-    """A checked rulebook: pure data, immutable, shared across threads. It holds no code:
-    `payerlint.evaluate.prepare(compiled)` turns it into the program that checks claims."""
-
-    id: str
-    """`family@quarter`, e.g. acme@2026Q2."""
-    family: str
-    quarter: Quarter | None
-    title: str
-    payer: str | None
-    sources: tuple[str, ...]
-    facts_as_of: date | None
-    path: str
-    base: "CompiledRulebook | None"
-    params: Mapping[str, ir.Param]
-    codesets: Mapping[str, ir.CodeSet]
-    phrases: Mapping[str, ir.PhraseSet]
-    tables: Mapping[str, ir.Table]
-    lets: Mapping[str, ir.Let]
-    rules: tuple[ir.Rule, ...]
-    """In evaluation order."""
-    disabled: tuple[ir.Disabled, ...]
-    graph: nx.DiGraph = field(compare=False, repr=False)
-    layered: Layered | None = field(compare=False, repr=False, default=None)
-    """The effective declarations, kept for rulebooks that extend this one."""
-    header_span: Span | None = field(compare=False, repr=False, default=None)
-    """Where the header is written: diagnostics about a base rulebook point here."""
-    functions_used: frozenset = field(compare=False, repr=False, default=frozenset())
-    """Built-in functions the rules and definitions call (the result names code-set releases)."""
-
-    def rule(self, rule_id: str) -> ir.Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
 
 
 @dataclass
@@ -242,78 +209,10 @@ def compile_path(path: str, loader: "Loader | None" = None, text: str | None = N
         phrases=MappingProxyType(dict(sorted(unit.phrases.items()))),
         tables=MappingProxyType(dict(sorted(unit.tables.items()))),
         lets=MappingProxyType({n: unit.lets[n] for n in sorted(unit.lets, key=lambda n: order[f"let:{n}"])}),
-        rules=rules, disabled=unit.layered.disabled, graph=nx.freeze(unit.graph), layered=unit.layered,
+        rules=rules, disabled=unit.layered.disabled, graph_data=nx.freeze(unit.graph), layered_data=unit.layered,
         header_span=header.span,
         functions_used=frozenset(node.function for node in ir.walk(list(unit.rules) + list(unit.lets.values()))
                                  if isinstance(node, ir.Call)),
+        base_ref=(header.extends.id, bool(header.extends_is_path)) if header.extends is not None else None,
     )
     return compiled
-
-
-class Loader:
-    """Compiles rulebooks by path or by `family@quarter`, once each per process."""
-
-    def __init__(self, home: Home | None = None):
-        self.home = home or resolve_home()
-        self._cache: dict[tuple, CompiledRulebook] = {}
-        self._lock = threading.RLock()
-        self._loading: list[str] = []
-
-    def path_of(self, ref: str, relative_to: str | None = None, ref_is_path: bool = False) -> Path:
-        if not ref_is_path and "@" in ref and not os.path.exists(ref):
-            family, _, quarter = ref.partition("@")
-            try:
-                Quarter.parse(quarter)
-            except QuarterError as exc:
-                raise DiagnosticError([Diagnostic("bad_reference", str(exc))]) from None
-            if relative_to is not None:
-                # A rulebook in a tree (<tree>/rulebooks/<family>/<quarter>.rules) that is not
-                # one of the home's finds its base in its own tree first. Inside the home's
-                # trees the overlay decides: the team's file, else the bundled one.
-                folder = Path(relative_to).resolve().parent.parent
-                sibling = folder / family / f"{quarter}.rules"
-                if folder.name == "rulebooks" and not self.home.holds(folder.parent) and sibling.is_file():
-                    return sibling
-            return self.home.rulebook_path(family, quarter)
-        path = Path(ref)
-        if relative_to is not None and not path.is_absolute():
-            path = Path(os.path.dirname(relative_to)) / path
-        return path
-
-    def load(self, ref: str, relative_to: str | None = None, via: Span | None = None,
-             ref_is_path: bool = False) -> CompiledRulebook:
-        path = self.path_of(ref, relative_to, ref_is_path)
-        if not path.is_file():
-            is_reference = "@" in ref and not ref_is_path
-            raise DiagnosticError([Diagnostic(
-                "rulebook_not_found", f"no rulebook {ref} (looked for {path})", span=via,
-                notes=self._nearby(ref) if is_reference else ())])
-        real = os.path.realpath(path)
-        stat = os.stat(real)
-        key = (real, stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-            if real in self._loading:
-                chain = " -> ".join(self._loading[self._loading.index(real):] + [real])
-                raise DiagnosticError([Diagnostic("extends_cycle", f"rulebooks extend each other in a cycle: {chain}", span=via)])
-            self._loading.append(real)
-            try:
-                compiled = compile_path(str(path), self)
-            finally:
-                self._loading.pop()
-            self._cache[key] = compiled
-            return compiled
-
-    def _nearby(self, ref: str) -> tuple[str, ...]:
-        family = ref.partition("@")[0]
-        families = self.home.families()
-        if family in families:
-            quarters = [str(q) for q, _ in self.home.quarters_of(family)]
-            return (f"{family} has rulebooks for: " + ", ".join(quarters),) if quarters else ()
-        if families:
-            from payerlint.diagnostics import did_you_mean
-
-            hint = did_you_mean(family, families)
-            return (hint,) if hint else (f"rulebook families in {self.home.rulebooks}: " + ", ".join(families),)
-        return ()

@@ -126,6 +126,11 @@ class RowLines:
         self._index: dict | None = None
         self._lock = Lock()
 
+    @property
+    def numbers(self) -> array:
+        """The line numbers, in row order (what the cache on disk keeps)."""
+        return self._numbers
+
     def get(self, key, default=None):
         if self._index is None:
             with self._lock:

@@ -99,6 +99,8 @@ class Gen:
         self.lets: dict[str, str] = {}
         self.locals: dict[int, str] = {}
         """Slot -> local variable, inside a rule's scope loop (not inside helpers)."""
+        self.fused: dict[str, list[tuple[int, list[str]]]] = {"claim": [], "line": []}
+        """(frame size, body) of each rule run in one shared loop (see `fuse`)."""
 
     # -- names
     def fresh(self, prefix: str) -> str:
@@ -533,11 +535,19 @@ class Gen:
                 f"    f = [UNSET] * {rule.frame_size}"]
         scope = rule.scope
         if scope == "claim":
-            # One instance: a loop of one keeps `continue` meaning "this instance does not fire".
-            body = ["    f[0] = lines", "    for _ in (0,):", *instance("        ", "None", "(lines,)")]
+            # One instance, in a loop of one, so `continue` means "this instance does not
+            # fire"; run with the other rules for the claim in one function (`fuse`).
+            self.fused["claim"].append((rule.frame_size, ["    for _ in (0,):",
+                                                           *instance("        ", "None", "(lines,)")]))
+            return None
         elif scope == "line":
-            body = ["    f[0] = lines", f"    for line in {_filtered('lines', test1)}:", "        f[1] = line",
-                    *instance("        ", "line['index']", "(lines, line)")]
+            # Run inside one loop over the lines with the other line rules (`fuse`).
+            block = ["        for _ in (0,):"]
+            if test1:
+                block += [f"            if not {test1}(line['code']):", "                continue"]
+            self.fused["line"].append((rule.frame_size, block + instance("            ", "line['index']",
+                                                                         "(lines, line)")))
+            return None
         elif scope == "pair":
             body = ["    f[0] = lines", f"    firsts = {_filtered('lines', test1)}", f"    seconds = {_filtered('lines', test2)}"]
             if guard is not None and guard.same_date:
@@ -565,6 +575,29 @@ class Gen:
                      *instance("        ", "group[0]['index']", "(group, code, day)")]
         self.defs.append("\n".join(head + body))
         return fn
+
+    def fuse(self) -> list[tuple[str, str]]:
+        """One function for all the rules for the claim, one loop over the lines for all
+        the line rules: (kind, function) with kind 'claim' or 'other'. Calling forty
+        functions that each set up a frame and a loop cost more than most rules' own
+        tests; the rules share one frame (each resets its own `with` slots)."""
+        out = []
+        if self.fused["claim"]:
+            size = max(n for n, _ in self.fused["claim"])
+            body = [line for _, block in self.fused["claim"] for line in block]
+            fn = self.fresh("_claim_rules")
+            self.defs.append("\n".join([f"def {fn}(ctx, emit, skipped):", "    lines = ctx.claim.lines",
+                                        f"    f = [UNSET] * {size}", "    f[0] = lines", *body]))
+            out.append(("claim", fn))
+        if self.fused["line"]:
+            size = max(n for n, _ in self.fused["line"])
+            body = [line for _, block in self.fused["line"] for line in block]
+            fn = self.fresh("_line_rules")
+            self.defs.append("\n".join([f"def {fn}(ctx, emit, skipped):", "    lines = ctx.claim.lines",
+                                        f"    f = [UNSET] * {size}", "    f[0] = lines", "    for line in lines:",
+                                        "        f[1] = line", *body]))
+            out.append(("other", fn))
+        return out
 
     # -- the module
     def build(self, label: str) -> dict:

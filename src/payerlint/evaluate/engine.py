@@ -39,9 +39,9 @@ def evaluate(program, claim, *, explain: bool = False, claim_rules: bool = True,
     def emit(index, frame, line, initial):
         findings.append(_finding(ctx, rules[index], rulebook, line, frame, initial, explaining))
 
-    for code in rules:
-        if claim_rules if code.rule.scope == "claim" else other_rules:
-            code.run(ctx, emit, skipped)
+    for kind, run in program.runners:
+        if claim_rules if kind == "claim" else other_rules:
+            run(ctx, emit, skipped)
     unique = {(f.rule, f.line, f.message): f for f in findings}
     return Evaluation(
         tuple(sorted(unique.values(), key=Finding.sort_key)),

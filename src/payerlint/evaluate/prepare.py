@@ -12,6 +12,7 @@ keep the program (a checker holds one per rulebook it uses).
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 
@@ -34,4 +35,10 @@ def prepare(compiled) -> Program:
         if program is None or program.compiled is not compiled:
             program = Program(compiled)
             _prepared[id(compiled)] = program
+            # A rulebook, its tables (a million PTP rows) and its generated code live as
+            # long as the process. Left to the collector, every full collection walks them
+            # again: 55-75 ms pauses in a service, and about a tenth of a batch's time.
+            # Freezing moves everything alive now out of the collector's sight (it is
+            # still freed by reference counting); what claims allocate later is not frozen.
+            gc.freeze()
         return program

@@ -40,7 +40,8 @@ class RuleCode:
     rule: ir.Rule
     run: Any
     """Fast form only: run(ctx, emit, skipped) walks the scope and calls
-    emit(rule index, frame, line, initial frame) for each instance that fires."""
+    emit(rule index, frame, line, initial frame) for each instance that fires; None for
+    a rule run inside a shared function (`Program.runners`)."""
     condition: Any
     """Traced form only: condition(ctx, f) -> bool, raising Missing or NoData."""
     binders: tuple
@@ -74,10 +75,16 @@ class Program:
             if guard.dead:
                 continue  # a constant part of its `and` is false in this rulebook
             built.append((rule, gen.rule(rule, guard, len(built))))
+        fused = gen.fuse()
         ns = gen.build(compiled.id)
         self.source = ns["__source__"]
         """The generated Python, for reading (and for the curious: `program.source`)."""
         self.rules = tuple(_code(ns, rule, parts) for rule, parts in built)
+        # What evaluate calls: ('claim' or 'other', run(ctx, emit, skipped)); the rules for
+        # the claim and the line rules each run in one function (codegen.fuse).
+        self.runners = tuple((kind, ns[name]) for kind, name in fused) + tuple(
+            ("claim" if code.rule.scope == "claim" else "other", code.run) for code in self.rules
+            if code.run is not None)
         self._traced: dict[str, RuleCode] | None = None
         self._lock = threading.Lock()
         self.code_sets = code_sets_used(compiled)

@@ -59,7 +59,7 @@ class Report:
 def lint_paths(paths, home, loader=None) -> Report:
     """Lint rulebooks (files, folders, family@quarter) and payer files (.toml, folders).
     A loader may be passed to reuse rulebooks it has compiled already."""
-    from payerlint.compile.pipeline import Loader
+    from payerlint.compile.loader import Loader
 
     loader = loader or Loader(home)
     report = Report()

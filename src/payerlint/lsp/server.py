@@ -15,7 +15,7 @@ from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
 
 from payerlint import __version__
-from payerlint.compile.pipeline import Loader
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import Diagnostic
 from payerlint.home import resolve_home
 from payerlint.lsp import analysis

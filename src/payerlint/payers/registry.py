@@ -13,10 +13,11 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
-from jsonschema import Draft7Validator, FormatChecker
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from payerlint.home import Home, resolve_home
@@ -40,11 +41,20 @@ class Payer:
     path: str
 
 
-def payer_schema() -> dict:
-    return json.loads(resources.files("payerlint.schemas").joinpath("payer.schema.json").read_text(encoding="utf-8"))
+def payer_schema() -> dict[str, Any]:
+    return cast("dict[str, Any]", json.loads(resources.files("payerlint.schemas").joinpath("payer.schema.json").read_text(encoding="utf-8")))
 
 
-def _plain(value):
+@lru_cache(maxsize=1)
+def _payer_screen() -> Any:
+    """A fast yes/no on a payer file (jsonschema-rs); jsonschema, imported only for a file
+    that fails, says what is wrong with it."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft7Validator(payer_schema(), validate_formats=True).is_valid
+
+
+def _plain(value: Any) -> Any:
     """TOML dates become ISO strings so the JSON Schema can check them."""
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
@@ -80,7 +90,13 @@ def read_payer(path: Path) -> Payer:
         raise DiagnosticError([Diagnostic("payer_file_syntax", f"not valid TOML: {str(exc).split(' (at')[0]}",
                                           span=Span(str(path), line, column, line, column + 1))]) from None
     problems = []
-    for error in sorted(Draft7Validator(payer_schema(), format_checker=FormatChecker()).iter_errors(data),
+    if _payer_screen()(data):
+        errors = []
+    else:
+        from jsonschema import Draft7Validator, FormatChecker
+
+        errors = Draft7Validator(payer_schema(), format_checker=FormatChecker()).iter_errors(data)
+    for error in sorted(errors,
                         key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         line = _line_of(text, str(error.absolute_path[0])) if error.absolute_path else 1

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from typing import Any
 
 from payerlint.check import Part, Route
-from payerlint.compile.pipeline import Loader
+from payerlint.claims.model import Claim
+from payerlint.compile.loader import Loader
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.evaluate.result import Finding
 from payerlint.payers.registry import Payer, Registry
@@ -56,10 +58,11 @@ class ByPayer:
                 self.loader = Loader(self.registry.home)
             self._families = {payer.rulebook_family: {(q.year, q.number) for q in self.registry.quarters(payer)}
                               for payer in self.registry.payers.values()}
-            self._programs: dict[tuple[str, tuple[int, int]], object] = {}
+            self._programs: dict[tuple[str, tuple[int, int]], Any] = {}
+            self._single: dict[tuple[str, tuple[int, int]], Route] = {}
             self.rulebook_errors = {}
 
-    def route(self, claim) -> Route:
+    def route(self, claim: Claim) -> Route:
         data = claim.root
         payer = self.registry.resolve(data["payer_id"])
         if payer is None:
@@ -67,24 +70,36 @@ class ByPayer:
             return Route(errors=(_routing_finding(
                 "routing.unknown_payer",
                 f"payer_id '{data['payer_id']}' is not a payer id or alias in the registry; closest ids: {closest}"),))
+        lines = claim.lines
+        day = lines[0]["date"]
+        quarter = (day.year, (day.month - 1) // 3 + 1)
+        if all(_quarter(line["date"]) == quarter for line in lines):
+            # Almost every claim: one quarter, one rulebook, the same route every time.
+            known = self._single.get((payer.rulebook_family, quarter))
+            if known is not None:
+                return known
+            program = self._program(payer, quarter)
+            if program is None:
+                return Route(errors=(self._no_rulebook(payer, quarter, claim, list(range(len(lines)))),))
+            route = self._single[(payer.rulebook_family, quarter)] = Route((Part(program),))
+            return route
         by_quarter: dict[tuple[int, int], list[int]] = {}
-        for index, line in enumerate(claim.lines):
+        for index, line in enumerate(lines):
             by_quarter.setdefault(_quarter(line["date"]), []).append(index)
         claim_quarter = _quarter(data["date_of_service"])
         if claim_quarter not in by_quarter:
             claim_quarter = min(by_quarter)
         parts: list[Part] = []
         errors: list[Finding] = []
-        whole = len(by_quarter) == 1
         for quarter, indexes in sorted(by_quarter.items()):
             program = self._program(payer, quarter)
             if program is None:
                 errors.append(self._no_rulebook(payer, quarter, claim, indexes))
                 continue
-            parts.append(Part(program, None if whole else tuple(indexes), quarter == claim_quarter))
+            parts.append(Part(program, tuple(indexes), quarter == claim_quarter))
         return Route(tuple(parts), tuple(errors))
 
-    def _program(self, payer: Payer, quarter: tuple[int, int]):
+    def _program(self, payer: Payer, quarter: tuple[int, int]) -> Any:
         key = (payer.rulebook_family, quarter)
         program = self._programs.get(key)
         if program is not None or key in self._programs:
@@ -94,7 +109,7 @@ class ByPayer:
                 self._programs[key] = self._prepare(payer, quarter)
             return self._programs[key]
 
-    def _prepare(self, payer: Payer, quarter: tuple[int, int]):
+    def _prepare(self, payer: Payer, quarter: tuple[int, int]) -> Any:
         if quarter not in self._families.get(payer.rulebook_family, ()):
             return None
         ref = f"{payer.rulebook_family}@{Quarter(*quarter)}"
@@ -117,7 +132,7 @@ class ByPayer:
 
         return prepare(compiled)
 
-    def _no_rulebook(self, payer: Payer, quarter: tuple[int, int], claim, indexes) -> Finding:
+    def _no_rulebook(self, payer: Payer, quarter: tuple[int, int], claim: Claim, indexes: list[int]) -> Finding:
         ref = f"{payer.rulebook_family}@{Quarter(*quarter)}"
         if ref in self.rulebook_errors:
             first = self.rulebook_errors[ref].diagnostics[0]

@@ -1,0 +1,430 @@
+"""Compiled rulebooks kept on disk, so the second run does not compile again.
+
+A rulebook with a 1,000,000-row PTP table takes seconds to compile (parsing the CSV is
+most of it); read back from here it takes well under a second. An entry is found by the
+rulebook file's real path and is used only when all of this holds, checked on every load:
+
+- its header says this cache format and this payerlint version, with the same grammar and
+  claim schema (their hashes);
+- every file the compile read (the rulebook, each table file, and the same for every
+  base it extends) still has the SHA-256 recorded: any change at all, or a missing file,
+  makes it stale (a modification time can lie, so the bytes are hashed);
+- the payload's own SHA-256 matches, so a truncated or altered entry is refused.
+
+A refused entry is a cache miss: the rulebook is compiled and the entry written again.
+
+The encoding is data only: `marshal` of numbers, strings, tuples, lists and dicts, and a
+decoder that rebuilds only the classes of the compiled form it knows by name (never
+`pickle`, which would run code named by the file). Table rows are decoded on demand, so a
+million rows cost one `marshal.loads`, and the dependency graph and the syntax the
+layering keeps are rebuilt only if someone asks for them (`lint`, `graph`, a rulebook
+that extends this one). `payerlint cache clear` empties the cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import marshal
+import os
+import tempfile
+from array import array
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable
+
+from payerlint import __version__
+from payerlint.home import cache_dir, grammar_path
+
+FORMAT = 1
+MAGIC = "payerlint-rulebook-cache"
+MAX_ENTRIES = 200
+"""Entries beyond this many (least recently used first) are removed when one is written."""
+
+_T, _L, _D, _C, _DEC, _DATE, _PROXY, _FROZEN, _GRAPH, _ROWS, _LINES, _LAZY, _BASE, _SET = range(14)
+
+
+def folder() -> Path | None:
+    base = cache_dir()
+    return base / "rulebooks" if base is not None else None
+
+
+def _entry_path(rulebook_path: str) -> Path | None:
+    """Where the entry for a rulebook path lives. The key is the path as given (and the
+    working folder, for a relative one) beside its real path: a compiled rulebook's
+    messages name its files the way they were given, and an entry must read back exactly
+    as a fresh compile would."""
+    where = folder()
+    if where is None:
+        return None
+    given = rulebook_path if os.path.isabs(rulebook_path) else os.path.join(os.getcwd(), "\0", rulebook_path)
+    key = os.path.realpath(rulebook_path) + "\0" + given
+    return where / (hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".plc")
+
+
+def _file_hash(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+_environment: str | None = None
+
+
+def environment() -> str:
+    """What every entry depends on besides its own files: the payerlint version, the
+    grammar, the claim schema (types are read from it), and the compiler's own source
+    (so a changed compiler never reads an entry an older one wrote, version or not)."""
+    global _environment
+    if _environment is None:
+        digest = hashlib.sha256(__version__.encode())
+        package = Path(__file__).resolve().parent.parent
+        parts = [Path(grammar_path())]
+        parts += sorted((package / "compile").glob("*.py")) + sorted((package / "syntax").glob("*.py"))
+        parts += [package / "builtins.py", package / "source.py", package / "quarter.py"]
+        for part in parts:
+            digest.update(b"\0" + part.name.encode() + b"\0" + part.read_bytes())
+        digest.update(resources.files("payerlint.schemas").joinpath("claim.schema.json").read_bytes())
+        _environment = digest.hexdigest()
+    return _environment
+
+
+# ------------------------------------------------------------------ encoding
+
+
+def _classes() -> dict[str, type]:
+    """The classes an entry may hold, by name: the compiled form's own, and nothing else."""
+    from payerlint.compile import ir, rulebook, types
+    from payerlint import quarter, source
+
+    found: dict[str, type] = {}
+    for module in (ir, types, source, quarter, rulebook):
+        for value in vars(module).values():
+            if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__:
+                found[f"{module.__name__}:{value.__qualname__}"] = value
+    return found
+
+
+def _syntax_classes() -> dict[str, type]:
+    """The layering's classes (a rulebook's declarations as written): decoded only when a
+    rulebook that extends this one is compiled, so checking never imports the syntax."""
+    from payerlint.compile import layering
+    from payerlint.syntax import tree
+
+    return {f"{m.__name__}:{v.__qualname__}": v for m in (tree, layering) for v in vars(m).values()
+            if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == m.__name__}
+
+
+class _Encoder:
+    def __init__(self, rulebook):
+        self.root = rulebook
+
+    def encode(self, value: Any) -> Any:
+        from payerlint.compile.rulebook import CompiledRulebook
+        from payerlint.compile.tables import RowLines
+
+        if value is None or isinstance(value, (bool, int, float, str, bytes)):
+            return value
+        if isinstance(value, Decimal):
+            return (_DEC, str(value))
+        if isinstance(value, date):
+            return (_DATE, value.toordinal())
+        if isinstance(value, tuple):
+            return (_T, [self.encode(v) for v in value])
+        if isinstance(value, list):
+            return (_L, [self.encode(v) for v in value])
+        if isinstance(value, MappingProxyType):
+            return (_PROXY, self.encode(dict(value)))
+        if isinstance(value, dict):
+            return (_D, [self.encode(k) for k in value], [self.encode(v) for v in value.values()])
+        if isinstance(value, frozenset):
+            return (_FROZEN, [self.encode(v) for v in sorted(value, key=repr)])
+        if isinstance(value, set):
+            return (_SET, [self.encode(v) for v in sorted(value, key=repr)])
+        if isinstance(value, RowLines):
+            return (_LINES, value.numbers.tobytes())
+        if isinstance(value, CompiledRulebook) and value is not self.root:
+            return (_BASE, value.path)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self.dataclass(value)
+        if hasattr(value, "adj") and hasattr(value, "nodes"):  # a networkx graph
+            nodes = [(n, self.encode(dict(a))) for n, a in value.nodes(data=True)]
+            edges = [(u, v, self.encode(dict(a))) for u, v, a in value.edges(data=True)]
+            return (_GRAPH, marshal.dumps((nodes, edges)))
+        raise TypeError(f"cannot cache a {type(value).__name__}")
+
+    def dataclass(self, value) -> Any:
+        from payerlint.compile import ir
+        from payerlint.compile.rulebook import CompiledRulebook
+
+        cls = type(value)
+        name = f"{cls.__module__}:{cls.__qualname__}"
+        fields = []
+        for f in dataclasses.fields(cls):
+            item = getattr(value, f.name)
+            if cls is ir.Table and f.name == "rows":
+                fields.append(self.rows(item, value.columns))
+            elif cls is CompiledRulebook and f.name in ("graph_data", "layered_data"):
+                # Rebuilt only when asked for: networkx and the syntax tree stay unimported.
+                fields.append((_LAZY, marshal.dumps(self.encode(item))))
+            else:
+                fields.append(self.encode(item))
+        return (_C, name, fields)
+
+    def rows(self, rows, columns) -> Any:
+        kinds = tuple(c.type.name for c in columns)
+        raw = {}
+        for key, row in rows.items():
+            raw[key] = tuple(_cell(v) for v in row)
+        return (_ROWS, kinds, raw)
+
+
+def _cell(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.toordinal()
+    return value
+
+
+class CachedRows:
+    """A table's rows as a read-only mapping, each row decoded when it is read (a lookup
+    by key touches one row; a million are never all built unless someone iterates)."""
+
+    __slots__ = ("_raw", "_decode")
+
+    def __init__(self, raw: dict, kinds: tuple):
+        self._raw = raw
+        converters = [(i, _decoders[k]) for i, k in enumerate(kinds) if k in _decoders]
+        if converters:
+            def decode(row, converters=tuple(converters)):
+                values = list(row)
+                for i, convert in converters:
+                    if values[i] is not None:
+                        values[i] = convert(values[i])
+                return tuple(values)
+        else:
+            def decode(row):
+                return row
+        self._decode = decode
+
+    def get(self, key, default=None):
+        row = self._raw.get(key)
+        return default if row is None else self._decode(row)
+
+    def __getitem__(self, key):
+        return self._decode(self._raw[key])
+
+    def __contains__(self, key) -> bool:
+        return key in self._raw
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def keys(self):
+        return self._raw.keys()
+
+    def values(self):
+        return (self._decode(row) for row in self._raw.values())
+
+    def items(self):
+        return ((key, self._decode(row)) for key, row in self._raw.items())
+
+
+_decoders: dict[str, Callable] = {"decimal": Decimal, "money": Decimal, "date": date.fromordinal}
+
+
+class _Decoder:
+    def __init__(self, load_base: Callable[[str], Any]):
+        self.classes = _classes()
+        self.load_base = load_base
+
+    def decode(self, value: Any) -> Any:
+        if not isinstance(value, tuple):
+            return value
+        tag = value[0]
+        if tag == _T:
+            return tuple(self.decode(v) for v in value[1])
+        if tag == _L:
+            return [self.decode(v) for v in value[1]]
+        if tag == _D:
+            return {self.decode(k): self.decode(v) for k, v in zip(value[1], value[2])}
+        if tag == _C:
+            return self.dataclass(value[1], value[2])
+        if tag == _DEC:
+            return Decimal(value[1])
+        if tag == _DATE:
+            return date.fromordinal(value[1])
+        if tag == _PROXY:
+            return MappingProxyType(self.decode(value[1]))
+        if tag == _FROZEN:
+            return frozenset(self.decode(v) for v in value[1])
+        if tag == _SET:
+            return {self.decode(v) for v in value[1]}
+        if tag == _ROWS:
+            return CachedRows(value[2], value[1])
+        if tag == _LINES:
+            numbers = array("I")
+            numbers.frombytes(value[1])
+            return numbers
+        if tag == _BASE:
+            return self.load_base(value[1])
+        if tag == _LAZY:
+            return _Lazy(value[1], self)
+        if tag == _GRAPH:
+            return _graph(value[1], self)
+        raise ValueError(f"unknown tag {tag!r}")
+
+    def dataclass(self, name: str, fields: list) -> Any:
+        cls = self.classes.get(name)
+        if cls is None and name.startswith(("payerlint.syntax.tree:", "payerlint.compile.layering:")):
+            self.classes.update(_syntax_classes())
+            cls = self.classes.get(name)
+        if cls is None:
+            raise ValueError(f"an entry names a class payerlint does not cache: {name}")
+        from payerlint.compile.tables import RowLines
+
+        obj = object.__new__(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        if len(names) != len(fields):
+            raise ValueError(f"{name} has {len(names)} fields, the entry {len(fields)}")
+        values = [self.decode(v) for v in fields]
+        if name == "payerlint.compile.ir:Table":
+            index = names.index("row_lines")
+            rows = values[names.index("rows")]
+            if isinstance(values[index], array):
+                values[index] = RowLines(rows, values[index])
+        for key, item in zip(names, values):
+            object.__setattr__(obj, key, item)
+        return obj
+
+
+class _Lazy:
+    """An encoded part of an entry, decoded the first time it is needed."""
+
+    __slots__ = ("data", "decoder")
+
+    def __init__(self, data: bytes, decoder: _Decoder):
+        self.data = data
+        self.decoder = decoder
+
+    def value(self):
+        return self.decoder.decode(marshal.loads(self.data))
+
+
+def _graph(data: bytes, decoder: _Decoder):
+    import networkx as nx
+
+    nodes, edges = marshal.loads(data)
+    graph = nx.DiGraph()
+    for node, attributes in nodes:
+        graph.add_node(node, **decoder.decode(attributes))
+    for u, v, attributes in edges:
+        graph.add_edge(u, v, **decoder.decode(attributes))
+    return nx.freeze(graph)
+
+
+# ------------------------------------------------------------------ entries
+
+
+def _dependencies(compiled) -> list[tuple[str, str]]:
+    """(path, sha256) of every file this compile read, bases included."""
+    paths = [compiled.path] + sorted({t.path for t in compiled.tables.values()})
+    found = []
+    for path in paths:
+        digest = _file_hash(path)
+        if digest is None:
+            raise OSError(f"cannot read {path}")
+        found.append((os.path.realpath(path), digest))
+    if compiled.base is not None:
+        found.extend(_dependencies(compiled.base))
+    return found
+
+
+def store(compiled) -> None:
+    """Write an entry for `compiled` (quietly skipped where the cache cannot be written:
+    a read-only home, no home at all)."""
+    target = _entry_path(compiled.path)
+    if target is None:
+        return
+    try:
+        payload = marshal.dumps(_Encoder(compiled).encode(compiled))
+        header = (MAGIC, FORMAT, environment(), _dependencies(compiled), hashlib.sha256(payload).hexdigest())
+        data = marshal.dumps((header, payload))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".entry-", delete=False) as handle:
+            handle.write(data)
+            temporary = handle.name
+        os.replace(temporary, target)
+        _prune(target.parent)
+    except (OSError, TypeError, ValueError):
+        return
+
+
+def load(path: str, load_base: Callable[[str], Any]):
+    """The cached compiled rulebook for the file at `path`, or None (no entry, a stale
+    one, or one that does not read back)."""
+    target = _entry_path(path)
+    if target is None:
+        return None
+    try:
+        data = target.read_bytes()
+    except OSError:
+        return None
+    try:
+        header, payload = marshal.loads(data)
+        magic, version, env, dependencies, digest = header
+        if magic != MAGIC or version != FORMAT or env != environment():
+            return None
+        for dependency, expected in dependencies:
+            if _file_hash(dependency) != expected:
+                return None
+        if hashlib.sha256(payload).hexdigest() != digest:
+            return None
+        enabled = gc.isenabled()
+        gc.disable()  # a million rows of tuples: collections would only slow this down
+        try:
+            compiled = _Decoder(load_base).decode(marshal.loads(payload))
+        finally:
+            if enabled:
+                gc.enable()
+    except Exception:  # noqa: BLE001 - any entry that does not read back is a miss, never an error
+        return None
+    try:
+        os.utime(target)  # recently used: kept longest when the cache is pruned
+    except OSError:
+        pass
+    return compiled
+
+
+def _prune(where: Path) -> None:
+    entries = sorted(where.glob("*.plc"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[MAX_ENTRIES:]:
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
+def clear() -> tuple[int, Path | None]:
+    """Remove every entry: (how many, the folder)."""
+    where = folder()
+    if where is None or not where.is_dir():
+        return 0, where
+    count = 0
+    for entry in where.glob("*.plc"):
+        try:
+            entry.unlink()
+            count += 1
+        except OSError:
+            pass
+    return count, where

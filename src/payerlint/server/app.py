@@ -1,0 +1,297 @@
+"""The HTTP service: the claim path over HTTP, and the web workbench at `/`.
+
+Every check goes through `payerlint.api` (a `Router`, or a `Checker` for one rulebook),
+so a result over HTTP is the result of `payerlint check --format jsonl` for the same
+claim, byte for byte but for `record` (`request`, `request[3]`, `request:7` here).
+Checking is CPU-bound: it runs in the threadpool (`run_in_threadpool`), never on the
+event loop, so a slow batch does not stall the health check or other requests.
+
+Request bodies are parsed by the claim reader (`claims.reader`), so a body that is not
+JSON is described as a claim file would be: line and column, never the content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, AsyncIterator, Callable, Iterable
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
+from starlette.staticfiles import StaticFiles
+
+from payerlint import __version__
+from payerlint.api import Checker, CompiledRulebook, Diagnostic, DiagnosticError, Loader, Registry, Result, Router
+from payerlint.check import error_result, input_findings
+from payerlint.claims.reader import FILE_UNREADABLE, LineFeed, Record, parse_json, value_record
+from payerlint.contract import SCHEMA_NAMES, load_schema
+from payerlint.home import Home, resolve_home
+from payerlint.server import openapi
+from payerlint.server.middleware import AccessLog, BearerToken, BodyLimit, BodyTooLarge, SecurityHeaders
+from payerlint.server.views import NotFound, payer_view, rulebook_ref, rulebook_view
+from payerlint.source import Span
+from payerlint.versions import report as _report
+from payerlint.versions.diff import diff as _diff_untyped
+from payerlint.versions.replay import Replay as _ReplayUntyped
+
+DEFAULT_MAX_BODY = 16 << 20
+"""16 MiB: thousands of claims in one request; a single claim is a few kilobytes."""
+BODY = "request body"
+
+# The boundary into the quarter diff (not held to mypy --strict): typed here, once.
+_Replay: Callable[..., Any] = _ReplayUntyped
+_diff: Callable[[CompiledRulebook, CompiledRulebook], Any] = _diff_untyped
+_diff_json: Callable[[Any], dict[str, Any]] = _report.diff_json
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Home
+    token: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
+
+
+class Problem(Exception):
+    """A request the service refuses: its status and a message (and diagnostics)."""
+
+    def __init__(self, status: int, message: str, diagnostics: Iterable[Diagnostic] = ()):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.diagnostics = tuple(diagnostics)
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"error": self.message}
+        if self.diagnostics:
+            body["diagnostics"] = [d.to_json() for d in self.diagnostics]
+        return JSONResponse(body, status_code=self.status)
+
+
+class Service:
+    """What the routes share: the registry and compiled rulebooks, loaded once."""
+
+    def __init__(self, home: Home):
+        self.home = home
+        self.router = Router(Registry.load(home), Loader(home))
+        self._routers: dict[tuple[bool, bool], Router] = {(False, False): self.router}
+        self._checkers: dict[tuple[str, bool, bool], Checker] = {}
+
+    @property
+    def registry(self) -> Registry:
+        return self.router.registry
+
+    def reload(self) -> None:
+        """Read the payer files and the rule tree again (every router shares the routing)."""
+        self.router.reload()
+        self._checkers.clear()
+
+    def compile(self, payer: str, quarter: str) -> CompiledRulebook:
+        try:
+            ref = rulebook_ref(self.registry, payer, quarter)
+        except NotFound as exc:
+            raise Problem(404, str(exc)) from None
+        try:
+            return self.router.loader.load(ref)
+        except DiagnosticError as exc:
+            raise Problem(422, f"rulebook {ref} does not compile", exc.diagnostics) from None
+
+    def compile_ref(self, ref: str) -> CompiledRulebook:
+        payer, at, quarter = ref.partition("@")
+        if not at:
+            raise Problem(404, f"'{ref}' is not a rulebook reference: write payer@quarter, like acme@2026Q2")
+        return self.compile(payer, quarter)
+
+    def checker(self, rulebook: str | None, explain: bool, strict: bool) -> Checker:
+        if rulebook is None:
+            key = (strict, explain)
+            if key not in self._routers:
+                self._routers[key] = self.router.with_options(strict=strict, explain=explain)
+            return self._routers[key]
+        compiled = self.compile_ref(rulebook)
+        ckey = (compiled.id, strict, explain)
+        checker = self._checkers.get(ckey)
+        if checker is None or checker.rulebook is not compiled:
+            checker = Checker(compiled, strict=strict, explain=explain, validator=self.router.validator)
+            self._checkers[ckey] = checker
+        return checker
+
+
+def parse_body(raw: bytes) -> Any:
+    """The JSON value of a request body, or a 400 naming line and column."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+        raise Problem(400, f"the request body is not UTF-8 text: line {line}, column {column}",
+                      [_where(line, column, "this byte is not UTF-8")]) from None
+    if not text.strip():
+        raise Problem(400, "the request body is empty: send a claim (a JSON object) or an array of claims")
+    value, problem = parse_json(text.removeprefix("\ufeff"))
+    if problem is not None:
+        message, line, column = problem
+        raise Problem(400, f"the request body is not JSON: line {line}, column {column}: {message}",
+                      [_where(line, column, f"invalid JSON: {message}")])
+    return value
+
+
+def _where(line: int, column: int, message: str) -> Diagnostic:
+    return Diagnostic("request_not_json", message, span=Span(BODY, line, column, line, column + 1), quote=False)
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise Problem(400, f"query parameter {name} must be true or false")
+    return value in ("true", "1", "yes")
+
+
+def _checker(service: Service, request: Request) -> Checker:
+    return service.checker(request.query_params.get("rulebook"), _flag(request, "explain"), _flag(request, "strict"))
+
+
+def _check_all(checker: Checker, records: list[Record]) -> list[Result]:
+    return [checker.check_record(record) for record in records]
+
+
+class StreamingBoth(StreamingResponse):
+    """A streamed response whose body is produced while the request body is still being
+    read. Starlette's StreamingResponse (before ASGI 2.4) also listens for the client's
+    disconnect on `receive` meanwhile, which would take request chunks from under the
+    reader; here the reader is the only one to call `receive` (it sees a disconnect too)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:
+            raise ClientDisconnect() from None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings(resolve_home())
+    service = Service(settings.home)
+    # The document is built from the shipped schemas (openapi.py), not from Python types.
+    app = FastAPI(title="payerlint", version=__version__, openapi_url=None, docs_url=None, redoc_url=None)
+    document = openapi.document(__version__, token=settings.token is not None)
+    static = resources.files("payerlint.server").joinpath("static")
+
+    @app.exception_handler(Problem)
+    async def problem(request: Request, exc: Problem) -> JSONResponse:
+        return exc.response()
+
+    @app.get("/healthz")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/openapi.json")
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(document)
+
+    @app.get("/v1/schemas/{name}")
+    async def schema(name: str) -> JSONResponse:
+        if name not in SCHEMA_NAMES:
+            raise Problem(404, f"no schema '{name}'; the schemas are: {', '.join(SCHEMA_NAMES)}")
+        return JSONResponse(load_schema(name))
+
+    @app.post("/v1/check")
+    async def check(request: Request) -> Response:
+        checker = await run_in_threadpool(_checker, service, request)
+        value = parse_body(await request.body())
+        if isinstance(value, list):
+            records = [value_record(f"request[{i}]", item) for i, item in enumerate(value)]
+            results = await run_in_threadpool(_check_all, checker, records)
+            body = b"[" + b",".join(r.dumps().encode() for r in results) + b"]"
+        else:
+            result = await run_in_threadpool(checker.check_record, value_record("request", value))
+            body = result.dumps().encode()
+        return Response(body, media_type="application/json")
+
+    @app.post("/v1/check/jsonl")
+    async def check_jsonl(request: Request) -> StreamingBoth:
+        checker = await run_in_threadpool(_checker, service, request)
+
+        async def results() -> AsyncIterator[bytes]:
+            feed = LineFeed("request")
+            try:
+                async for chunk in request.stream():
+                    records = feed.feed(chunk)
+                    if records:
+                        done = await run_in_threadpool(_check_all, checker, records)
+                        yield "".join(r.dumps() + "\n" for r in done).encode()
+            except BodyTooLarge as exc:
+                # The response has begun: say so in the stream, as one more error result.
+                cut = Diagnostic(FILE_UNREADABLE, f"request: {exc}; lines after line {feed.number} were not read")
+                yield (error_result(None, input_findings([cut]), "request").dumps() + "\n").encode()
+                return
+            records = feed.end()
+            if records:
+                done = await run_in_threadpool(_check_all, checker, records)
+                yield "".join(r.dumps() + "\n" for r in done).encode()
+
+        return StreamingBoth(results(), media_type="application/x-ndjson")
+
+    @app.post("/v1/reload")
+    async def reload() -> JSONResponse:
+        try:
+            await run_in_threadpool(service.reload)
+        except DiagnosticError as exc:
+            raise Problem(422, "the payer registry does not load; the service keeps the rules it had",
+                          exc.diagnostics) from None
+        registry = service.registry
+        return JSONResponse({"payers": len(registry.payers),
+                             "quarters": sum(len(registry.quarters(p)) for p in registry.payers.values())})
+
+    @app.get("/v1/payers")
+    async def payers() -> JSONResponse:
+        registry = service.registry
+        return JSONResponse([payer_view(registry, p) for p in registry.payers.values()])
+
+    @app.get("/v1/rulebooks/{payer}/{quarter}")
+    async def rulebook(payer: str, quarter: str) -> JSONResponse:
+        compiled = await run_in_threadpool(service.compile, payer, quarter)
+        return JSONResponse(await run_in_threadpool(rulebook_view, compiled, service.home))
+
+    @app.post("/v1/diff")
+    async def diff(request: Request) -> Response:
+        body = parse_body(await request.body())
+        if not isinstance(body, dict) or not isinstance(body.get("old"), str) or not isinstance(body.get("new"), str):
+            raise Problem(400, 'expected {"old": "payer@quarter", "new": "payer@quarter", "claims": [...]}')
+        claims = body.get("claims")
+        if claims is not None and not isinstance(claims, list):
+            raise Problem(400, "claims must be an array of claims")
+        unknown = sorted(set(body) - {"old", "new", "claims"})
+        if unknown:
+            raise Problem(400, f"unknown field {', '.join(unknown)}: expected old, new and claims")
+        return Response(orjson.dumps(await run_in_threadpool(_run_diff, service, body["old"], body["new"], claims)),
+                        media_type="application/json")
+
+    @app.get("/")
+    async def workbench() -> FileResponse:
+        return FileResponse(str(static.joinpath("index.html")), media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    # Outermost last: the log sees every answer, the token is checked before the body is read.
+    app.add_middleware(BodyLimit, limit=settings.max_body)
+    app.add_middleware(BearerToken, token=settings.token, open_paths=("/healthz", "/", "/favicon.ico"),
+                       open_prefixes=("/static/",))
+    app.add_middleware(AccessLog)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _run_diff(service: Service, old_ref: str, new_ref: str, claims: list[Any] | None) -> dict[str, Any]:
+    old, new = service.compile_ref(old_ref), service.compile_ref(new_ref)
+    changes = _diff(old, new)
+    out = _diff_json(changes)
+    if claims is not None:
+        replay = _Replay(changes, old, new)
+        records = (value_record(f"claims[{i}]", claim) for i, claim in enumerate(claims))
+        out["claims"] = [impact.to_json() for impact in replay.run(records)]
+        out["summary"] = replay.summary.to_json()
+    return out
+

@@ -1,0 +1,102 @@
+"""The embedding API as a service uses it: `check_many` streams in order, a router does no
+file-system work per claim once its rulebooks are loaded, and `reload()` picks up a
+changed rule tree without a restart. Every claim here is synthetic."""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import os
+import pathlib
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from payerlint.api import Checker, Registry, Router, load_rulebook
+
+
+def _denied(claim: dict) -> dict:
+    claim = copy.deepcopy(claim)
+    claim["lines"][0]["units"] = 2
+    return claim
+
+
+def test_check_many_yields_one_result_per_claim_in_order_as_it_goes(clean_claim):
+    pulled = []
+
+    def claims():
+        for index, units in enumerate((1, 2, "x", 1)):
+            pulled.append(index)
+            claim = copy.deepcopy(clean_claim)
+            claim["claim_id"] = f"M-{index}"
+            claim["lines"][0]["units"] = units
+            yield claim
+        yield ["not", "a", "claim"]
+
+    results = Checker(load_rulebook("medicare@2026Q2")).check_many(claims())
+    first = next(results)
+    assert first.claim_id == "M-0" and first.verdict == "clean" and pulled == [0]  # nothing read ahead
+    rest = list(results)
+    assert [r.claim_id for r in rest] == ["M-1", "M-2", "M-3", None]
+    assert [r.verdict for r in rest] == ["deny", "error", "clean", "error"]
+
+
+def test_a_router_does_no_file_system_work_per_claim(clean_claim, monkeypatch):
+    router = Router(Registry.load(ROOT))
+    later = copy.deepcopy(clean_claim)
+    later["claim_id"], later["date_of_service"] = "Q3", "2026-08-04"
+    later["lines"][0]["date"] = "2026-08-04"
+    claims = (clean_claim, _denied(clean_claim), later, _denied(later))
+    before = [router.check(c).dumps() for c in claims]  # first use compiles and prepares each quarter
+
+    def no_file_system(*args, **kwargs):
+        raise AssertionError("file-system work while checking a claim")
+
+    for owner, name in ((os, "stat"), (os, "lstat"), (os, "scandir"), (os, "listdir"), (os.path, "realpath"),
+                        (builtins, "open"), (pathlib.Path, "glob"), (pathlib.Path, "is_file"),
+                        (pathlib.Path, "exists")):
+        monkeypatch.setattr(owner, name, no_file_system)
+    results = [router.check(c) for c in claims]
+    assert [r.dumps() for r in results] == before
+    assert [r.verdict for r in results][1::2] == ["deny", "deny"]
+    assert results[3].rulebooks == ("medicare@2026Q3",)
+
+
+def test_reload_reads_a_changed_rule_tree_without_a_restart(clean_claim, tmp_path):
+    for folder in ("rulebooks", "payers"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    router = Router(Registry.load(tmp_path))
+    explaining = router.with_options(explain=True)
+    assert router.check(_denied(clean_claim)).findings[0].severity == "deny"
+
+    rules = tmp_path / "rulebooks" / "medicare" / "2026Q2.rules"
+    text = rules.read_text(encoding="utf-8")
+    marker = 'rule units.total "Timed units exceed what the timed minutes support"\n  for each date\n  category units  severity deny'
+    assert marker in text
+    rules.write_text(text.replace(marker, marker.replace("severity deny", "severity warn")), encoding="utf-8")
+    assert router.check(_denied(clean_claim)).findings[0].severity == "deny"  # still the prepared rulebook
+
+    router.reload()
+    result = router.check(_denied(clean_claim))
+    assert result.verdict == "warn" and result.findings[0].severity == "warn"
+    assert explaining.check(_denied(clean_claim)).verdict == "warn"  # options share the routing
+
+    next_year = copy.deepcopy(clean_claim)
+    next_year["date_of_service"] = next_year["lines"][0]["date"] = "2027-02-03"
+    assert router.check(next_year).findings[0].rule == "routing.no_rulebook"
+    shutil.copy(tmp_path / "rulebooks" / "medicare" / "2026Q4.rules", tmp_path / "rulebooks" / "medicare" / "2027Q1.rules")
+    new = tmp_path / "rulebooks" / "medicare" / "2027Q1.rules"
+    new.write_text(new.read_text(encoding="utf-8").replace("2026Q4", "2027Q1"), encoding="utf-8")
+    router.reload()
+    assert router.check(next_year).rulebooks == ("medicare@2027Q1",)
+
+
+@pytest.mark.parametrize("name", ["payerlint.api"])
+def test_the_documented_surface_is_importable_and_listed(name):
+    import importlib
+
+    module = importlib.import_module(name)
+    assert sorted(module.__all__) == sorted(set(module.__all__))
+    for exported in module.__all__:
+        assert getattr(module, exported) is not None, exported
