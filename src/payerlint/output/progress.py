@@ -86,8 +86,8 @@ def closing_summary(tally: Tally, *, records_in: int, seconds: float, jobs: int,
     if tally.not_evaluated:
         top = ", ".join(f"{pointer} {n:,}" for pointer, n in
                         sorted(tally.missing.items(), key=lambda item: (-item[1], item[0]))[:5])
-        lines.append(f"  rules not evaluated: {tally.not_evaluated:,} on {tally.incomplete:,} claims, for lack of "
-                     f"{top}")
+        lines.append(f"  rules not evaluated: {tally.not_evaluated:,} on {tally.incomplete:,} "
+                     f"claim{'' if tally.incomplete == 1 else 's'}, for lack of {top}")
     else:
         lines.append("  rules not evaluated: none")
     if tally.internal_errors:
