@@ -131,7 +131,7 @@ class _Claim:
         self.systems = mapping()["systems"]
         self.categories = mapping()["supporting_info"]
         self.contained: dict[str, dict] = {}
-        for index, resource in enumerate(self.array(claim.get("contained"), "Claim.contained")):
+        for resource in self.array(claim.get("contained"), "Claim.contained"):
             if isinstance(resource, dict) and isinstance(resource.get("id"), str):
                 self.contained[resource["id"]] = resource
 
