@@ -81,7 +81,7 @@ def _set(claim: dict, path: tuple, value) -> None:
         node = node[key]
     if isinstance(node, dict):
         node[path[-1]] = value
-    elif isinstance(node, list) and node:
+    elif isinstance(node, list) and node and isinstance(path[-1], int):
         node[min(path[-1], len(node) - 1)] = value
 
 

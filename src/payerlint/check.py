@@ -50,7 +50,7 @@ _LINE_POINTER = re.compile(r"^/lines/(\d+)(/|$)")
 
 # Which `input` rule a reading or validation problem is reported under.
 INPUT_RULES = {SCHEMA_VIOLATION: "input.schema", "claim_unreadable": "input.json",
-               "claim_not_object": "input.json", "file_unreadable": "input.file"}
+               "claim_not_object": "input.json", "file_unreadable": "input.file", "fhir_unreadable": "input.fhir"}
 
 
 # ------------------------------------------------------------------ routes
@@ -149,8 +149,16 @@ class Checker:
     def check_record(self, record: Record) -> PublicResult:
         """A claim as `claims.reader` read it, or the reason it could not be read."""
         if record.data is None:
-            return public(error_result(None, input_findings([record.error] if record.error else []), record.origin))
-        return self.check(record.data, record.origin, parsed=True)
+            result = error_result(None, input_findings([record.error] if record.error else []), record.origin)
+        else:
+            result = self._check_any(record.data, record.origin, True)
+        if record.locations is not None:
+            # A claim converted from FHIR: name each pointer in the user's format too.
+            try:
+                result = record.locations.annotate(result)
+            except Exception as exc:  # noqa: BLE001 - never raises, like check
+                result = internal_error(record.data, record.origin, exc)
+        return public(result)
 
     def check_records(self, records: Iterable[Record]) -> Iterator[PublicResult]:
         """One result per record, in order, streaming."""

@@ -71,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "with --strict, --fail-on warn also fails on rules that could not be evaluated")
     check.add_argument("--explain", action="store_true",
                        help="add to each finding the params, definitions, table rows and code set members it used")
+    check.add_argument("--input", choices=("auto", "json", "fhir"), default="auto",
+                       help="what the records are: auto (default) reads a JSON object with a resourceType as FHIR "
+                            "(a Claim or a Bundle of Claims) and any other as a payerlint claim; json and fhir "
+                            "say it for every record")
+    check.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                       help="worker processes checking claims (default: the cores available; 1: check in this "
+                            "process); results keep the input's order and are the same whatever N")
+    check.add_argument("-o", "--output", metavar="FILE",
+                       help="write the results to FILE (through a temporary file renamed at the end, so an "
+                            "interrupted run leaves the old FILE or the complete new one)")
+    check.add_argument("--summary", action="store_true",
+                       help="print the closing summary on standard error even when it is not a terminal")
     check.set_defaults(run=_check)
 
     compile_ = commands.add_parser("compile", parents=[home], help="check rulebooks and print their diagnostics",
@@ -189,31 +201,73 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------ check
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of worker processes, like 2; got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected at least 1 worker process")
+    return value
+
+
 def _check(args) -> int:
+    import time
+
     from payerlint.api import Checker, Router, load_rulebook
-    from payerlint.claims.reader import read_records
+    from payerlint.batch import CheckerSpec, ParallelChecker, available_cores
+    from payerlint.claims.reader import Reading, read_records
     from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
     from payerlint.output import write_results
+    from payerlint.output.atomic import OutputPathError, atomic_output
+    from payerlint.output.progress import Progress, closing_summary
 
+    started = time.perf_counter()
     home = resolve_home(args.home)
     loader = Loader(home)
     if args.rulebook:
-        rulebook = load_rulebook(_rulebook_ref(home, args.rulebook), loader=loader)
+        ref = _rulebook_ref(home, args.rulebook)
+        rulebook = load_rulebook(ref, loader=loader)
         checker: Checker = Checker(rulebook, strict=args.strict, explain=args.explain)
     else:
         from payerlint.payers.registry import Registry
 
+        ref = None
         checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
+    jobs = args.jobs or available_cores()
+    # The reading process only frames records; parsing, FHIR conversion and checking
+    # happen in ParallelChecker (in-process for --jobs 1 or a short batch).
+    runner = ParallelChecker(checker, CheckerSpec(args.home, ref, args.strict, args.explain, args.input), jobs)
     unreadable: list = []
-    records = _readable(read_records(args.files, stdin=sys.stdin), unreadable)
-    tally = write_results(checker.check_records(records), args.format, sys.stdout, strict=args.strict)
+    reading = Reading(defer=jobs > 1)
+    counted = _Count()
+    records = counted.watch(_readable(read_records(args.files, stdin=sys.stdin, reading=reading), unreadable))
+    results = runner.check_records(records)
+    terminal = _is_terminal(sys.stderr)
+    if terminal:
+        results = Progress(sys.stderr, reading, _input_size(args.files)).watch(results)
+    try:
+        if args.output:
+            with atomic_output(args.output) as out:
+                tally = write_results(results, args.format, out, strict=args.strict)
+        else:
+            tally = write_results(results, args.format, sys.stdout, strict=args.strict)
+    except OutputPathError as exc:
+        print(f"payerlint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     for problem in unreadable:
         print(problem.render(), file=sys.stderr)
-    broken = getattr(checker.choice, "rulebook_errors", {})
-    for ref, error in sorted(broken.items()):
-        print(f"rulebook {ref} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
+    if runner.fallback:
+        print(f"payerlint: {runner.fallback}; the claims were checked in this process", file=sys.stderr)
+    broken = runner.rulebook_errors
+    for ref_, error in sorted(broken.items()):
+        print(f"rulebook {ref_} does not compile; the claims routed to it got the verdict error:\n{error.render()}",
               file=sys.stderr)
+    if terminal or args.summary:
+        print(closing_summary(tally, records_in=counted.n, seconds=time.perf_counter() - started,
+                              jobs=jobs if runner.parallel else 1, unreadable_files=len(unreadable)),
+              end="", file=sys.stderr)
     if tally.internal_errors:
         print(f"payerlint: {tally.internal_errors} claim{'s' if tally.internal_errors != 1 else ''} could not be "
               f"checked because of an internal error (see their results); this is a bug, please report it",
@@ -223,6 +277,50 @@ def _check(args) -> int:
         return EXIT_USAGE
     failing = FAILING[args.fail_on]
     return EXIT_FOUND if any(tally.verdicts[v] for v in failing) else EXIT_OK
+
+
+class _Count:
+    """Counts the records going in, for the closing summary."""
+
+    def __init__(self):
+        self.n = 0
+
+    def watch(self, records):
+        for record in records:
+            self.n += 1
+            yield record
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _input_size(paths) -> int | None:
+    """Bytes the reader will read (for the time left), or None when unknown (a pipe)."""
+    from payerlint.claims.reader import CLAIM_SUFFIXES
+
+    total = 0
+    for path in paths:
+        try:
+            if path == "-":
+                import stat
+
+                info = os.fstat(sys.stdin.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    return None
+                total += info.st_size
+            elif os.path.isdir(path):
+                for folder, _, names in os.walk(path):
+                    total += sum(os.path.getsize(os.path.join(folder, n)) for n in names
+                                 if n.lower().endswith(CLAIM_SUFFIXES))
+            else:
+                total += os.path.getsize(path)
+        except (OSError, ValueError, AttributeError):
+            return None
+    return total or None
 
 
 def _readable(records, unreadable: list):

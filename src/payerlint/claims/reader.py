@@ -50,38 +50,99 @@ class Record:
     """The parsed claim object; None when it could not be read or is not an object."""
     error: Diagnostic | None
     """Why `data` is None; None when `data` is set."""
+    locations: Any = None
+    """For a claim converted from another format (FHIR): a `claims.provenance.Locations`
+    naming where each value came from; None for a payerlint JSON claim."""
 
 
-def read_records(paths: Sequence[str], stdin: TextIO | None = None) -> Iterator[Record]:
+class Reading:
+    """How to read, and how much was read: `read_records(..., reading=Reading())`.
+
+    `bytes` counts the bytes read so far (a progress display's time left). With `defer`,
+    a JSON Lines line is not parsed here but yielded as an `Unparsed` line, which
+    `Unparsed.finish()` turns into the very `Record` it would have been: the parallel
+    batch parses lines in its worker processes, so the process that reads stays light."""
+
+    __slots__ = ("bytes", "defer")
+
+    def __init__(self, defer: bool = False):
+        self.bytes = 0
+        self.defer = defer
+
+
+@dataclass(frozen=True, slots=True)
+class Unparsed:
+    """A decoded JSON Lines line, not parsed yet (`Reading(defer=True)`)."""
+
+    origin: str
+    label: str
+    number: int
+    raw: bytes | None
+    """The line's bytes (they decoded as UTF-8 when read); None for a text stream."""
+    text: str | None = None
+    """The line's text, when it came from a text stream (no bytes)."""
+    data = None
+    error = None
+    locations = None
+
+    def finish(self) -> Record:
+        text = self.text if self.raw is None else self.raw.decode("utf-8")
+        return _line_record(self.label, _Line(self.number, text, raw=self.raw))
+
+
+def finish(record):
+    """A record ready to check: an `Unparsed` line parsed, any other record as it is."""
+    return record.finish() if isinstance(record, Unparsed) else record
+
+
+def record_from_text(text: str | None, origin: str | None, label: str = "claim") -> Record:
+    """One JSON text from elsewhere (a table cell, a message) read exactly as a line of a
+    JSON Lines file: the same checks, the same messages. An `origin` like `claims.jsonl:12`
+    is taken as file and line, so messages match what `payerlint check` says of that
+    line; without an origin, messages name `label` and the record has no origin."""
+    match = re.match(r"^(.*):([0-9]+)$", origin) if origin else None
+    name, number = (match.group(1), int(match.group(2))) if match else (origin or label, 1)
+    if text is None:
+        record = _value_record(f"{name}:{number}", None)
+    else:
+        # A line of a file ends with its newline (which the JSON parser's messages see).
+        text = text if text.endswith("\n") else text + "\n"
+        size = len(text.encode("utf-8", "surrogatepass"))
+        line = _Line(number, None, size=size) if size > MAX_RECORD_BYTES else _Line(number, text)
+        record = _line_record(name, line)
+    return record if record.origin == origin else Record(origin, record.data, record.error, record.locations)
+
+
+def read_records(paths: Sequence[str], stdin: TextIO | None = None, reading: Reading | None = None) -> Iterator[Record]:
     """Yield a `Record` for every claim (or unreadable part) under `paths`, in order.
 
     Each path is a file, a directory (searched recursively for `*.json` and `*.jsonl`,
     in sorted path order so runs are reproducible) or `-` for standard input (`stdin`,
-    or `sys.stdin` when not given).
+    or `sys.stdin` when not given). `reading` counts the bytes read and may defer parsing (see `Reading`).
     """
     for path in paths:
         if path == "-":
-            yield from _read_stdin(stdin)
+            yield from _read_stdin(stdin, reading)
         elif os.path.isdir(path):
-            yield from _read_directory(path)
+            yield from _read_directory(path, reading)
         else:
-            yield from _read_file(path)
+            yield from _read_file(path, reading)
 
 
 # --- sources -----------------------------------------------------------------------
 
 
-def _read_file(path: str) -> Iterator[Record]:
+def _read_file(path: str, reading: Reading | None = None) -> Iterator[Record]:
     try:
         stream = open(path, "rb")
     except OSError as exc:
         yield _file_error(path, f"cannot read {path}: {_reason(exc)}")
         return
     with stream:
-        yield from _read_stream(path, _Lines(stream, binary=True))
+        yield from _read_stream(path, _Lines(stream, binary=True, reading=reading))
 
 
-def _read_stdin(stdin: TextIO | None) -> Iterator[Record]:
+def _read_stdin(stdin: TextIO | None, reading: Reading | None = None) -> Iterator[Record]:
     if stdin is None:
         stdin = sys.stdin
         if stdin is None:
@@ -92,13 +153,13 @@ def _read_stdin(stdin: TextIO | None) -> Iterator[Record]:
         # the locale says) and a bad byte costs one line, not the rest of the stream.
         buffer = getattr(stdin, "buffer", None)
         if buffer is not None:
-            yield from _read_stream(STDIN_LABEL, _Lines(buffer, binary=True))
+            yield from _read_stream(STDIN_LABEL, _Lines(buffer, binary=True, reading=reading))
             return
     # A text stream handed in by the caller: respect the decoding it was opened with.
-    yield from _read_stream(STDIN_LABEL, _Lines(stdin, binary=False))
+    yield from _read_stream(STDIN_LABEL, _Lines(stdin, binary=False, reading=reading))
 
 
-def _read_directory(root: str) -> Iterator[Record]:
+def _read_directory(root: str, reading: Reading | None = None) -> Iterator[Record]:
     entries: list[tuple[tuple[str, ...], str | Record]] = []
 
     def walk_error(exc: OSError) -> None:
@@ -119,7 +180,7 @@ def _read_directory(root: str) -> Iterator[Record]:
         if isinstance(entry, Record):
             yield entry
         else:
-            yield from _read_file(entry)
+            yield from _read_file(entry, reading)
 
 
 def _parts(root: str, path: str) -> tuple[str, ...]:
@@ -160,9 +221,11 @@ class _Lines:
     than a claim may be is skipped in pieces, never held whole.
     """
 
-    def __init__(self, stream: IO[Any], binary: bool):
+    def __init__(self, stream: IO[Any], binary: bool, reading: Reading | None = None):
         self._stream = stream
         self._binary = binary
+        self._reading = reading
+        self.defer = bool(reading and reading.defer)
         self.number = 0
 
     def next(self) -> _Line | None:
@@ -170,6 +233,8 @@ class _Lines:
         if not raw:
             return None
         self.number += 1
+        if self._reading is not None:
+            self._reading.bytes += len(raw)
         if len(raw) > MAX_RECORD_BYTES:
             size = len(raw)
             newline = b"\n" if self._binary else "\n"
@@ -264,7 +329,11 @@ def _stream_lines(label: str, lines: _Lines, line: _Line | None) -> Iterator[Rec
     """JSON Lines from `line` on, holding one line in memory at a time."""
     while line is not None:
         if not line.blank:
-            yield _line_record(label, line)
+            if lines.defer and line.text is not None and not line.too_long:
+                yield Unparsed(f"{label}:{line.number}", label, line.number, line.raw,
+                               None if line.raw is not None else line.text)
+            else:
+                yield _line_record(label, line)
         line = lines.next()
 
 

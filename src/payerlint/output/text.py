@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from payerlint.claims.provenance import source_locations
 from payerlint.output.base import Tally, Writer
 
 SEVERITY_ORDER = ("error", "deny", "warn", "info")
@@ -49,16 +50,24 @@ def render_text(result) -> str:
     out = [header]
     if result.record:
         out.append(f"  from {printable(result.record)}")
+    # A claim read from FHIR (or X12): each pointer is also named where the user wrote it.
+    located = source_locations(result)
+
+    def at(pointer: str) -> str:
+        where = located.get(pointer)
+        return f"  [{printable(where)}]" if where else ""
+
     for finding in result.findings:
         # Lines are counted from 1 here, as on a claim form; the JSON `line` and the fix
         # paths count from 0, so the path is shown beside the number.
         place = f"line {finding.line + 1} (/lines/{finding.line})" if finding.line is not None else "claim"
         out.append(f"  {place:<18} {finding.severity:<4}  {finding.category}  {finding.rule}"
-                   + (f"  [{finding.rulebook}]" if len(result.rulebooks) > 1 else ""))
-        out.append(f"          {printable(finding.message)}")
+                   + (f"  [{finding.rulebook}]" if len(result.rulebooks) > 1 else "")
+                   + (at(f"/lines/{finding.line}") if finding.line is not None else ""))
+        out.append(f"          {printable(finding.message)}" + (at(finding.pointer) if finding.pointer else ""))
         for patch in finding.fix:
             value = f" {printable(json.dumps(patch['value'], ensure_ascii=False))}" if "value" in patch else ""
-            out.append(f"          fix:  {patch['op']} {printable(patch['path'])}{value}")
+            out.append(f"          fix:  {patch['op']} {printable(patch['path'])}{value}{at(patch['path'])}")
         if finding.denial is not None:
             out.append(f"          denial code: {finding.denial}")
         if finding.citation:
@@ -69,7 +78,7 @@ def render_text(result) -> str:
     for not_run in result.not_evaluated:
         by_pointer.setdefault(not_run.missing, []).append(not_run.rule)
     for pointer, rules in sorted(by_pointer.items()):
-        out.append(f"  ! could not run, the claim has no {pointer}: {', '.join(sorted(set(rules)))}")
+        out.append(f"  ! could not run, the claim has no {pointer}: {', '.join(sorted(set(rules)))}{at(pointer)}")
     return "\n".join(out) + "\n\n"
 
 
