@@ -155,3 +155,13 @@ def test_a_rulebook_finds_its_base_in_its_own_tree_first(tmp_path):
     # Compiled by path, without --home: the base next to it (broken) is used, not the bundled one.
     run = cli("compile", str(tree / "anthem-commercial" / "2026Q2.rules"))
     assert run.returncode == 2 and "therapy-common/2026Q2.rules:3" in run.stderr
+
+
+def test_every_builtin_has_a_signature_and_an_implementation():
+    # The compiler checks calls against compile/signatures.py, the evaluator runs
+    # evaluate/functions.py: a function in one table and not the other would compile and
+    # then fail on the first claim, or never compile at all.
+    from payerlint.compile.signatures import SIGNATURES
+    from payerlint.evaluate.functions import IMPLEMENTATIONS
+
+    assert set(SIGNATURES) == set(IMPLEMENTATIONS)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from payerlint import builtins as B
+from payerlint.compile import signatures as B
 from payerlint.compile import ir
 from payerlint.compile.codesets import codeset_of
 from payerlint.compile import types as T
@@ -267,9 +267,9 @@ class Resolver:
     # -- calls
     def _call(self, node: syn.Call, env: Env) -> ir.Expr:
         args = tuple(self._rows(self.expr(a, env)) for a in node.args)
-        builtin = B.BUILTINS.get(node.function)
+        builtin = B.SIGNATURES.get(node.function)
         if builtin is None:
-            hint = did_you_mean(node.function, B.BUILTINS)
+            hint = did_you_mean(node.function, B.SIGNATURES)
             if node.function in self.g.let_scope or node.function in self.g.params:
                 hint = f"'{node.function}' is a value, not a function: write it without parentheses"
             return ir.Const(None, self.error("unknown_function", f"unknown function '{node.function}'",

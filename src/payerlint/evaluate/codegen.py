@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
-from payerlint import builtins as B
+from payerlint.evaluate.functions import IMPLEMENTATIONS
 from payerlint.compile import ir
 from payerlint.compile import types as T
 from payerlint.evaluate import runtime as R
@@ -232,7 +232,7 @@ class Gen:
             matcher = self.const(build(tuple(self.constants[phrases.name])), "_m")
             held = self.fresh("_t")
             return f"{matcher}.found([{held}] if isinstance({held} := {self.expr(node.args[0])}, str) else {held})"
-        impl = self.const(B.BUILTINS[node.function].build([a.type for a in node.args]), "_fn")
+        impl = self.const(IMPLEMENTATIONS[node.function]([a.type for a in node.args]), "_fn")
         return f"{impl}({', '.join(self.expr(a) for a in node.args)})"
 
     def _Arith(self, node):

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from payerlint import builtins as B
+from payerlint.evaluate.functions import icd10_codes
 from payerlint.compile import ir
 from payerlint.evaluate import codegen
 from payerlint.evaluate import plan
@@ -138,5 +138,5 @@ def _constant_definitions(compiled, matchers) -> tuple[dict, dict]:
 def code_sets_used(compiled) -> dict:
     """Which external code-set releases a rulebook's rules consult (the result names them)."""
     if any(name.startswith("icd10_") for name in compiled.functions_used):
-        return {"code_sets": {"icd10cm": B.icd10_codes().release.name}}
+        return {"code_sets": {"icd10cm": icd10_codes().release.name}}
     return {}
