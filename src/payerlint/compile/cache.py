@@ -43,6 +43,10 @@ from payerlint.home import cache_dir, grammar_path
 
 FORMAT = 1
 MAGIC = "payerlint-rulebook-cache"
+COLUMN_ROWS = 20_000
+"""Tables with at least this many rows are kept column by column (binary search, no dict to
+rebuild); smaller ones as a dict, whose look-ups and membership tests run in C: a claim
+tests the small tables far more often than it looks up a row in a large one."""
 MAX_ENTRIES = 200
 """Entries beyond this many (oldest written first) are removed when one is written."""
 
@@ -182,7 +186,7 @@ class _Encoder:
         kinds = tuple(c.type.name for c in columns)
         keys = list(rows)
         width = len(keys[0]) if keys else 0
-        if keys and all(type(k) is str and "\n" not in k and "\0" not in k for key in keys for k in key):
+        if len(keys) >= COLUMN_ROWS and all(type(k) is str and "\n" not in k and "\0" not in k for key in keys for k in key):
             # Column by column, the keys as one text: a million rows read back in a fraction
             # of a second (a dict of a million tuples takes twice as long to rebuild).
             texts = ["\0".join(key) for key in keys]
@@ -372,7 +376,10 @@ class _Decoder:
         if tag == _SET:
             return {self.decode(v) for v in value[1]}
         if tag == _ROWS:
-            return CachedRows(value[2], value[1])
+            # A small table: decoded whole, into the same read-only dict a compile makes,
+            # so the generated code's look-ups and membership tests stay in C.
+            rows = CachedRows(value[2], value[1])
+            return MappingProxyType(dict(rows.items()))
         if tag == _COLUMNS:
             return ColumnRows(value[1], value[2], value[3], value[4])
         if tag == _LINES:

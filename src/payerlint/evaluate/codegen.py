@@ -613,16 +613,35 @@ class Gen:
                 self.locals = {}
             return body
 
-        body = ["    f[0] = lines", "    seconds = []", f"    for second in {_filtered('lines', test2)}:",
-                "        f[2] = second", *screen(2, "second", "        "), "        seconds.append((second, miss))"]
+        body = ["    f[0] = lines"]
+        if guard is not None and guard.pair_rows is not None:
+            # First the codes: when no two codes the claim bills make a row of the table,
+            # no pair can match, and no line is looked at (most claims, for NCCI pairs).
+            rows_early = self.const(guard.pair_rows, "_pairs")
+            body += [f"    firsts = {_filtered('lines', test1)}", f"    seconds_in = {_filtered('lines', test2)}",
+                     "    codes_2 = {l['code'] for l in seconds_in}",
+                     "    codes_1 = {l['code'] for l in firsts}",
+                     f"    paired = {{(a, b) for a in codes_1 for b in codes_2 if (a, b) in {rows_early}}}",
+                     "    if not paired:", "        return",
+                     "    wanted_1 = {a for a, _ in paired}", "    wanted_2 = {b for _, b in paired}",
+                     "    seconds = []", "    for second in seconds_in:",
+                     "        if second['code'] not in wanted_2:", "            continue",
+                     "        f[2] = second", *screen(2, "second", "        "), "        seconds.append((second, miss))"]
+        else:
+            body += ["    seconds = []", f"    for second in {_filtered('lines', test2)}:",
+                     "        f[2] = second", *screen(2, "second", "        "), "        seconds.append((second, miss))"]
         if guard is not None and guard.same_date:
             body += ["    by_day = {}", "    for pair in seconds:", "        by_day.setdefault(pair[0]['date'], []).append(pair)"]
         if guard is not None and guard.pair_rows is not None:
             rows = self.const(guard.pair_rows, "_pairs")
             body += ["    by_code = {}", "    for pair in seconds:",
                      "        by_code.setdefault(pair[0]['code'], []).append(pair)"]
-        body += [f"    for first in {_filtered('lines', test1)}:", "        f[1] = first",
-                 *screen(1, "first", "        "), "        first_miss = miss"]
+        if guard is not None and guard.pair_rows is not None:
+            body += ["    for first in firsts:", "        if first['code'] not in wanted_1:", "            continue",
+                     "        f[1] = first", *screen(1, "first", "        "), "        first_miss = miss"]
+        else:
+            body += [f"    for first in {_filtered('lines', test1)}:", "        f[1] = first",
+                     *screen(1, "first", "        "), "        first_miss = miss"]
         if guard is not None and guard.same_date:
             candidates = "by_day.get(first['date'], ())"
         else:
