@@ -60,21 +60,34 @@ class ByPayer:
                               for payer in self.registry.payers.values()}
             self._programs: dict[tuple[str, tuple[int, int]], Any] = {}
             self._single: dict[tuple[str, tuple[int, int]], Route] = {}
+            self._by_id: dict[str, Payer] = {}
+            """Payers by the payer_id exactly as claims write it (resolve() folds case)."""
             self.rulebook_errors = {}
 
     def route(self, claim: Claim) -> Route:
         data = claim.root
-        payer = self.registry.resolve(data["payer_id"])
+        payer_id = data["payer_id"]
+        payer = self._by_id.get(payer_id)
         if payer is None:
-            closest = ", ".join(self.registry.closest(data["payer_id"]))
-            return Route(errors=(_routing_finding(
-                "routing.unknown_payer",
-                f"payer_id '{data['payer_id']}' is not a payer id or alias in the registry; closest ids: {closest}"),))
+            payer = self.registry.resolve(payer_id)
+            if payer is None:
+                closest = ", ".join(self.registry.closest(payer_id))
+                return Route(errors=(_routing_finding(
+                    "routing.unknown_payer",
+                    f"payer_id '{payer_id}' is not a payer id or alias in the registry; closest ids: {closest}"),))
+            if len(self._by_id) < 10_000:
+                self._by_id[payer_id] = payer
         lines = claim.lines
         day = lines[0]["date"]
-        quarter = (day.year, (day.month - 1) // 3 + 1)
-        if all(_quarter(line["date"]) == quarter for line in lines):
+        year, month = day.year, day.month
+        first_month = month - (month - 1) % 3
+        for line in lines:
+            other = line["date"]
+            if other.year != year or not first_month <= other.month < first_month + 3:
+                break
+        else:
             # Almost every claim: one quarter, one rulebook, the same route every time.
+            quarter = (year, (month - 1) // 3 + 1)
             known = self._single.get((payer.rulebook_family, quarter))
             if known is not None:
                 return known
