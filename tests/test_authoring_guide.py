@@ -107,6 +107,8 @@ def test_the_guide_runs_as_written(tmp_path, monkeypatch):
     assert commands >= 8
 
 
-def test_the_guide_leaves_marked_places_for_fmt_and_lint():
-    text = GUIDE.read_text(encoding="utf-8")
-    assert "<!-- FMT:" in text and "<!-- LINT:" in text
+def test_the_guide_formats_and_lints_the_rulebook_it_writes():
+    # The walkthrough is the whole loop: compile, format, test, lint, next quarter, diff.
+    commands = [body for kind, _, body in steps(GUIDE.read_text(encoding="utf-8")) if kind == "sh"]
+    for verb in ("compile", "fmt --check", "test", "lint", "quarter new", "diff"):
+        assert any(f"payerlint {verb}" in body for body in commands), verb
