@@ -436,7 +436,7 @@ class Gen:
             body = [f"def {fn}(ctx{params}):", f"    key = {key}", "    outer = ctx.trace", "    ctx.trace = []",
                     *frame, "    try:", f"        value = {value}", "    except Unknown:", "        outer.extend(ctx.trace)",
                     "        ctx.trace = outer", "        raise", "    outer.extend(ctx.trace)", "    ctx.trace = outer",
-                    f"    outer.append(('let', {name!r}, key[1:], value))", "    return value"]
+                    f"    outer.append(_DefinitionRead({name!r}, key[1:], value))", "    return value"]
         else:
             body = [f"def {fn}(ctx{params}):", f"    key = {key}", "    cached = ctx.cache.get(key)",
                     "    if cached is not None:", "        if cached.__class__ is _Raised:", "            raise cached.error",

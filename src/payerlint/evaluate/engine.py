@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from payerlint.evaluate.program import Ctx, RuleCode
+from payerlint.evaluate.reads import DefinitionRead, MemberRead, ParamRead, PhraseRead, Read, RowRead
 from payerlint.evaluate.result import Finding, NotEvaluated
 from payerlint.evaluate.values import UNSET, Unknown, format_value, to_json
 
@@ -181,29 +182,26 @@ def _shown(value, type_, compiled) -> str:
 
 
 def summarize(reads, compiled, bindings=()) -> dict:
+    """What an instance read (evaluate/reads.py records), as the explanation shows it."""
     params, lets, rows, members, phrases = {}, {}, {}, {}, {}
-    for entry in reads:
-        kind = entry[0]
-        if kind == "param":
-            _, name, value = entry
-            params[name] = {"name": name, "value": format_value(value, compiled.params[name].type)}
-        elif kind == "let":
-            _, name, key, value = entry
-            let = compiled.lets[name]
-            shown_key = ", ".join(format_value(k) for k in key) if key else None
-            lets[(name, shown_key)] = {"name": name, "for": shown_key,
-                                       "value": hidden(let.private) if let.private else format_value(value, let.type)}
-        elif kind == "row":
-            _, table, key, found = entry
-            line = compiled.tables[table].row_lines.get(key) if found else None
-            rows[(table, key)] = {"table": table, "key": [format_value(k) for k in key], "found": found,
-                                  "file_line": line}
-        elif kind == "member":
-            _, name, value, result = entry
-            members[(name, str(value))] = {"code_set": name, "code": format_value(value), "member": result}
-        elif kind == "phrase":
-            _, name, phrase = entry
-            phrases[(name, phrase)] = {"phrases": name, "matched": phrase}
+    for read in reads:
+        if isinstance(read, ParamRead):
+            params[read.name] = {"name": read.name, "value": format_value(read.value, compiled.params[read.name].type)}
+        elif isinstance(read, DefinitionRead):
+            let = compiled.lets[read.name]
+            shown_key = ", ".join(format_value(k) for k in read.key) if read.key else None
+            lets[(read.name, shown_key)] = {"name": read.name, "for": shown_key,
+                                            "value": hidden(let.private) if let.private
+                                            else format_value(read.value, let.type)}
+        elif isinstance(read, RowRead):
+            line = compiled.tables[read.table].row_lines.get(read.key) if read.found else None
+            rows[(read.table, read.key)] = {"table": read.table, "key": [format_value(k) for k in read.key],
+                                            "found": read.found, "file_line": line}
+        elif isinstance(read, MemberRead):
+            members[(read.code_set, str(read.value))] = {"code_set": read.code_set, "code": format_value(read.value),
+                                                         "member": read.member}
+        elif isinstance(read, PhraseRead):
+            phrases[(read.phrases, read.phrase)] = {"phrases": read.phrases, "matched": read.phrase}
     return {
         "bindings": list(bindings),
         "params": [params[k] for k in sorted(params)],
@@ -214,7 +212,7 @@ def summarize(reads, compiled, bindings=()) -> dict:
     }
 
 
-def trace_rule(program, claim, rule_id: str, line: int | None = None) -> list[tuple]:
+def trace_rule(program, claim, rule_id: str, line: int | None = None) -> list[Read]:
     """Everything one rule reads on one claim, whether or not it fires: the quarter diff
     attributes changed outcomes to these reads. With `line`, only the scope instances
     whose findings would name that line (a rule for each line, pair or code)."""

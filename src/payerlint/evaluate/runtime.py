@@ -9,6 +9,7 @@ starting namespace of every generated module.
 from __future__ import annotations
 
 from payerlint.evaluate.phrases import PhraseMatcher, cached_matcher, cached_service_matcher, mentions
+from payerlint.evaluate.reads import DefinitionRead, MemberRead, ParamRead, PhraseRead, RowRead, TableRead
 from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
                                       row_column, shift_date)
 
@@ -47,45 +48,45 @@ def _dynamic_mentions(phrases, text: str, quantifier: str) -> bool:
     return mentions(cached_matcher(phrases), text, quantifier)
 
 
-# -- the traced form: each read is appended to ctx.trace as a tuple (see engine.summarize)
+# -- the traced form: each read is appended to ctx.trace as a typed record (evaluate/reads.py)
 
 def _t_param(ctx, name, value):
-    ctx.trace.append(("param", name, value))
+    ctx.trace.append(ParamRead(name, value))
     return value
 
 
 def _t_table(ctx, name, rows):
-    ctx.trace.append(("table", name))
+    ctx.trace.append(TableRead(name))
     return rows
 
 
 def _t_constant(ctx, name, reads, value):
     ctx.trace.extend(reads)
-    ctx.trace.append(("let", name, (), value))
+    ctx.trace.append(DefinitionRead(name, (), value))
     return value
 
 
 def _t_row(ctx, name, rows, key):
     row = rows.get(key, NO_ROW)
-    ctx.trace.append(("row", name, key, row is not NO_ROW))
+    ctx.trace.append(RowRead(name, key, row is not NO_ROW))
     return row
 
 
 def _t_member(ctx, name, codes, value):
     result = value in codes
-    ctx.trace.append(("member", name, value, result))
+    ctx.trace.append(MemberRead(name, value, result))
     return result
 
 
 def _t_row_member(ctx, name, rows, value):
     result = (value,) in rows
-    ctx.trace.append(("row", name, (value,), result))
+    ctx.trace.append(RowRead(name, (value,), result))
     return result
 
 
 def _t_mentions(ctx, matcher, text, quantifier):
     for phrase in matcher.matched(text):
-        ctx.trace.append(("phrase", matcher.name, phrase))
+        ctx.trace.append(PhraseRead(matcher.name, phrase))
     return mentions(matcher, text, quantifier)
 
 
@@ -95,4 +96,5 @@ NAMESPACE = {
     "_mentions": mentions, "_dynamic_mentions": _dynamic_mentions, "_skip": _skip,
     "_t_param": _t_param, "_t_table": _t_table, "_t_constant": _t_constant, "_t_row": _t_row,
     "_t_member": _t_member, "_t_row_member": _t_row_member, "_t_mentions": _t_mentions,
+    "_DefinitionRead": DefinitionRead,
 }

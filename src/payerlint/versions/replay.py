@@ -22,6 +22,7 @@ from payerlint.claims.reader import Record
 from payerlint.claims.validate import ClaimValidator
 from payerlint.evaluate.engine import trace_rule
 from payerlint.evaluate.prepare import prepare
+from payerlint.evaluate.reads import DefinitionRead, MemberRead, ParamRead, PhraseRead, RowRead, TableRead
 from payerlint.evaluate.result import Finding, Result
 from payerlint.evaluate.values import format_value
 from payerlint.versions.diff import RulebookDiff
@@ -203,39 +204,37 @@ class Replay:
             if claim is not None and program.compiled.rule(rule_id) is not None:
                 reads.extend(trace_rule(program, claim, rule_id, line))
         diff = self.diff
-        for entry in reads:
-            kind = entry[0]
-            if kind == "param":
-                change = diff.find("param", entry[1])
+        for read in reads:
+            if isinstance(read, ParamRead):
+                change = diff.find("param", read.name)
                 if change is not None and change.details.get("value_changed"):
-                    causes[("param", entry[1])] = {"kind": "param", "name": entry[1], "detail": change.summary()}
-            elif kind == "let":
-                change = diff.find("let", entry[1])
+                    causes[("param", read.name)] = {"kind": "param", "name": read.name, "detail": change.summary()}
+            elif isinstance(read, DefinitionRead):
+                change = diff.find("let", read.name)
                 if change is not None:
-                    causes[("definition", entry[1])] = {"kind": "definition edit", "name": entry[1],
-                                                        "detail": change.summary()}
-            elif kind == "row":
-                _, table, key, _found = entry
-                rows = diff.row_changes.get(table, {})
-                if key in rows:
-                    old_row, new_row = rows[key]
+                    causes[("definition", read.name)] = {"kind": "definition edit", "name": read.name,
+                                                         "detail": change.summary()}
+            elif isinstance(read, RowRead):
+                changed = diff.row_changes.get(read.table, {})
+                if read.key in changed:
+                    old_row, new_row = changed[read.key]
                     what = "added" if old_row is None else "removed" if new_row is None else "changed"
-                    shown = ", ".join(format_value(k) for k in key)
-                    causes[("row", table, key)] = {"kind": "table row", "name": f"{table} ({shown})",
-                                                   "detail": f"row ({shown}) of table {table} {what}"}
-            elif kind == "table":
-                change = diff.find("table", entry[1])
-                if change is not None and diff.row_changes.get(entry[1]):
-                    causes[("table", entry[1])] = {"kind": "table", "name": entry[1], "detail": change.summary()}
-            elif kind == "member":
-                _, name, code, _result = entry
+                    shown = ", ".join(format_value(k) for k in read.key)
+                    causes[("row", read.table, read.key)] = {"kind": "table row", "name": f"{read.table} ({shown})",
+                                                             "detail": f"row ({shown}) of table {read.table} {what}"}
+            elif isinstance(read, TableRead):
+                change = diff.find("table", read.table)
+                if change is not None and diff.row_changes.get(read.table):
+                    causes[("table", read.table)] = {"kind": "table", "name": read.table, "detail": change.summary()}
+            elif isinstance(read, MemberRead):
+                name, code = read.code_set, read.value
                 before, after = self.old.codesets.get(name), self.new.codesets.get(name)
                 if before is not None and after is not None and (code in before) != (code in after):
                     how = "added to" if code in after else "removed from"
                     causes[("member", name, code)] = {"kind": "code set member", "name": f"{name} {code}",
                                                       "detail": f"{code} {how} code set {name}"}
-            elif kind == "phrase":
-                _, name, phrase = entry
+            elif isinstance(read, PhraseRead):
+                name, phrase = read.phrases, read.phrase
                 if phrase in diff.member_changes.get(name, ()):
                     change = diff.find("phrases", name)
                     how = "added to" if phrase in change.details.get("added", ()) else "removed from"
