@@ -125,7 +125,7 @@ def from_result(data: dict[str, Any], origin: str, registry: Any = None) -> Chec
                    rulebooks, origin)
 
 
-def read_checked(paths: Iterable[str], router: Any, registry: Any = None) -> Iterator[Checked | Diagnostic]:
+def read_checked(paths: Iterable[str | tuple[str, bytes]], router: Any, registry: Any = None) -> Iterator[Checked | Diagnostic]:
     """Every claim or saved result of the files, as `Checked`, in order; a `Diagnostic` for
     each record that cannot be used (with where it is, never what it holds)."""
     from payerlint.claims.formats import claim_records
@@ -133,10 +133,18 @@ def read_checked(paths: Iterable[str], router: Any, registry: Any = None) -> Ite
     from payerlint.x12.commands import is_x12
 
     for path in paths:
-        if is_x12(path):
+        if isinstance(path, tuple):  # (name, content): a file's bytes, as the service receives them
+            label, content = path
+            if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA"):
+                yield from _read_837p(content, router, registry, label)
+                continue
+            records: Iterable[Any] = _records_from_bytes(label, content)
+        elif is_x12(path):
             yield from _read_837p(path, router, registry)
             continue
-        for record in claim_records(read_records([path]), "auto",
+        else:
+            records = read_records([path])
+        for record in claim_records(records, "auto",
                                     (lambda p: registry.resolve(p) is not None) if registry is not None else None):
             if record.data is None:
                 error = record.error
@@ -148,11 +156,30 @@ def read_checked(paths: Iterable[str], router: Any, registry: Any = None) -> Ite
                 yield from_result(router.check_record(record).to_json(), record.origin, registry)
 
 
-def _read_837p(path: str, router: Any, registry: Any) -> Iterator[Checked | Diagnostic]:
+def _records_from_bytes(label: str, content: bytes) -> list[Any]:
+    """A claims file's content (a JSON document, an array, or JSON Lines) as records."""
+    from payerlint.claims.reader import LineFeed, parse_json, value_record
+
+    try:
+        text = content.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text.strip():
+        value, problem = parse_json(text)
+        if problem is None:
+            if isinstance(value, list):
+                return [value_record(f"{label}[{i}]", item) for i, item in enumerate(value)]
+            return [value_record(label, value)]
+    feed = LineFeed(label)
+    return feed.feed(content) + feed.end()
+
+
+def _read_837p(path: str | bytes, router: Any, registry: Any, label: str | None = None
+               ) -> Iterator[Checked | Diagnostic]:
     from payerlint.x12.claims837 import read_837p
 
     kwargs = {"registry": registry} if registry is not None else {}
-    for record in read_837p(path, path, **kwargs):
+    for record in read_837p(path, label or str(path), **kwargs):
         errors = [d for d in record.errors if d.severity == "error"]
         if record.data is None:
             for d in errors or record.errors:

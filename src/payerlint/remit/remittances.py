@@ -122,7 +122,7 @@ class ReadStats:
             self.unmatched_claim_ids = []
 
 
-def read_adjudications(paths: Iterable[str], checked: dict[str, Checked], ambiguous_ids: set[str],
+def read_adjudications(paths: Iterable[str | tuple[str, bytes]], checked: dict[str, Checked], ambiguous_ids: set[str],
                        families: Families, stats: ReadStats, problems: list[Diagnostic],
                        problem_limit: int = 1000) -> Iterator[Adjudication]:
     """Every claim payment of the files matched to its checked claim, in reading order.
@@ -130,9 +130,11 @@ def read_adjudications(paths: Iterable[str], checked: dict[str, Checked], ambigu
     20), not yielded. Diagnostics go to `problems` (at most `problem_limit`; the counts in
     `stats` are always complete)."""
     seq = 0
-    for file_index, path in enumerate(paths):
+    for file_index, source in enumerate(paths):
         stats.files += 1
-        for record in read_835(path, path):
+        # A path, or (name, content) as the service receives a file.
+        path, content = (source, source) if isinstance(source, str) else source
+        for record in read_835(content, path):
             for d in record.diagnostics:
                 if d.severity == "error":
                     stats.errors += 1

@@ -28,9 +28,10 @@ class Outcome:
     problems: list[Diagnostic] = field(default_factory=list)
 
 
-def build_report(remittances: Iterable[str], claims: Iterable[str], router: Any = None, registry: Any = None,
+def build_report(remittances: Iterable[str | tuple[str, bytes]], claims: Iterable[str | tuple[str, bytes]], router: Any = None, registry: Any = None,
                  families: Families | None = None, draft_threshold: int = 2) -> Outcome:
-    """The report for these remittance and claim files (paths). `router` checks claims (a
+    """The report for these remittance and claim files: paths, or (name, content) pairs
+    (the service's uploads). `router` checks claims (a
     `payerlint.api.Router`; default: the bundled rulebooks)."""
     if router is None:
         from payerlint.api import Router
