@@ -37,7 +37,10 @@ def bar_chart(title: str, rows: list[tuple[str, Decimal, str]], colour: str, wid
     if not rows:
         return ""
     top = max((value for _, value, _ in rows), default=Decimal(0)) or Decimal(1)
-    label_w, bar_w, row_h = 170, width - 170 - 90, 22
+    # Room for the longest label (about 7 px a character at 12 px), so rule ids are not cut.
+    label_w = min(max(len(label) for label, _, _ in rows) * 7 + 12, 330)
+    bar_w, row_h = 200, 22
+    width = label_w + bar_w + 130
     height = row_h * len(rows) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">', f"<title>{escape(title)}</title>"]
