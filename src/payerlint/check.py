@@ -201,8 +201,24 @@ class Checker:
         skipped.sort(key=NotEvaluated.sort_key)
         verdict = verdict_of(findings)
         fix = combined_fix(data, findings) if verdict != "error" else ()
+        extra = tuple(sorted(code_sets.items())) + (("lines", line_keys(data)),)
         return Result(_text_id(data.get("claim_id")), _text_id(data.get("payer_id")), tuple(rulebooks), verdict,
-                      tuple(findings), tuple(skipped), record, tuple(sorted(code_sets.items())), fix)
+                      tuple(findings), tuple(skipped), record, extra, fix)
+
+
+def line_keys(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each line was, as the payer's remittance (835) names it back: the procedure,
+    modifiers, date of service, units and the line item control number (REF*6R) when the
+    claim has one. A saved result then carries what `payerlint remit` needs to match the
+    payer's decisions to the claim's lines, without the claim. Called on a valid claim."""
+    out = []
+    for line in data["lines"]:
+        key: dict[str, Any] = {"code": line["code"], "modifiers": list(line.get("modifiers", ())),
+                               "date": line.get("date", data["date_of_service"]), "units": line["units"]}
+        if "control_number" in line:
+            key["control_number"] = line["control_number"]
+        out.append(key)
+    return out
 
 
 def _as_json(data: Any, validator: ClaimValidator) -> tuple[Any, list[Diagnostic]]:

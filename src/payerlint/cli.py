@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_authoring.add_commands(commands, home)
     _add_x12_commands(commands, home)
+    from payerlint.remit.command import add_command as add_remit
+
+    add_remit(commands, home)
 
     server = commands.add_parser(
         "serve", parents=[home], help="the HTTP service and the web workbench",

@@ -43,7 +43,7 @@ JSONObject: TypeAlias = dict[str, Any]
 PatchOperation: TypeAlias = Mapping[str, Any]
 """One JSON Patch operation (RFC 6902): `{"op": "replace", "path": "/lines/0/units", "value": 1}`."""
 
-SCHEMA_NAMES = ("claim", "result", "diagnostic", "payer")
+SCHEMA_NAMES = ("claim", "result", "diagnostic", "payer", "remit-report")
 
 
 @runtime_checkable

@@ -237,3 +237,30 @@ def test_a_claim_file_opened_from_disk_is_checked(driver, server):
     card = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#check-results .claim"))[0]
     assert card.find_element(By.CSS_SELECTOR, ".verdict").text.lower() == "clean"
     assert "No findings." in card.text and "Every rule that applies could run." in card.text
+
+
+def test_remittances_page_measures_rules_and_draws_the_charts(driver, server, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from remit.synth import PATIENT_NAME, scenario
+
+    claims, remits = scenario()
+    (tmp_path / "claims.jsonl").write_text("".join(json.dumps(c) + "\n" for c in claims))
+    paths = []
+    for i, text in enumerate(remits):
+        (tmp_path / f"r{i}.835").write_bytes(text)
+        paths.append(str(tmp_path / f"r{i}.835"))
+    open_page(driver, server, "remit")
+    driver.find_element(By.ID, "remit-835").send_keys("\n".join(paths))
+    driver.find_element(By.ID, "remit-claims").send_keys(str(tmp_path / "claims.jsonl"))
+    driver.find_element(By.CSS_SELECTOR, "#remit-form button[type=submit]").click()
+    out = driver.find_element(By.ID, "remit-out")
+    wait(driver, lambda d: out.find_elements(By.CSS_SELECTOR, ".remit-card"), timeout=60)
+    cards = {c.find_element(By.TAG_NAME, "span").text: c.find_element(By.TAG_NAME, "b").text
+             for c in out.find_elements(By.CSS_SELECTOR, ".remit-card")}
+    assert (cards["hit rate"], cards["caught"], cards["missed"]) == ("63.6%", "$304.00", "$240.00")
+    assert len(out.find_elements(By.CSS_SELECTOR, ".remit-chart svg rect")) > 5
+    assert "draft" not in out.text and PATIENT_NAME not in out.text
+    assert "18 claims measured" in driver.find_element(By.ID, "status").text
+    assert driver.find_element(By.ID, "remit-html").is_enabled()

@@ -269,6 +269,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(orjson.dumps(await run_in_threadpool(_run_diff, service, body["old"], body["new"], claims)),
                         media_type="application/json")
 
+    @app.post("/v1/remit")
+    async def remit(request: Request) -> Response:
+        fmt = request.query_params.get("format", "json")
+        if fmt not in ("json", "html"):
+            raise Problem(400, "query parameter format must be json or html")
+        with_charts = request.query_params.get("charts") == "svg"
+        remittances, claims = _remit_files(parse_body(await request.body()))
+        report = await run_in_threadpool(_run_remit, service, remittances, claims)
+        if fmt == "html":
+            return Response(_remit_html(report), media_type="text/html; charset=utf-8")
+        if with_charts:
+            report = dict(report, charts=_remit_charts(report))
+        return Response(orjson.dumps(report), media_type="application/json")
+
     @app.get("/")
     async def workbench() -> FileResponse:
         return FileResponse(str(static.joinpath("index.html")), media_type="text/html")
@@ -295,3 +309,44 @@ def _run_diff(service: Service, old_ref: str, new_ref: str, claims: list[Any] | 
         out["summary"] = replay.summary.to_json()
     return out
 
+
+
+def _remit_files(body: Any) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """The uploaded files of a remit request: {"remittances": [{"name", "text"}], "claims": [...]}."""
+    expected = ('expected {"remittances": [{"name": "june.835", "text": "ISA*..."}], "claims": [{"name": '
+                '"claims.jsonl", "text": "..."}]}: 835 files, and claims (JSON, JSON Lines, 837P) or saved results')
+    if not isinstance(body, dict) or set(body) - {"remittances", "claims"}:
+        raise Problem(400, expected)
+    out: list[list[tuple[str, bytes]]] = []
+    for key in ("remittances", "claims"):
+        files = body.get(key)
+        if not isinstance(files, list) or not files:
+            raise Problem(400, f"{key} must be a non-empty array of files; {expected}")
+        found = []
+        for i, item in enumerate(files):
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise Problem(400, f"{key}[{i}] must be an object with a text; {expected}")
+            name = item.get("name")
+            found.append((name if isinstance(name, str) and name else f"{key}[{i}]", item["text"].encode("utf-8")))
+        out.append(found)
+    return out[0], out[1]
+
+
+def _run_remit(service: Service, remittances: list[tuple[str, bytes]],
+               claims: list[tuple[str, bytes]]) -> dict[str, Any]:
+    from payerlint.remit.run import build_report
+
+    report: dict[str, Any] = build_report(remittances, claims, service.router, service.registry).report
+    return report
+
+
+def _remit_html(report: dict[str, Any]) -> str:
+    from payerlint.remit.html import render
+
+    return render(report)
+
+
+def _remit_charts(report: dict[str, Any]) -> dict[str, str]:
+    from payerlint.remit.html import charts
+
+    return charts(report)

@@ -15,7 +15,7 @@ from typing import Any
 
 from payerlint.contract import JSONObject, load_schema
 
-_COMPONENT = {"claim": "Claim", "result": "Result", "diagnostic": "Diagnostic"}
+_COMPONENT = {"claim": "Claim", "result": "Result", "diagnostic": "Diagnostic", "remit-report": "RemitReport"}
 
 
 def _component(name: str, schema: JSONObject, out: dict[str, Any]) -> None:
@@ -125,6 +125,18 @@ def document(version: str, token: bool) -> JSONObject:
             "responses": {"200": {"description": "The semantic diff (`changes`), and with claims the replay "
                                                  "(`claims`, `summary`).", "content": _json("Object")},
                           "400": bad["400"], "404": bad["404"], "413": bad["413"], "422": bad["422"]}}},
+        "/v1/remit": {"post": {
+            "summary": "Measure every rule against the payer's remittances (835)", "operationId": "remit",
+            "description": "Body: `{\"remittances\": [{\"name\", \"text\"}], \"claims\": [{\"name\", \"text\"}]}`: "
+                           "835 files, and the claims that were sent (JSON, JSON Lines, FHIR, 837P) or saved "
+                           "results of `payerlint check`. `?format=html` answers the offline HTML report; "
+                           "`?charts=svg` adds its charts to the JSON (docs/remit.md).",
+            "parameters": [{"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]}},
+                           {"name": "charts", "in": "query", "schema": {"type": "string", "enum": ["svg"]}}],
+            "requestBody": {"required": True, "content": _json("Object")},
+            "responses": {"200": {"description": "The report.", "content": dict(
+                _json("RemitReport"), **{"text/html": {"schema": {"type": "string"}}})},
+                          "400": bad["400"], "413": bad["413"]}}},
         "/v1/reload": {"post": {
             "summary": "Read the payer files and rulebooks again", "operationId": "reload",
             "description": "For a rule tree changed on disk: later checks use the new rules. A registry that "
@@ -134,7 +146,8 @@ def document(version: str, token: bool) -> JSONObject:
         "/v1/schemas/{name}": {"get": {
             "summary": "A shipped JSON Schema", "operationId": "schema",
             "parameters": [{"name": "name", "in": "path", "required": True,
-                            "schema": {"type": "string", "enum": ["claim", "result", "diagnostic", "payer"]}}],
+                            "schema": {"type": "string", "enum": ["claim", "result", "diagnostic", "payer",
+                                                                   "remit-report"]}}],
             "responses": {"200": {"description": "The schema.", "content": _json("Object")},
                           "404": bad["404"]}}},
     }

@@ -50,7 +50,7 @@ async function api(method, path, body, contentType) {
 
 // ------------------------------------------------------------------ pages
 
-const PAGES = ["check", "rules", "quarters", "graph"];
+const PAGES = ["check", "rules", "quarters", "graph", "remit"];
 
 function showPage(moveFocus) {
   const wanted = location.hash.replace("#", "");
@@ -627,7 +627,87 @@ document.addEventListener("DOMContentLoaded", () => {
   $("check-form").addEventListener("submit", runCheck);
   $("rules-form").addEventListener("submit", showRules);
   $("quarters-form").addEventListener("submit", compare);
+  $("remit-form").addEventListener("submit", measure);
+  $("remit-html").addEventListener("click", downloadReport);
   $("graph-form").addEventListener("submit", showGraph);
   $("token").addEventListener("change", loadPayers);
   loadPayers();
 });
+
+// ------------------------------------------------------------------ Remittances
+
+const remit = { body: null };
+
+function readFiles(input) {
+  return Promise.all([...input.files].map((file) => file.text().then((text) => ({ name: file.name, text }))));
+}
+
+function money(text) {
+  const [whole, cents] = String(text).replace("-", "").split(".");
+  return `${String(text).startsWith("-") ? "-" : ""}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents}`;
+}
+
+function pct(value) { return value === null ? "n/a" : `${(value * 100).toFixed(1)}%`; }
+
+// The charts are the service's own SVG (the HTML report's), parsed as SVG, never as HTML.
+function chart(text) {
+  if (!text) return null;
+  const parsed = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+  return parsed.nodeName === "svg" ? document.importNode(parsed, true) : null;
+}
+
+async function measure(event) {
+  event.preventDefault();
+  const out = $("remit-out");
+  if (!$("remit-835").files.length || !$("remit-claims").files.length) {
+    say("Choose at least one 835 file and one claims file.", true);
+    return;
+  }
+  say("Measuring…");
+  try {
+    remit.body = JSON.stringify({ remittances: await readFiles($("remit-835")), claims: await readFiles($("remit-claims")) });
+    const { data } = await api("POST", "/v1/remit?charts=svg", remit.body);
+    const s = data.summary, m = s.money;
+    const cards = [["hit rate", pct(s.hit_rate)], ["false-alarm rate", pct(s.false_alarm_rate)], ["denied", money(m.denied)],
+      ["caught", money(m.caught)], ["missed", money(m.missed)], ["no rule can predict", money(m.unpredictable)],
+      ["paid on false alarms", money(m.false_alarms_paid)], ["claims measured", String(s.claims_measured)]];
+    const figures = [["misses_by_reason", "Misses by reason"], ["false_alarms_by_rule", "False alarms by rule"],
+      ["denied_by_quarter", "Denied dollars by quarter"]].map(([key, title]) => {
+      const drawing = chart(data.charts[key]);
+      return drawing ? el("figure", { class: "remit-chart" }, el("figcaption", { text: title }), drawing) : null;
+    });
+    out.replaceChildren(
+      el("div", { class: "remit-cards" }, cards.map(([k, v]) => el("div", { class: "remit-card" }, el("span", { text: k }), el("b", { text: v })))),
+      el("h3", { text: "Top missed denial reasons" }),
+      table(["Code", "Family", "Denials", "Amount", "Meaning"], data.top_missed.map((t) => [t.code, t.family, String(t.count), money(t.amount), t.label])),
+      el("div", { class: "remit-charts" }, figures),
+      el("h3", { text: "Rules" }),
+      table(["Rule", "Codes", "Predicted", "Hits", "False alarms", "Other reason", "Hit rate", "False-alarm rate", "$ hits", "$ false alarms"],
+        data.rules.map((r) => [r.rule, r.codes.join(" "), String(r.predictions), String(r.hits), String(r.false_alarms),
+          String(r.other_reason), pct(r.hit_rate), pct(r.false_alarm_rate), money(r.money.hits), money(r.money.false_alarms)])),
+      el("h3", { text: "Misses: denied, no rule predicted it" }),
+      table(["Code", "Remarks", "Procedure", "Denials", "Amount", "Claims"],
+        data.misses.map((g) => [g.code, g.remarks.join(" "), g.procedure, String(g.count), money(g.amount), g.claims.join(" ")])),
+      el("h3", { text: "Denials no rule can predict" }),
+      table(["Code", "Family", "Procedure", "Denials", "Amount"],
+        data.unpredictable.map((g) => [g.code, g.family, g.procedure, String(g.count), money(g.amount)])));
+    $("remit-html").disabled = false;
+    const r = data.remittances;
+    say(`${s.claims_measured} claims measured; ${r.claim_payments} claim payments read, ${r.warnings} warnings, ${r.errors} errors.`, r.errors > 0);
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function downloadReport() {
+  if (!remit.body) return;
+  const headers = { "Content-Type": "application/json" };
+  const token = $("token").value.trim();
+  if (token) headers["Authorization"] = "Bearer " + token;
+  const response = await fetch("/v1/remit?format=html", { method: "POST", headers, body: remit.body });
+  if (!response.ok) { say(`${response.status} ${response.statusText}`, true); return; }
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "payerlint-remit.html" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
