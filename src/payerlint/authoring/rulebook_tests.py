@@ -430,17 +430,10 @@ def trace(compiled: CompiledRulebook, data: dict, rule_id: str, line: int | None
 
 
 def explanation_lines(explanation: dict) -> list[str]:
-    items = [f"with {b['name']} = {b['value']}" for b in explanation.get("bindings", [])]
-    items += [f"param {p['name']} = {p['value']}" for p in explanation.get("params", [])]
-    items += [f"{d['name']}" + (f" for {d['for']}" if d.get("for") else "") + f" = {d['value']}"
-              for d in explanation.get("definitions", [])]
-    for row in explanation.get("table_rows", []):
-        where = f", file line {row['file_line']}" if row.get("file_line") else ""
-        items.append(f"table {row['table']} ({', '.join(row['key'])}): {'found' if row['found'] else 'no row'}{where}")
-    items += [f"{c['code']} {'is' if c['member'] else 'is not'} in code set {c['code_set']}"
-              for c in explanation.get("code_sets", [])]
-    items += [f"phrase \"{p['matched']}\" of {p['phrases']}" for p in explanation.get("phrases", [])]
-    return items or ["nothing from params, definitions, tables or code sets (only the claim's own values)"]
+    """What a rule read, one phrase each, in the words `check --explain` prints."""
+    from payerlint.output.text import explained
+
+    return explained(explanation) or ["nothing from params, definitions, tables or code sets (only the claim's own values)"]
 
 
 # ------------------------------------------------------------------ comparing
