@@ -89,8 +89,8 @@ def closing_summary(tally: Tally, *, records_in: int, seconds: float, jobs: int,
         lines.append(f"  rules not evaluated: {tally.not_evaluated:,} on {tally.incomplete:,} "
                      f"claim{'' if tally.incomplete == 1 else 's'}, for lack of {top}")
         if tally.undocumented:
-            lines.append(f"  {tally.undocumented:,} of those claims came from 837P files with no documentation "
-                         f"record: an 837P carries no minutes, note or episode data (--documentation FILE)")
+            lines.append(f"  {tally.undocumented:,} of those claims were read from 837P files (no minutes, note or "
+                         f"episode data in them) and had no --documentation record")
     else:
         lines.append("  rules not evaluated: none")
     if tally.internal_errors:

@@ -128,8 +128,8 @@ def summary(tally: Tally, strict: bool) -> str:
                  f"{_count(tally.not_evaluated, 'rule evaluation')} could not run for missing data ({top}{more})"
                  + ("" if strict else "; --strict reports each"))
         if tally.undocumented:
-            line += (f"; {tally.undocumented} of them from 837P files, which carry no minutes, note or episode "
-                     f"data, with no documentation record (supply one with --documentation FILE)")
+            line += (f"; {tally.undocumented} of them read from 837P files (no minutes, note or episode data in "
+                     f"them) had no --documentation record")
     if tally.internal_errors:
         line += f"; {tally.internal_errors} internal error{'s' if tally.internal_errors != 1 else ''} (a bug: please report it)"
     return line + "\n"
