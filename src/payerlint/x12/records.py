@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import IO, Any, Iterator, Mapping
 
+import orjson
+
 from payerlint.claims.provenance import Locations
 from payerlint.claims.reader import FILE_UNREADABLE, Record
 from payerlint.diagnostics import Diagnostic
@@ -69,9 +71,9 @@ def as_record(x12: X12Record, documentation: Any = None) -> Record:
         found = documentation.merge(x12)
         data, merged, companion = found.data, found.merged, found.companion
         problems += found.conflicts
-    by_pointer = {pointer: str(where) for pointer, where in x12.sources.items()}
-    locations = X12Locations(FORMAT, by_pointer, dict(x12.sources), companion, dict(merged),
-                             documentation is not None)
+    # Segments are told as text only for the pointers a result names (`locate`): a record
+    # travels to a worker process with `--jobs`, and most of its values are never named.
+    locations = X12Locations(FORMAT, {}, dict(x12.sources), companion, dict(merged), documentation is not None)
     return Record(x12.origin, data, None, locations, problems)
 
 
@@ -116,8 +118,16 @@ class X12Locations(Locations):
         findings = result.findings
         edits: list[dict] = []
         if isinstance(data, dict):
-            findings = tuple(_with_edits(f, self.edits(data, f.fix)) if f.fix else f for f in findings)
-            edits = self.edits(data, result.fix)
+            told: dict[bytes, list[dict]] = {}  # the combined fix is often one finding's
+
+            def edits_of(patch: Any) -> list[dict]:
+                key = orjson.dumps(patch, default=str)
+                if key not in told:
+                    told[key] = self.edits(data, patch)
+                return told[key]
+
+            findings = tuple(_with_edits(f, edits_of(f.fix)) if f.fix else f for f in findings)
+            edits = edits_of(result.fix) if result.fix else []
         # `x12` first among the extras: the JSON form puts it right after the combined `fix`.
         extra = [("x12", edits)] + extra if result.verdict != "error" else extra
         return replace(result, findings=findings, extra=tuple(extra))
@@ -133,10 +143,18 @@ class X12Locations(Locations):
             return []
 
     def locate(self, pointer: str) -> str | None:
+        """The segment of `pointer`, or of its nearest ancestor that has one; for a value
+        taken from the documentation, its record and pointer there."""
         root = self._merged_root(pointer)
         if root is not None:
             return f"{self.companion} {self.merged[root]}{pointer[len(root):]}"
-        return Locations.locate(self, pointer)
+        while True:
+            found = self.sources.get(pointer)
+            if found is not None:
+                return str(found)
+            if not pointer:
+                return None
+            pointer = pointer[: pointer.rfind("/")] if "/" in pointer else ""
 
     def absent(self, pointer: str) -> str:
         """Where a value the claim lacks would be: the 837P element, or the documentation."""
