@@ -10,7 +10,6 @@ import io
 import json
 import sys
 
-import pytest
 
 from payerlint.cli import main
 
