@@ -10,7 +10,6 @@ import io
 import json
 import sys
 
-
 from payerlint.cli import main
 
 from .helpers import ROOT
