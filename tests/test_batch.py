@@ -203,3 +203,23 @@ def test_progress_line_counts_rate_and_time_left():
     assert "\rpayerlint: 1 claim checked, 2/s, 0:01 elapsed, 12% read, about 0:04 left" in text
     assert "4 claims checked" in text and "50% read, about 0:02 left" in text
     assert text.endswith("\r")  # the line is wiped at the end, leaving stderr clean
+
+
+def test_a_chunk_sent_to_a_pool_a_worker_just_broke_fails_into_the_retry_path():
+    """A worker dies between two submissions: the next chunk's submit must not raise out
+    of the batch (BrokenProcessPool), but fail its future, so `_take` checks it again."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from payerlint.batch import _submit
+
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(os._exit, 70).result(timeout=60)
+        future = _submit(pool, [], "auto")
+        with pytest.raises(BrokenProcessPool):
+            future.result(timeout=0)
+    finally:
+        pool.shutdown(wait=True)

@@ -1,10 +1,12 @@
 """The README's example output stays true: each example block that starts with a claim id is
-what `payerlint check` prints for that example claim (a block may leave lines out, never
-change one)."""
+what `payerlint check` prints for that example claim, and each block that starts with
+`$ python3 -m payerlint check ...` is what that command prints (a block may leave lines
+out, never change one or their order)."""
 
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 
@@ -51,3 +53,23 @@ def test_a_readme_finding_is_what_check_prints(block):
 
 def test_the_readme_has_finding_examples():
     assert len(BLOCKS) >= 2 and any("denial code:" in b for b in BLOCKS)
+
+
+COMMANDS = [b for b in code_blocks(README) if b.startswith("$ python3 -m payerlint check ")]
+
+
+@pytest.mark.parametrize("block", COMMANDS, ids=lambda b: b.splitlines()[0][len("$ python3 -m payerlint check "):])
+def test_a_readme_command_prints_what_the_readme_shows(block):
+    command, *expected = block.rstrip("\n").splitlines()
+    argv = shlex.split(command[len("$ python3 -m "):])
+    run = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, cwd=ROOT)
+    printed = run.stdout.splitlines()
+    position = 0
+    for line in expected:
+        assert line in printed[position:], f"README line not printed (in this order): {line!r}"
+        position = printed.index(line, position) + 1
+
+
+def test_the_readme_shows_checking_an_837p_file_with_its_documentation():
+    assert any("examples/x12/therapy-claims.837 --documentation" in b for b in COMMANDS)
+    assert any("837P: SV1-" in b for b in COMMANDS)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -214,7 +214,7 @@ class ParallelChecker:
                 if pool is None:  # workers cannot run here: the rest is checked in-process
                     yield from self._in_process(chunk)
                     continue
-                pending.append((pool.submit(_check_chunk, chunk, self.spec.input_format), chunk))
+                pending.append((_submit(pool, chunk, self.spec.input_format), chunk))
                 while pending and len(pending) >= self.window:
                     pool = yield from self._take(pool, pending)
             while pending:
@@ -276,6 +276,18 @@ class ParallelChecker:
     def _merge(self, broken: dict) -> None:
         for ref, diagnostics in broken.items():
             self.worker_errors.setdefault(ref, DiagnosticError(diagnostics))
+
+
+def _submit(pool: ProcessPoolExecutor, chunk: list, input_format: str) -> Future:
+    """The chunk's future. A worker that died since the last result breaks the pool before
+    `_take` has seen it: the chunk then gets a future that failed the same way, so `_take`
+    checks it again with the others in flight, in order."""
+    try:
+        return pool.submit(_check_chunk, chunk, input_format)
+    except BrokenProcessPool as exc:
+        failed: Future = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 class WorkerProcessLost(Exception):

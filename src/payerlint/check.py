@@ -48,9 +48,13 @@ INTERNAL_RULE = "internal.error"
 BUG_REPORT = "https://github.com/payerlint/payerlint/issues"
 _LINE_POINTER = re.compile(r"^/lines/(\d+)(/|$)")
 
-# Which `input` rule a reading or validation problem is reported under.
+# Which `input` rule a reading or validation problem is reported under: by its code, else
+# by its code's prefix (the 837P reader's many codes, the documentation merge's).
 INPUT_RULES = {SCHEMA_VIOLATION: "input.schema", "claim_unreadable": "input.json",
                "claim_not_object": "input.json", "file_unreadable": "input.file", "fhir_unreadable": "input.fhir"}
+INPUT_PREFIXES = (("x12_", "input.x12", "payerlint 837P reader (ASC X12 005010X222A1; docs/x12.md)"),
+                  ("documentation_", "input.documentation", "payerlint --documentation merge (docs/x12.md)"))
+_SEVERITIES = {"warning": "warn", "info": "info"}
 
 
 # ------------------------------------------------------------------ routes
@@ -134,28 +138,34 @@ class Checker:
         for data in claims:
             yield public(self._check_any(data, None, False))
 
-    def _check_any(self, data: Any, record: str | None, parsed: bool) -> Result:
+    def _check_any(self, data: Any, record: str | None, parsed: bool, notes: tuple[Finding, ...] = ()) -> Result:
         try:
             if not parsed:
                 data, problems = _as_json(data, self.validator)
                 if problems:
                     return error_result(data, input_findings(problems), record)
-            return self._check(data, record)
+            return self._check(data, record, notes)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as exc:  # noqa: BLE001 - one claim must never end the batch
             return internal_error(data, record, exc)
 
     def check_record(self, record: Record) -> PublicResult:
-        """A claim as `claims.reader` read it, or the reason it could not be read."""
+        """A claim as `claims.reader` read it, or the reason it could not be read. The
+        problems a converting reader found (`Record.problems`) are `input` findings: with
+        an error among them the claim is not checked; warnings sit beside the rules'."""
+        problems = getattr(record, "problems", ())
         if record.data is None:
-            result = error_result(None, input_findings([record.error] if record.error else []), record.origin)
+            found = problems or ([record.error] if record.error else [])
+            result = error_result(None, input_findings(found), record.origin)
+        elif any(d.severity == "error" for d in problems):
+            result = error_result(record.data, input_findings(problems), record.origin)
         else:
-            result = self._check_any(record.data, record.origin, True)
+            result = self._check_any(record.data, record.origin, True, input_findings(problems))
         if record.locations is not None:
-            # A claim converted from FHIR: name each pointer in the user's format too.
+            # A claim converted from FHIR or X12: name each pointer in the user's format too.
             try:
-                result = record.locations.annotate(result)
+                result = record.locations.annotate(result, record.data)
             except Exception as exc:  # noqa: BLE001 - never raises, like check
                 result = internal_error(record.data, record.origin, exc)
         return public(result)
@@ -165,10 +175,12 @@ class Checker:
         for record in records:
             yield self.check_record(record)
 
-    def _check(self, data: Any, record: str | None) -> Result:
+    def _check(self, data: Any, record: str | None, notes: tuple[Finding, ...] = ()) -> Result:
         problems = self.validator.validate(data)
         if problems:
-            return error_result(data, input_findings(problems), record)
+            # The reader's warnings stay: they often say why (a taxonomy with no discipline).
+            return error_result(data, tuple(sorted(input_findings(problems) + notes, key=Finding.sort_key)),
+                                record)
         try:
             claim = Claim(data)
         except ClaimValueError as exc:
@@ -197,6 +209,7 @@ class Checker:
         if self.strict:
             findings.extend(strict_findings(skipped))
         findings.extend(route.errors)
+        findings.extend(notes)
         findings.sort(key=Finding.sort_key)
         skipped.sort(key=NotEvaluated.sort_key)
         verdict = verdict_of(findings)
@@ -242,8 +255,9 @@ def _as_json(data: Any, validator: ClaimValidator) -> tuple[Any, list[Diagnostic
 
 
 def input_findings(diagnostics: Iterable[Diagnostic]) -> tuple[Finding, ...]:
-    """Reading and validation problems as `input` findings of severity `error`; a
-    schema problem carries the JSON pointer of the value, in its message and on its own."""
+    """Reading and validation problems as `input` findings (severity `error`, or `warn`
+    for a reader's warning); a schema problem carries the JSON pointer of the value, in
+    its message and on its own."""
     out = []
     for d in diagnostics:
         match = _LINE_POINTER.match(d.pointer or "")
@@ -251,10 +265,20 @@ def input_findings(diagnostics: Iterable[Diagnostic]) -> tuple[Finding, ...]:
         message = f"{d.pointer}: {d.message}" if d.pointer is not None else d.message
         if d.notes:
             message += " (" + "; ".join(d.notes) + ")"
-        out.append(Finding(INPUT_RULES.get(d.code, "input.schema"), "", "input", "error",
-                           int(match.group(1)) if match else None, message,
-                           SCHEMA_CITATION if d.code == SCHEMA_VIOLATION else READER_CITATION, pointer=d.pointer))
+        rule, citation = _input_rule(d.code)
+        out.append(Finding(rule, "", "input", _SEVERITIES.get(d.severity, "error"),
+                           int(match.group(1)) if match else None, message, citation, pointer=d.pointer))
     return tuple(sorted(out, key=Finding.sort_key))
+
+
+def _input_rule(code: str) -> tuple[str, str]:
+    """The `input` rule and citation of a diagnostic code."""
+    if code in INPUT_RULES:
+        return INPUT_RULES[code], SCHEMA_CITATION if code == SCHEMA_VIOLATION else READER_CITATION
+    for prefix, rule, citation in INPUT_PREFIXES:
+        if code.startswith(prefix):
+            return rule, citation
+    return "input.schema", READER_CITATION
 
 
 def _text_id(value: Any) -> str | None:

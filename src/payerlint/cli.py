@@ -9,6 +9,7 @@ claims got an `internal.error` result (every other claim was still checked and w
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -57,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "default: $PAYERLINT_HOME, else the bundled rulebooks")
 
     check = commands.add_parser("check", parents=[home], help="check claims",
-                                description="Check claims (a JSON claim, a JSON array of claims, or JSON Lines; "
-                                            "'-' reads standard input; a folder is read for *.json and *.jsonl).")
+                                description="Check claims (a JSON claim, a JSON array of claims, JSON Lines, FHIR "
+                                            "R4 Claims and Bundles, or X12 837P files; '-' reads standard input; a "
+                                            "folder is read for *.json, *.jsonl, *.837, *.x12 and *.edi).")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--rulebook", metavar="PATH|FAMILY@QUARTER",
                        help="check every claim against this one rulebook, whatever its payer and dates "
@@ -71,10 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "with --strict, --fail-on warn also fails on rules that could not be evaluated")
     check.add_argument("--explain", action="store_true",
                        help="add to each finding the params, definitions, table rows and code set members it used")
-    check.add_argument("--input", choices=("auto", "json", "fhir"), default="auto",
-                       help="what the records are: auto (default) reads a JSON object with a resourceType as FHIR "
-                            "(a Claim or a Bundle of Claims) and any other as a payerlint claim; json and fhir "
-                            "say it for every record")
+    check.add_argument("--input", choices=("auto", "json", "fhir", "x12"), default="auto",
+                       help="what the records are: auto (default) reads a file named *.837, *.x12 or *.edi, or "
+                            "starting with an ISA segment, as an X12 837P, a JSON object with a resourceType as "
+                            "FHIR (a Claim or a Bundle of Claims) and any other as a payerlint claim; json, fhir "
+                            "and x12 say it for every record")
+    check.add_argument("--documentation", metavar="FILE",
+                       help="JSON Lines of what an 837P does not carry (the treatment note, minutes per line, "
+                            "episode data), one record per claim in the claim schema's shape, matched by claim_id "
+                            "(CLM01); lines by control_number (REF*6R) or position. See docs/x12.md")
     check.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                        help="worker processes checking claims (default: the cores available; 1: check in this "
                             "process); results keep the input's order and are the same whatever N")
@@ -238,6 +245,9 @@ def _check(args) -> int:
 
         ref = None
         checker = Router(Registry.load(home), loader, strict=args.strict, explain=args.explain)
+    formats, documentation = _input_formats(args, home, checker)
+    if formats is None:
+        return EXIT_USAGE
     jobs = args.jobs or available_cores()
     # The reading process only frames records; parsing, FHIR conversion and checking
     # happen in ParallelChecker (in-process for --jobs 1 or a short batch).
@@ -245,7 +255,11 @@ def _check(args) -> int:
     unreadable: list = []
     reading = Reading(defer=jobs > 1)
     counted = _Count()
-    records = counted.watch(_readable(read_records(args.files, stdin=sys.stdin, reading=reading), unreadable))
+    records = read_records(args.files, stdin=sys.stdin, reading=reading, formats=formats)
+    if documentation is not None:
+        # After the last claim: the documentation records no 837P claim used.
+        records = itertools.chain(records, _later(documentation.leftovers))
+    records = counted.watch(_readable(records, unreadable))
     results = runner.check_records(records)
     terminal = _is_terminal(sys.stderr)
     if terminal:
@@ -282,6 +296,36 @@ def _check(args) -> int:
     return EXIT_FOUND if any(tally.verdicts[v] for v in failing) else EXIT_OK
 
 
+def _input_formats(args, home, checker):
+    """The non-JSON formats to read (the 837P) and the --documentation file, or (None,
+    None) after saying why the documentation file cannot be used."""
+    from payerlint.claims.formats import input_formats
+
+    registry = getattr(checker, "registry", None)
+    if registry is None:
+        from payerlint.payers.registry import Registry
+
+        try:
+            registry = Registry.load(home)
+        except DiagnosticError:
+            registry = None  # the 837P reader says so on each claim
+    documentation = None
+    if args.documentation:
+        from payerlint.x12.documentation import Documentation, DocumentationFileError
+
+        try:
+            documentation = Documentation(args.documentation)
+        except DocumentationFileError as exc:
+            print(f"payerlint: {exc}", file=sys.stderr)
+            return None, None
+    return input_formats(args.input, registry, documentation), documentation
+
+
+def _later(make):
+    """`make()`'s items, made only when the first is wanted."""
+    yield from make()
+
+
 class _Count:
     """Counts the records going in, for the closing summary."""
 
@@ -303,6 +347,7 @@ def _is_terminal(stream) -> bool:
 
 def _input_size(paths) -> int | None:
     """Bytes the reader will read (for the time left), or None when unknown (a pipe)."""
+    from payerlint.claims.formats import X12_SUFFIXES
     from payerlint.claims.reader import CLAIM_SUFFIXES
 
     total = 0
@@ -318,7 +363,7 @@ def _input_size(paths) -> int | None:
             elif os.path.isdir(path):
                 for folder, _, names in os.walk(path):
                     total += sum(os.path.getsize(os.path.join(folder, n)) for n in names
-                                 if n.lower().endswith(CLAIM_SUFFIXES))
+                                 if n.lower().endswith(CLAIM_SUFFIXES + X12_SUFFIXES))
             else:
                 total += os.path.getsize(path)
         except (OSError, ValueError, AttributeError):

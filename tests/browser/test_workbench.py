@@ -116,6 +116,36 @@ def test_a_chosen_payer_and_quarter_and_json_lines_with_a_broken_line(driver, se
     assert "request:2:1: invalid JSON" in cards[1].text
 
 
+def test_an_uploaded_837p_file_is_checked_with_segments_and_837p_edits(driver, server):
+    open_page(driver, server, "check")
+    # The file chooser, as a user picks a file (Selenium types the path into it).
+    driver.find_element(By.ID, "check-file").send_keys(str(ROOT / "examples" / "x12" / "therapy-claims.837"))
+    wait(driver, lambda d: d.find_element(By.ID, "check-claim").get_property("value").startswith("ISA*"))
+    driver.find_element(By.ID, "check-submit").click()
+    cards = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#check-results .claim"))
+    assert len(cards) == 5, [c.text for c in cards]
+    assert "Read from X12 837P (005010X222A1), request:CLM 1" in cards[0].text
+    broken = cards[2]
+    assert broken.find_element(By.CSS_SELECTOR, ".verdict").text.lower() == "error"
+    assert "In your file: segment 37 (HI) of ST 0001, element HI01-2" in broken.text
+    gp = cards[4]
+    assert "In the 837P: SV1-01-3 add GP on LX 1 (segment 51 of ST 0001)" in gp.text
+    assert "In your file: segment 50 (LX) of ST 0001, element LX01, LX 1" in gp.text
+    assert "/lines/0/minutes not in an 837P file; supply it with --documentation" in gp.text
+    assert "Checked 5 claim(s): 2 clean, 1 warn, 1 error, 1 deny." in driver.find_element(By.ID, "status").text
+    assert "SYNTHETIC" not in driver.find_element(By.ID, "check-results").text
+
+
+def test_a_pasted_fhir_claim_shows_fhir_locations(driver, server):
+    open_page(driver, server, "check")
+    set_text(driver, "check-claim", (DATA / "fhir" / "therapy-bundle.json").read_text())
+    driver.find_element(By.ID, "check-submit").click()
+    cards = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#check-results .claim"))
+    read = [c for c in cards if "Read from FHIR R4 Claim, request Bundle.entry[" in c.text]
+    assert len(cards) > 1 and len(read) >= 2
+    assert any("Change: Claim.item[" in c.text for c in read)
+
+
 def test_malformed_json_is_reported_with_its_line_and_column(driver, server):
     open_page(driver, server, "check")
     set_text(driver, "check-claim", '{\n  "claim_id": "X",,\n}')
@@ -223,7 +253,7 @@ def test_the_check_form_works_with_the_keyboard_alone(driver, server):
         order.append(driver.switch_to.active_element.get_attribute("id"))
         if order[-1] == "check-submit":
             break
-    assert order == ["check-file", "check-explain", "check-submit"], order
+    assert order == ["check-file", "check-format", "check-explain", "check-submit"], order
     ActionChains(driver).send_keys(Keys.ENTER).perform()
     finding = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#check-results .finding"))[0]
     assert "Fix: set line 1 units to 1" in finding.text

@@ -108,6 +108,59 @@ def test_one_rulebook_explain_and_strict_are_query_parameters(client):
     assert strict["verdict"] == "warn" and any(f["category"] == "input" for f in strict["findings"])
 
 
+X12_FILE = ROOT / "examples" / "x12" / "therapy-claims.837"
+
+
+def test_an_837p_file_gets_one_result_per_claim_with_segments_and_837p_edits(client):
+    from payerlint.x12.records import records
+
+    raw = X12_FILE.read_bytes()
+    answer = client.post("/v1/check", content=raw, headers={"Content-Type": "application/edi-x12"})
+    assert answer.status_code == 200
+    results = [valid(r) for r in answer.json()]
+    assert [(r["claim_id"], r["verdict"]) for r in results] == [
+        ("X12-01", "clean"), ("X12-02", "warn"), ("X12-03", "error"), ("X12-04", "clean"), ("X12-05", "deny")]
+    assert [r["record"] for r in results] == [f"request:CLM {n}" for n in range(1, 6)]
+    gp = results[4]
+    assert gp["source"]["format"] == "X12 837P (005010X222A1)"
+    assert gp["findings"][0]["x12"][0]["edit"] == "SV1-01-3 add GP on LX 1 (segment 51 of ST 0001)"
+    assert gp["source"]["locations"]["/lines/0/minutes"] == "not in an 837P file; supply it with --documentation"
+    # The API's own results, byte for byte; and detected without a content type.
+    expected = b"[" + b",".join(ROUTER.check_record(r).dumps().encode()
+                                 for r in records(raw, "request", ROUTER.registry)) + b"]"
+    assert answer.content == expected
+    sniffed = client.post("/v1/check", content=raw, headers={"Content-Type": "text/plain"})
+    assert sniffed.content == expected
+    assert "SYNTHETIC" not in answer.text and "SYN000000A1" not in answer.text
+
+
+def test_a_broken_837p_envelope_is_an_error_result_and_bad_format_requests_are_400(client):
+    raw = X12_FILE.read_bytes().replace(b"SE*53*0001~", b"SE*52*0001~")
+    results = [valid(r) for r in client.post("/v1/check", content=raw, params={"format": "x12"}).json()]
+    assert len(results) == 6 and results[-1]["record"] == "request:ST 0001"
+    assert "element SE01: says '52' segments" in results[-1]["findings"][0]["message"]
+    not_x12 = client.post("/v1/check", json=denied(), params={"format": "x12"}).json()
+    assert not_x12[0]["verdict"] == "error" and "ISA segment" in not_x12[0]["findings"][0]["message"]
+    assert client.post("/v1/check", json=denied(), params={"format": "cobol"}).status_code == 400
+    lines = client.post("/v1/check/jsonl", content=raw, headers={"Content-Type": "application/edi-x12"})
+    assert lines.status_code == 400 and "/v1/check" in lines.json()["error"]
+
+
+def test_fhir_claims_and_bundles_are_converted_and_located(client):
+    fhir = json.loads((DATA / "fhir" / "clean-claim.json").read_text())
+    one = valid(client.post("/v1/check", json=fhir, headers={"Content-Type": "application/fhir+json"}).json())
+    assert one["verdict"] != "error" and one["source"]["format"] == "FHIR R4 Claim"
+    bundle = json.loads((DATA / "fhir" / "therapy-bundle.json").read_text())
+    results = [valid(r) for r in client.post("/v1/check", json=bundle).json()]
+    assert len(results) > 1 and all(r["record"].startswith("request Bundle.entry[") for r in results)
+    assert any(loc.startswith("Claim.item[") for r in results for loc in r["source"]["locations"].values())
+    streamed = client.post("/v1/check/jsonl", content=json.dumps(fhir) + "\n" + json.dumps(denied()) + "\n",
+                           headers={"Content-Type": "application/x-ndjson"})
+    found = [json.loads(line) for line in streamed.text.splitlines()]
+    assert found[0]["source"]["format"] == "FHIR R4 Claim" and found[1]["claim_id"] == "HTTP-DENY"
+    assert found[0] == one | {"record": "request:1"}
+
+
 def test_a_rulebook_reference_is_never_a_path(client):
     for ref in ("../../etc/passwd@2026Q2", "/etc/passwd", "medicare@2031Q1", "nobody@2026Q2"):
         answer = client.post("/v1/check", params={"rulebook": ref}, json=denied())

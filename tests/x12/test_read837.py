@@ -127,13 +127,22 @@ def test_an_unknown_payer_keeps_its_id_and_says_how_to_map_it():
 
 
 def test_taxonomy_crosswalk_assistant_and_unknown_codes():
+    # A PTA as rendering provider: a PT claim whose every line the assistant furnished.
     text = three_claims().replace(b"PRV*PE*PXC*225100000X", b"PRV*PE*PXC*225200000X", 1)
+    first = read(text)[0]
+    assert first.data["provider"]["discipline"] == "PT"
+    assert [line["performed_by"] for line in first.data["lines"]] == ["PTA", "PTA"]
+    assert str(first.sources["/lines/1/performed_by"]) == "segment 22 (PRV) of ST 0001, element PRV03"
+    assert not [d for d in first.errors if d.code == "x12_discipline_unknown"]
+    # A therapist there does not say an assistant took no part: performed_by is left out.
+    assert all("performed_by" not in line for line in read(three_claims())[0].data["lines"])
+    text = three_claims().replace(b"PRV*PE*PXC*225100000X", b"PRV*PE*PXC*225XF0002X", 1)
+    assert read(text)[0].data["provider"]["discipline"] == "OT"
+    text = three_claims().replace(b"PRV*PE*PXC*225100000X", b"PRV*PE*PXC*207Q00000X", 1)
     first = read(text)[0]
     assert "discipline" not in first.data["provider"]
     (warning,) = [d for d in first.errors if d.code == "x12_discipline_unknown"]
-    assert "Physical Therapy Assistant" in warning.message
-    text = three_claims().replace(b"PRV*PE*PXC*225100000X", b"PRV*PE*PXC*225XF0002X", 1)
-    assert read(text)[0].data["provider"]["discipline"] == "OT"
+    assert "MDs and DOs alike" in warning.message
 
 
 def test_component_separator_disagreeing_with_isa16_names_segment_and_element():

@@ -159,3 +159,17 @@ def test_generated_claims_export_to_files_pyx12_accepts(tmp_path, batch):
     text, _ = write(batch)
     ok, messages = _pyx12_validate(text, tmp_path)
     assert ok, messages
+
+
+def test_a_claim_whose_date_is_not_an_iso_date_is_refused_not_a_crash():
+    import io
+
+    from payerlint.x12.writer837 import write_837p
+
+    claim = {"claim_id": "W-1", "payer_id": "medicare", "place_of_service": "11",
+             "patient": {"id": "SYN01", "birth_date": "1950-01-01", "state": "KY"},
+             "provider": {"npi": "1234567893", "discipline": "PT"}, "date_of_service": "2026-5-7",
+             "diagnoses": ["M54.50"], "lines": [{"code": "97140", "modifiers": ["GP"], "units": 1, "charge": "40.00",
+                                                 "diagnosis_pointers": [1]}]}
+    (problem,) = write_837p([claim], io.StringIO())
+    assert problem.severity == "error" and "/lines/0/date must be an ISO date" in problem.message

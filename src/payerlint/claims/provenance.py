@@ -37,8 +37,9 @@ class Locations:
                 return None
             pointer = pointer[: pointer.rfind("/")] if "/" in pointer else ""
 
-    def annotate(self, result: Any) -> Any:
-        """`result` with `source: {format, locations}` for every pointer it names."""
+    def annotate(self, result: Any, data: Any = None) -> Any:
+        """`result` with `source: {format, locations}` for every pointer it names. `data`
+        is the claim as checked, for a format that tells fixes in its own terms (X12)."""
         pointers: set[str] = set()
         for finding in result.findings:
             if finding.line is not None:

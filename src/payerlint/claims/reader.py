@@ -15,12 +15,13 @@ claims carry patient data, and diagnostics end up in CI logs.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import IO, Any, Iterator, Sequence, TextIO
+from typing import IO, Any, Iterator, Protocol, Sequence, TextIO
 
 import orjson
 
@@ -51,8 +52,31 @@ class Record:
     error: Diagnostic | None
     """Why `data` is None; None when `data` is set."""
     locations: Any = None
-    """For a claim converted from another format (FHIR): a `claims.provenance.Locations`
+    """For a claim converted from another format (FHIR, X12): a `claims.provenance.Locations`
     naming where each value came from; None for a payerlint JSON claim."""
+    problems: tuple[Diagnostic, ...] = ()
+    """What a converting reader found wrong in a claim it still read (an 837P claim with
+    an ICD-9 diagnosis, or whose documentation record disagrees with it), errors and
+    warnings. With an error among them the claim is not checked: its result lists each
+    as an `input` finding. A record with no `data` may list its problems here too (every
+    one of them, where `error` is the first)."""
+
+
+class OtherFormat(Protocol):
+    """A file format that is not JSON (the 837P), read by its own reader: `read_records`
+    hands it each file it claims, as a binary stream. See `claims/formats.py`."""
+
+    suffixes: tuple[str, ...]
+    """File name endings a folder is searched for, besides .json and .jsonl."""
+
+    def claims(self, name: str, head: bytes) -> bool:
+        """Whether the file named `name`, whose first bytes are `head`, is this format's."""
+        ...
+
+    def records(self, stream: IO[bytes], label: str) -> Iterator[Record]:
+        """Every record of the stream (one per claim, and one per part that cannot be
+        read); never raises."""
+        ...
 
 
 class Reading:
@@ -84,6 +108,7 @@ class Unparsed:
     data = None
     error = None
     locations = None
+    problems = ()
 
     def finish(self) -> Record:
         text = self.text if self.raw is None else self.raw.decode("utf-8")
@@ -113,36 +138,44 @@ def record_from_text(text: str | None, origin: str | None, label: str = "claim")
     return record if record.origin == origin else Record(origin, record.data, record.error, record.locations)
 
 
-def read_records(paths: Sequence[str], stdin: TextIO | None = None, reading: Reading | None = None) -> Iterator[Record]:
+def read_records(paths: Sequence[str], stdin: TextIO | None = None, reading: Reading | None = None,
+                 formats: Sequence[OtherFormat] = ()) -> Iterator[Record]:
     """Yield a `Record` for every claim (or unreadable part) under `paths`, in order.
 
     Each path is a file, a directory (searched recursively for `*.json` and `*.jsonl`,
-    in sorted path order so runs are reproducible) or `-` for standard input (`stdin`,
-    or `sys.stdin` when not given). `reading` counts the bytes read and may defer parsing (see `Reading`).
+    and the `formats`' suffixes, in sorted path order so runs are reproducible) or `-` for
+    standard input (`stdin`, or `sys.stdin` when not given). `reading` counts the bytes
+    read and may defer parsing (see `Reading`). A file (or standard input) that one of
+    `formats` claims, by its name or its first bytes, is read by that format instead.
     """
     for path in paths:
         if path == "-":
-            yield from _read_stdin(stdin, reading)
+            yield from _read_stdin(stdin, reading, formats)
         elif os.path.isdir(path):
-            yield from _read_directory(path, reading)
+            yield from _read_directory(path, reading, formats)
         else:
-            yield from _read_file(path, reading)
+            yield from _read_file(path, reading, formats)
 
 
 # --- sources -----------------------------------------------------------------------
 
 
-def _read_file(path: str, reading: Reading | None = None) -> Iterator[Record]:
+def _read_file(path: str, reading: Reading | None = None, formats: Sequence[OtherFormat] = ()) -> Iterator[Record]:
     try:
         stream = open(path, "rb")
     except OSError as exc:
         yield _file_error(path, f"cannot read {path}: {_reason(exc)}")
         return
     with stream:
+        other = _claimed(path, stream, formats) if formats else None
+        if other is not None:
+            yield from _read_other(other, stream, path, reading)
+            return
         yield from _read_stream(path, _Lines(stream, binary=True, reading=reading))
 
 
-def _read_stdin(stdin: TextIO | None, reading: Reading | None = None) -> Iterator[Record]:
+def _read_stdin(stdin: TextIO | None, reading: Reading | None = None,
+                formats: Sequence[OtherFormat] = ()) -> Iterator[Record]:
     if stdin is None:
         stdin = sys.stdin
         if stdin is None:
@@ -153,14 +186,57 @@ def _read_stdin(stdin: TextIO | None, reading: Reading | None = None) -> Iterato
         # the locale says) and a bad byte costs one line, not the rest of the stream.
         buffer = getattr(stdin, "buffer", None)
         if buffer is not None:
+            if formats:
+                if not hasattr(buffer, "peek"):
+                    buffer = io.BufferedReader(buffer)  # peeking needs a buffered stream
+                other = _claimed("", buffer, formats)
+                if other is not None:
+                    yield from _read_other(other, buffer, STDIN_LABEL, reading)
+                    return
             yield from _read_stream(STDIN_LABEL, _Lines(buffer, binary=True, reading=reading))
             return
     # A text stream handed in by the caller: respect the decoding it was opened with.
     yield from _read_stream(STDIN_LABEL, _Lines(stdin, binary=False, reading=reading))
 
 
-def _read_directory(root: str, reading: Reading | None = None) -> Iterator[Record]:
+_HEAD = 512
+"""Bytes a format sees to tell whether a file is its own (an X12 ISA segment is 106)."""
+
+
+def _claimed(name: str, stream: Any, formats: Sequence[OtherFormat]) -> OtherFormat | None:
+    """The format that claims this file, by its name or first bytes (read without
+    consuming them), or None for JSON."""
+    try:
+        head = stream.peek(_HEAD)[:_HEAD]
+    except (OSError, ValueError):
+        head = b""
+    return next((f for f in formats if f.claims(name, head)), None)
+
+
+def _read_other(other: OtherFormat, stream: IO[bytes], label: str, reading: Reading | None) -> Iterator[Record]:
+    try:
+        yield from other.records(_Counted(stream, reading) if reading is not None else stream, label)
+    except OSError as exc:
+        yield _file_error(label, f"cannot read {label}: {_reason(exc)}")
+
+
+class _Counted:
+    """A binary stream that adds what is read from it to `reading.bytes` (progress)."""
+
+    def __init__(self, stream: IO[bytes], reading: Reading):
+        self._stream = stream
+        self._reading = reading
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._reading.bytes += len(data)
+        return data
+
+
+def _read_directory(root: str, reading: Reading | None = None,
+                    formats: Sequence[OtherFormat] = ()) -> Iterator[Record]:
     entries: list[tuple[tuple[str, ...], str | Record]] = []
+    suffixes = CLAIM_SUFFIXES + tuple(s for f in formats for s in f.suffixes)
 
     def walk_error(exc: OSError) -> None:
         where = exc.filename or root
@@ -169,18 +245,19 @@ def _read_directory(root: str, reading: Reading | None = None) -> Iterator[Recor
     for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error):
         dirnames.sort()
         for name in filenames:
-            if name.lower().endswith(CLAIM_SUFFIXES):
+            if name.lower().endswith(suffixes):
                 path = os.path.join(dirpath, name)
                 entries.append((_parts(root, path), path))
     if not entries:
-        yield _file_error(root, f"cannot read {root}: the directory has no .json or .jsonl files")
+        kinds = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}"
+        yield _file_error(root, f"cannot read {root}: the directory has no {kinds} files")
         return
     entries.sort(key=lambda entry: entry[0])
     for _, entry in entries:
         if isinstance(entry, Record):
             yield entry
         else:
-            yield from _read_file(entry, reading)
+            yield from _read_file(entry, reading, formats)
 
 
 def _parts(root: str, path: str) -> tuple[str, ...]:

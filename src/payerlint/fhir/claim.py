@@ -27,6 +27,8 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any, Callable
 
+from payerlint.claims.taxonomy import NUCC_SYSTEM, taxonomy_row
+
 FORMAT = "FHIR R4 Claim"
 _ICD_NO_DOT = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}$")
 
@@ -309,11 +311,16 @@ class _Claim:
         for j, coding in enumerate(self.array(concept.get("coding"), f"{location}.coding")):
             if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
                 continue
+            code = coding["code"]
+            if coding.get("system") == NUCC_SYSTEM:
+                # The NUCC taxonomy: the crosswalk every input format shares.
+                found = taxonomy_row(code)
+                if found is not None and found.discipline:
+                    return ({"performed_by": found.performed_by or None, "discipline": found.discipline},
+                            f"{location}.coding[{j}].code")
+                continue
             for row in mapping()["care_team"]:
-                if coding.get("system") != row["system"]:
-                    continue
-                code = coding["code"]
-                if code == row.get("code") or ("prefix" in row and code.startswith(row["prefix"])):
+                if coding.get("system") == row["system"] and code == row["code"]:
                     return row, f"{location}.coding[{j}].code"
         return None, location
 

@@ -22,12 +22,18 @@ class Tally:
     missing: Counter = field(default_factory=Counter)
     """JSON pointer the claims lacked -> rule evaluations that could not run for it."""
     internal_errors: int = 0
+    undocumented: int = 0
+    """Of the incomplete claims, those read from an 837P with no documentation record
+    (`--documentation` supplies what an 837P does not carry)."""
 
     def add(self, result) -> None:
         self.verdicts[result.verdict] += 1
         if result.not_evaluated and result.verdict != "error":
             self.incomplete += 1
             self.clean_incomplete += result.verdict == "clean"
+            source = next((value for key, value in getattr(result, "extra", ()) if key == "source"), None)
+            if isinstance(source, dict) and "documentation" in source and source["documentation"] is None:
+                self.undocumented += 1
         self.not_evaluated += len(result.not_evaluated)
         for skipped in result.not_evaluated:
             self.missing[skipped.missing] += 1

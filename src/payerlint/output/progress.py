@@ -88,6 +88,9 @@ def closing_summary(tally: Tally, *, records_in: int, seconds: float, jobs: int,
                         sorted(tally.missing.items(), key=lambda item: (-item[1], item[0]))[:5])
         lines.append(f"  rules not evaluated: {tally.not_evaluated:,} on {tally.incomplete:,} "
                      f"claim{'' if tally.incomplete == 1 else 's'}, for lack of {top}")
+        if tally.undocumented:
+            lines.append(f"  {tally.undocumented:,} of those claims were read from 837P files (no minutes, note or "
+                         f"episode data in them) and had no --documentation record")
     else:
         lines.append("  rules not evaluated: none")
     if tally.internal_errors:

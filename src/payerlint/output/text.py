@@ -52,6 +52,9 @@ def render_text(result) -> str:
         out.append(f"  from {printable(result.record)}")
     # A claim read from FHIR (or X12): each pointer is also named where the user wrote it.
     located = source_locations(result)
+    source = _source(result)
+    if source.get("documentation"):
+        out.append(f"  documentation: {printable(source['documentation'])}")
 
     def at(pointer: str) -> str:
         where = located.get(pointer)
@@ -65,9 +68,14 @@ def render_text(result) -> str:
                    + (f"  [{finding.rulebook}]" if len(result.rulebooks) > 1 else "")
                    + (at(f"/lines/{finding.line}") if finding.line is not None else ""))
         out.append(f"          {printable(finding.message)}" + (at(finding.pointer) if finding.pointer else ""))
+        edits = getattr(finding, "x12", ())
         for patch in finding.fix:
             value = f" {printable(json.dumps(patch['value'], ensure_ascii=False))}" if "value" in patch else ""
-            out.append(f"          fix:  {patch['op']} {printable(patch['path'])}{value}{at(patch['path'])}")
+            # With the 837P edits below, the segment is named there, not twice.
+            where = "" if edits else at(patch["path"])
+            out.append(f"          fix:  {patch['op']} {printable(patch['path'])}{value}{where}")
+        for edit in edits:
+            out.append(f"          837P: {printable(edit['edit'])}")
         if finding.denial is not None:
             out.append(f"          denial code: {finding.denial}")
         if finding.citation:
@@ -78,8 +86,17 @@ def render_text(result) -> str:
     for not_run in result.not_evaluated:
         by_pointer.setdefault(not_run.missing, []).append(not_run.rule)
     for pointer, rules in sorted(by_pointer.items()):
-        out.append(f"  ! could not run, the claim has no {pointer}: {', '.join(sorted(set(rules)))}{at(pointer)}")
+        where = f" ({printable(located[pointer])})" if pointer in located else ""
+        out.append(f"  ! could not run, the claim has no {pointer}{where}: {', '.join(sorted(set(rules)))}")
     return "\n".join(out) + "\n\n"
+
+
+def _source(result) -> dict:
+    """The result's `source` object (a claim read from FHIR or X12), or {}."""
+    for key, value in getattr(result, "extra", ()):
+        if key == "source" and isinstance(value, dict):
+            return value
+    return {}
 
 
 def explained(explanation: dict) -> list[str]:
@@ -110,6 +127,9 @@ def summary(tally: Tally, strict: bool) -> str:
         line += (f"; {tally.incomplete} claim{'s' if tally.incomplete != 1 else ''} incomplete: "
                  f"{_count(tally.not_evaluated, 'rule evaluation')} could not run for missing data ({top}{more})"
                  + ("" if strict else "; --strict reports each"))
+        if tally.undocumented:
+            line += (f"; {tally.undocumented} of them read from 837P files (no minutes, note or episode data in "
+                     f"them) had no --documentation record")
     if tally.internal_errors:
         line += f"; {tally.internal_errors} internal error{'s' if tally.internal_errors != 1 else ''} (a bug: please report it)"
     return line + "\n"

@@ -7,7 +7,11 @@ Checking is CPU-bound: it runs in the threadpool (`run_in_threadpool`), never on
 event loop, so a slow batch does not stall the health check or other requests.
 
 Request bodies are parsed by the claim reader (`claims.reader`), so a body that is not
-JSON is described as a claim file would be: line and column, never the content.
+JSON is described as a claim file would be: line and column, never the content. FHIR
+resources are converted and 837P files read as `payerlint check` does (`claims.formats`,
+`x12.records`): which a body is, the content type says (`application/fhir+json`,
+`application/edi-x12`), or `?format=`, else the body itself (an ISA segment, a
+`resourceType`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 from payerlint import __version__
 from payerlint.api import Checker, CompiledRulebook, Diagnostic, DiagnosticError, Loader, Registry, Result, Router
 from payerlint.check import error_result, input_findings
+from payerlint.claims.formats import INPUTS, claim_records, is_x12
 from payerlint.claims.reader import FILE_UNREADABLE, LineFeed, Record, parse_json, value_record
 from payerlint.contract import SCHEMA_NAMES, load_schema
 from payerlint.home import Home, resolve_home
@@ -38,6 +43,9 @@ from payerlint.versions import report as _report
 from payerlint.versions.diff import diff as _diff_untyped
 from payerlint.versions.replay import Replay as _ReplayUntyped
 
+# Content types that say what a check body is (`?format=` says it too, and wins).
+FORMAT_OF_TYPE = {"application/fhir+json": "fhir", "application/fhir+ndjson": "fhir", "application/edi-x12": "x12",
+                  "application/x12": "x12"}
 DEFAULT_MAX_BODY = 16 << 20
 """16 MiB: thousands of claims in one request; a single claim is a few kilobytes."""
 BODY = "request body"
@@ -154,8 +162,33 @@ def _checker(service: Service, request: Request) -> Checker:
     return service.checker(request.query_params.get("rulebook"), _flag(request, "explain"), _flag(request, "strict"))
 
 
-def _check_all(checker: Checker, records: list[Record]) -> list[Result]:
+def _body_format(request: Request) -> str:
+    """What a check body is: `?format=`, else its content type, else `auto` (decided by
+    the body: an ISA segment is an 837P, a `resourceType` FHIR)."""
+    wanted = request.query_params.get("format")
+    if wanted is not None:
+        if wanted not in INPUTS:
+            raise Problem(400, f"query parameter format must be one of {', '.join(INPUTS)}")
+        return wanted
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return FORMAT_OF_TYPE.get(kind, "auto")
+
+
+def _converted(service: Service, records: Iterable[Record], fmt: str) -> Iterable[Record]:
+    """Records as claim records: FHIR resources converted, insurer ids matched against
+    the payer registry (as `payerlint check` does)."""
+    registry = service.registry
+    return claim_records(records, "json" if fmt == "x12" else fmt, lambda key: registry.resolve(key) is not None)
+
+
+def _check_all(checker: Checker, records: Iterable[Record]) -> list[Result]:
     return [checker.check_record(record) for record in records]
+
+
+def _check_x12(service: Service, checker: Checker, raw: bytes) -> list[Result]:
+    from payerlint.x12.records import records
+
+    return _check_all(checker, records(raw, "request", service.registry))
 
 
 class StreamingBoth(StreamingResponse):
@@ -200,19 +233,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/v1/check")
     async def check(request: Request) -> Response:
         checker = await run_in_threadpool(_checker, service, request)
-        value = parse_body(await request.body())
+        fmt = _body_format(request)
+        raw = await request.body()
+        if fmt == "x12" or (fmt == "auto" and is_x12(raw[:512])):
+            # An 837P file: one result per claim (and per part that cannot be read), always an array.
+            if not raw.strip():
+                raise Problem(400, "the request body is empty: send an 837P file")
+            results = await run_in_threadpool(_check_x12, service, checker, raw)
+            return Response(_array(results), media_type="application/json")
+        value = parse_body(raw)
         if isinstance(value, list):
             records = [value_record(f"request[{i}]", item) for i, item in enumerate(value)]
-            results = await run_in_threadpool(_check_all, checker, records)
-            body = b"[" + b",".join(r.dumps().encode() for r in results) + b"]"
-        else:
-            result = await run_in_threadpool(checker.check_record, value_record("request", value))
-            body = result.dumps().encode()
-        return Response(body, media_type="application/json")
+            results = await run_in_threadpool(_check_all, checker, _converted(service, records, fmt))
+            return Response(_array(results), media_type="application/json")
+        results = await run_in_threadpool(_check_all, checker, _converted(service, [value_record("request", value)],
+                                                                          fmt))
+        # One claim (payerlint's, or a FHIR Claim) gives one result; a FHIR Bundle an array.
+        if len(results) == 1 and not (isinstance(value, dict) and value.get("resourceType") == "Bundle"):
+            return Response(results[0].dumps().encode(), media_type="application/json")
+        return Response(_array(results), media_type="application/json")
 
     @app.post("/v1/check/jsonl")
     async def check_jsonl(request: Request) -> StreamingBoth:
         checker = await run_in_threadpool(_checker, service, request)
+        fmt = _body_format(request)
+        if fmt == "x12":
+            raise Problem(400, "an 837P file is not JSON Lines: send it to /v1/check")
 
         async def results() -> AsyncIterator[bytes]:
             feed = LineFeed("request")
@@ -220,7 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 async for chunk in request.stream():
                     records = feed.feed(chunk)
                     if records:
-                        done = await run_in_threadpool(_check_all, checker, records)
+                        done = await run_in_threadpool(_check_all, checker, _converted(service, records, fmt))
                         yield "".join(r.dumps() + "\n" for r in done).encode()
             except BodyTooLarge as exc:
                 # The response has begun: say so in the stream, as one more error result.
@@ -229,7 +275,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return
             records = feed.end()
             if records:
-                done = await run_in_threadpool(_check_all, checker, records)
+                done = await run_in_threadpool(_check_all, checker, _converted(service, records, fmt))
                 yield "".join(r.dumps() + "\n" for r in done).encode()
 
         return StreamingBoth(results(), media_type="application/x-ndjson")
@@ -296,6 +342,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _array(results: list[Result]) -> bytes:
+    return b"[" + b",".join(r.dumps().encode() for r in results) + b"]"
 
 
 def _run_diff(service: Service, old_ref: str, new_ref: str, claims: list[Any] | None) -> dict[str, Any]:

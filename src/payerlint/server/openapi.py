@@ -85,13 +85,28 @@ def document(version: str, token: bool) -> JSONObject:
         "/healthz": {"get": {"summary": "Liveness", "security": [], "operationId": "health",
                              "responses": {"200": {"description": "The service is up.", "content": _json("Object")}}}},
         "/v1/check": {"post": {
-            "summary": "Check one claim or an array of claims", "operationId": "check",
-            "description": "One claim (a JSON object) gives one result; an array gives an array of results in "
-                           "order. A claim that is not valid gets its `error` result in a 200 response.",
-            "parameters": check_options,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "oneOf": [{"$ref": "#/components/schemas/Claim"},
-                          {"type": "array", "items": {}}]}}}},
+            "summary": "Check one claim, an array of claims, a FHIR R4 Claim or Bundle, or an X12 837P file",
+            "operationId": "check",
+            "description": "One claim (a payerlint claim or a FHIR Claim) gives one result; an array, a FHIR Bundle "
+                           "or an 837P file gives an array of results in order (an 837P: one per claim, and one "
+                           "per envelope or transaction that cannot be read). The content type says what the "
+                           "body is (`application/fhir+json`, `application/edi-x12`), or `format`; otherwise a "
+                           "body starting with an ISA segment is an 837P and a JSON object with `resourceType` "
+                           "is FHIR. A claim that is not valid gets its `error` result in a 200 response. "
+                           "Results of converted claims carry `source` (FHIR or X12 locations) and, for an "
+                           "837P, `x12` (each fix as 837P edits).",
+            "parameters": check_options + [
+                {"name": "format", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["auto", "json", "fhir", "x12"], "default": "auto"},
+                 "description": "What the body is, over its content type: `json` (payerlint claims), `fhir` "
+                                "(FHIR R4 Claims and Bundles), `x12` (an 837P 005010X222A1 file), `auto`."}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/Claim"},
+                                                          {"type": "array", "items": {}}]}},
+                "application/fhir+json": {"schema": {"type": "object", "description": "A FHIR R4 Claim or a "
+                                                     "Bundle of Claims (docs/fhir.md)."}},
+                "application/edi-x12": {"schema": {"type": "string", "description": "An X12 837P (005010X222A1) "
+                                                   "file (docs/x12.md)."}}}},
             "responses": {"200": {"description": "The results, in the result contract.", "content": {
                 "application/json": {"schema": {"oneOf": [
                     {"$ref": "#/components/schemas/Result"},

@@ -69,6 +69,7 @@ def assemble(reader: Any, claim: Any) -> tuple[dict, dict[str, SegmentRef], list
     if "rendering" in claim.values:
         sources["/provider"] = claim.values["rendering"][1]  # type: ignore[assignment]
     taxonomy = claim.values.get("taxonomy") or claim.billing.get("taxonomy")
+    assistant = None
     if taxonomy is None:
         warn("x12_discipline_unknown", "no provider taxonomy (PRV in loop 2310B or 2000A): the provider's "
              "discipline is unknown", "/provider/discipline")
@@ -76,7 +77,7 @@ def assemble(reader: Any, claim: Any) -> tuple[dict, dict[str, SegmentRef], list
         row = taxonomy_row(str(taxonomy[0]))
         if row is None:
             warn("x12_discipline_unknown", f"taxonomy {taxonomy[0]} ({taxonomy[1]}) is not in payerlint's "
-                 "crosswalk (payerlint/x12/data/taxonomy.toml): the provider's discipline is unknown",
+                 "crosswalk (payerlint/claims/taxonomy.toml): the provider's discipline is unknown",
                  "/provider/discipline")
         elif not row.discipline:
             warn("x12_discipline_unknown", f"taxonomy {taxonomy[0]} ({row.classification}) is {row.why}: the "
@@ -84,6 +85,12 @@ def assemble(reader: Any, claim: Any) -> tuple[dict, dict[str, SegmentRef], list
         else:
             provider["discipline"] = row.discipline
             sources["/provider/discipline"] = taxonomy[1]  # type: ignore[assignment]
+            # An assistant named as the provider who rendered the services (a PTA under a
+            # PT's discipline) furnished every line. A therapist named there does not rule
+            # out an assistant's part (CQ/CO say that), so performed_by is then left to
+            # the documentation (--documentation), never guessed.
+            if row.performed_by and row.performed_by != row.discipline:
+                assistant = (row.performed_by, taxonomy[1])
     data["provider"] = provider
 
     # Lines first: the claim's date of service is the earliest line date.
@@ -120,6 +127,7 @@ def assemble(reader: Any, claim: Any) -> tuple[dict, dict[str, SegmentRef], list
                 first_date = (start, where)
         put(f"{at}/place_of_service", item, "place_of_service", line.values.get("place_of_service"))
         put(f"{at}/control_number", item, "control_number", line.values.get("control_number"))
+        put(f"{at}/performed_by", item, "performed_by", assistant)
         lines.append(item)
 
     total = claim.values.get("total")

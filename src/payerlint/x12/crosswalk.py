@@ -1,6 +1,7 @@
 """X12 codes to the claim model's values, as data: provider taxonomy to discipline
-(`data/taxonomy.toml`) and the 837P payer to a payer id (`data/claim_filing.toml` and
-the payer files' aliases). No payer or provider is named in this code.
+(`claims/taxonomy.toml`, shared with the FHIR reader) and the 837P payer to a payer id
+(`data/claim_filing.toml` and the payer files' aliases). No payer or provider is named
+in this code.
 """
 
 from __future__ import annotations
@@ -10,16 +11,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from payerlint.claims.taxonomy import TaxonomyRow, taxonomy_for, taxonomy_row, taxonomy_rows
 from payerlint.payers.registry import Registry
 
-
-@dataclass(frozen=True, slots=True)
-class TaxonomyRow:
-    prefix: str
-    classification: str
-    discipline: str
-    """'' when the code says no discipline of the claim model."""
-    why: str
+__all__ = ["FilingCode", "PayerChoice", "TaxonomyRow", "choose_payer", "filing_codes", "taxonomy_for",
+           "taxonomy_row", "taxonomy_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,37 +27,6 @@ class FilingCode:
 
 def _data(name: str) -> dict:
     return tomllib.loads(resources.files("payerlint.x12").joinpath("data", name).read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=None)
-def taxonomy_rows() -> tuple[TaxonomyRow, ...]:
-    rows = (TaxonomyRow(r["prefix"], r["classification"], r["discipline"], r.get("why", ""))
-            for r in _data("taxonomy.toml")["taxonomy"])
-    return tuple(sorted(rows, key=lambda row: -len(row.prefix)))
-
-
-def taxonomy_row(code: str) -> TaxonomyRow | None:
-    """The crosswalk row of a taxonomy code (longest prefix), or None.
-
-    >>> taxonomy_row("2251P0200X").discipline
-    'PT'
-    >>> taxonomy_row("225200000X").discipline
-    ''
-    """
-    code = code.strip().upper()
-    return next((row for row in taxonomy_rows() if code.startswith(row.prefix)), None)
-
-
-def taxonomy_for(discipline: str) -> str | None:
-    """The classification-level code written for a discipline (the 837P writer's PRV03).
-
-    >>> taxonomy_for("OT")
-    '225X00000X'
-    """
-    for row in taxonomy_rows():
-        if row.discipline == discipline:
-            return (row.prefix + "0" * 10)[:9] + "X"
-    return None
 
 
 @lru_cache(maxsize=None)

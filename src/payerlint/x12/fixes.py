@@ -122,7 +122,7 @@ def translate_fix(claim: dict, ops: Iterable[dict], sources: Mapping[str, Segmen
     ops = list(ops)
     sources = sources or {}
     before = _tagged(claim)
-    after = copy.deepcopy(before)
+    after = before  # apply_op copies what it changes and leaves its input as it was
     for op in ops:
         after = apply_op(after, op)
     edits: list[Edit] = []
@@ -144,10 +144,12 @@ def apply_fix(claim: dict, ops: Iterable[dict]) -> dict:
 
 
 def _tagged(claim: dict) -> dict:
-    out = copy.deepcopy(claim)
-    for index, line in enumerate(out.get("lines") or []):
-        if isinstance(line, dict):
-            line[_TAG] = index
+    """The claim with each line tagged with its index: the claim and its lines copied
+    (shallow), the rest shared, since nothing here changes a value in place."""
+    out = dict(claim)
+    lines = claim.get("lines")
+    if isinstance(lines, list):
+        out["lines"] = [{**line, _TAG: index} if isinstance(line, dict) else line for index, line in enumerate(lines)]
     return out
 
 

@@ -207,7 +207,12 @@ def tokenize(source: Union[bytes, str, IO[bytes]]) -> Iterator[Token]:
         if delimiters is None:
             # Between interchanges: skip blank space (and a byte-order mark), then an ISA.
             while True:
-                stripped = buffer.lstrip("\r\n\t \x00").removeprefix("\xef\xbb\xbf")
+                stripped = buffer
+                while True:  # a BOM before blank lines as well as after them
+                    shorter = stripped.lstrip("\r\n\t \x00").removeprefix("\xef\xbb\xbf")
+                    if shorter == stripped:
+                        break
+                    stripped = shorter
                 skipped = buffer[:len(buffer) - len(stripped)]
                 line, line_start = _advance(skipped, offset, line, line_start)
                 offset += len(skipped)

@@ -151,12 +151,25 @@ def _missing(claim) -> list[str]:
             out.append(f"/lines/{i}/units is required (SV104)")
         if not line.get("diagnosis_pointers"):
             out.append(f"/lines/{i}/diagnosis_pointers needs at least one pointer (SV107-1)")
-        if not (line.get("date") or claim.get("date_of_service")):
+        date = line.get("date") or claim.get("date_of_service")
+        if not date:
             out.append(f"/lines/{i}/date or /date_of_service is required (DTP*472)")
+        elif not _iso_date(date) or (line.get("date_through") is not None and not _iso_date(line["date_through"])):
+            out.append(f"/lines/{i}/date must be an ISO date like 2026-05-14 (DTP*472 writes CCYYMMDD)")
         control = line.get("control_number")
         if control is not None and not (isinstance(control, str) and 1 <= len(_clean(control)) <= 50):
             out.append(f"/lines/{i}/control_number must have 1 to 50 characters (REF02)")
     return out
+
+
+def _iso_date(value: object) -> bool:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _default_created(claims: Iterable[dict]) -> datetime.datetime:

@@ -194,7 +194,17 @@ function looksLikeJsonLines(text) {
   try { JSON.parse(lines[0]); return true; } catch (_) { return false; }
 }
 
-function renderFinding(finding) {
+// Where a claim value is in what the user sent (a result's `source.locations`): the
+// 837P segment and element, or the FHIR element; nothing for a payerlint JSON claim.
+function locate(located, pointer) {
+  return located && pointer && located[pointer] ? located[pointer] : null;
+}
+
+function sourceLine(label, text) {
+  return el("p", { class: "source" }, el("strong", { text: `${label}: ` }), text);
+}
+
+function renderFinding(finding, located) {
   const where = finding.line === null ? "whole claim" : `line ${finding.line + 1}`;
   const item = el("li", { class: "finding" },
     el("div", { class: "head" },
@@ -202,7 +212,16 @@ function renderFinding(finding) {
       el("span", { class: "rule", text: finding.rule }),
       el("span", { class: "where", text: `${where} · ${finding.category}${finding.rulebook ? ` · ${finding.rulebook}` : ""}` })),
     el("p", { class: "message", text: finding.message }));
+  const at = locate(located, finding.pointer) || (finding.line === null ? null : locate(located, `/lines/${finding.line}`));
+  if (at) item.append(sourceLine("In your file", at));
   if (finding.fix.length) item.append(el("p", { class: "fix" }, el("strong", { text: "Fix: " }), describeFix(finding.fix)));
+  if (finding.x12 && finding.x12.length) {
+    item.append(el("p", { class: "fix" }, el("strong", { text: "In the 837P: " }),
+      finding.x12.map((edit) => edit.edit).join("; ")));
+  } else if (finding.fix.length && located) {
+    const places = [...new Set(finding.fix.map((op) => locate(located, op.path)).filter(Boolean))];
+    if (places.length) item.append(sourceLine("Change", places.join("; ")));
+  }
   if (finding.citation) item.append(el("p", { class: "cite" }, el("strong", { text: "Source: " }), finding.citation));
   if (finding.explanation) {
     const read = explained(finding.explanation);
@@ -216,9 +235,16 @@ function renderFinding(finding) {
 
 function renderResult(result) {
   const name = result.claim_id ? `claim ${result.claim_id}` : "claim (no claim id)";
+  const source = result.source || null;
+  const located = source ? source.locations : null;
   const article = el("article", { class: "claim", "aria-label": `${name}: ${result.verdict}` },
     el("h3", {}, el("span", { class: `badge verdict ${result.verdict}`, text: result.verdict }), name,
       el("span", { class: "where", text: result.rulebooks.join(", ") || "not checked" })));
+  if (source) {
+    article.append(el("p", { class: "hint source-format",
+      text: `Read from ${source.format}${result.record ? `, ${result.record}` : ""}` +
+        (source.documentation ? `; documentation from ${source.documentation}` : "") }));
+  }
   if (result.verdict !== "error") {
     if (result.complete) {
       article.append(el("p", { class: "hint", text: "Every rule that applies could run." }));
@@ -226,17 +252,39 @@ function renderResult(result) {
       const missing = [...new Set(result.not_evaluated.map((n) => n.missing))];
       article.append(el("p", { class: "incomplete",
         text: `Incomplete: ${result.not_evaluated.length} rule check(s) could not run because the claim has no ${missing.join(", ")}.` }));
+      const told = missing.filter((pointer) => locate(located, pointer));
+      if (told.length) {
+        article.append(el("ul", { class: "missing" },
+          told.map((pointer) => el("li", {}, el("code", { text: pointer }), ` ${located[pointer]}`))));
+      }
     }
   }
   if (result.findings.length) {
-    article.append(el("ul", { class: "findings" }, result.findings.map(renderFinding)));
+    article.append(el("ul", { class: "findings" }, result.findings.map((f) => renderFinding(f, located))));
   } else {
     article.append(el("p", { text: "No findings." }));
   }
   if (result.fix.length && result.findings.filter((f) => f.fix.length).length > 1) {
     article.append(el("p", { class: "fix" }, el("strong", { text: "All fixes together: " }), describeFix(result.fix)));
+    if (result.x12 && result.x12.length) {
+      article.append(el("p", { class: "fix" }, el("strong", { text: "All together in the 837P: " }),
+        result.x12.map((edit) => edit.edit).join("; ")));
+    }
   }
   return article;
+}
+
+// What a pasted text is, for the request: an 837P starts with its ISA segment; FHIR is
+// JSON with a resourceType; JSON Lines goes to the streaming endpoint.
+function requestFor(text, format) {
+  const trimmed = text.replace(/^\uFEFF/, "").trimStart();
+  if (format === "x12" || (format === "auto" && trimmed.startsWith("ISA"))) {
+    return { path: "/v1/check", type: "application/edi-x12", lines: false };
+  }
+  if (format === "fhir") return { path: "/v1/check", type: "application/fhir+json", lines: false };
+  const lines = looksLikeJsonLines(text);
+  return { path: lines ? "/v1/check/jsonl" : "/v1/check", type: lines ? "application/x-ndjson" : "application/json",
+    lines, format: format === "json" ? "json" : null };
 }
 
 async function runCheck(event) {
@@ -252,11 +300,12 @@ async function runCheck(event) {
   const payer = $("check-payer").value;
   if (payer) params.set("rulebook", `${payer}@${$("check-quarter").value}`);
   if ($("check-explain").checked) params.set("explain", "true");
-  const lines = looksLikeJsonLines(text);
+  const request = requestFor(text, $("check-format").value);
+  if (request.format) params.set("format", request.format);
+  const lines = request.lines;
   say("Checking…");
   try {
-    const { data, text: body } = await api("POST", `${lines ? "/v1/check/jsonl" : "/v1/check"}?${params}`, text,
-      lines ? "application/x-ndjson" : "application/json");
+    const { data, text: body } = await api("POST", `${request.path}?${params}`, text, request.type);
     const results = lines ? body.split("\n").filter(Boolean).map((line) => JSON.parse(line))
       : (Array.isArray(data) ? data : [data]);
     out.replaceChildren(...results.map(renderResult));
