@@ -14,7 +14,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from payerlint.remit.writers import dollars, percent
+from payerlint.remit.money import dollars, percent
 
 COLOURS = {"caught": "#2e7d32", "missed": "#c62828", "unpredictable": "#757575", "bar": "#1565c0",
            "false": "#ef6c00"}

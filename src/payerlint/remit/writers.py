@@ -8,15 +8,7 @@ import json
 from decimal import Decimal
 from typing import Any, Callable
 
-
-def dollars(text: str) -> str:
-    """'1234.50' -> '$1,234.50' (exact: the report's money is Decimal text)."""
-    value = Decimal(text)
-    return f"-${-value:,}" if value < 0 else f"${value:,}"
-
-
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+from payerlint.remit.money import dollars, percent
 
 
 def write_json(report: dict[str, Any]) -> str:
