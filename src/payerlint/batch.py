@@ -71,7 +71,7 @@ class CheckerSpec:
     strict: bool = False
     explain: bool = False
     input_format: str = "auto"
-    """What the records are (`claims.formats.INPUTS`): workers convert FHIR themselves."""
+    """What the records are (`formats.INPUTS`): workers convert FHIR themselves."""
 
     def build(self):
         from payerlint.api import Checker, Router, load_rulebook
@@ -128,7 +128,7 @@ def _check_chunk(items: list, input_format: str) -> tuple[list, dict]:
 def convert(items, input_format: str, checker) -> Iterator[Record]:
     """Records as read (some `Unparsed`) -> payerlint claim records: lines parsed, FHIR
     resources converted, insurer ids matched against the checker's payer registry."""
-    from payerlint.claims.formats import claim_records
+    from payerlint.formats import claim_records
     from payerlint.claims.reader import finish
 
     registry = getattr(getattr(checker, "choice", None), "registry", None)
@@ -144,7 +144,7 @@ class ParallelChecker:
 
     `local` is the main process's own checker: it checks batches too short to be worth
     the workers, and its rulebook errors are reported with the workers'. Records come as
-    read (`claims.reader`, possibly `Unparsed`); conversion (`claims.formats`, FHIR) is
+    read (`claims.reader`, possibly `Unparsed`); conversion (`formats`, FHIR) is
     done here in-process, or by each worker for its chunk.
     """
 

@@ -299,7 +299,7 @@ def _check(args) -> int:
 def _input_formats(args, home, checker):
     """The non-JSON formats to read (the 837P) and the --documentation file, or (None,
     None) after saying why the documentation file cannot be used."""
-    from payerlint.claims.formats import input_formats
+    from payerlint.formats import input_formats
 
     registry = getattr(checker, "registry", None)
     if registry is None:
@@ -347,7 +347,7 @@ def _is_terminal(stream) -> bool:
 
 def _input_size(paths) -> int | None:
     """Bytes the reader will read (for the time left), or None when unknown (a pipe)."""
-    from payerlint.claims.formats import X12_SUFFIXES
+    from payerlint.formats import X12_SUFFIXES
     from payerlint.claims.reader import CLAIM_SUFFIXES
 
     total = 0

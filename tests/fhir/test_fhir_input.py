@@ -15,7 +15,7 @@ import pytest
 
 from conftest import DATA, ROOT
 from payerlint.api import Router
-from payerlint.claims.formats import claim_records
+from payerlint.formats import claim_records
 from payerlint.claims.reader import Record, read_records
 from payerlint.cli import main
 from payerlint.fhir import records as fhir_records

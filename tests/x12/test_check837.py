@@ -141,7 +141,7 @@ def test_input_x12_reads_every_file_as_837p_and_json_input_does_not(tmp_path):
 
 def test_two_workers_give_the_same_results_as_one_process():
     from payerlint.batch import CheckerSpec, ParallelChecker
-    from payerlint.claims.formats import input_formats
+    from payerlint.formats import input_formats
     from payerlint.claims.reader import Reading, read_records
     from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home

@@ -64,7 +64,7 @@ class Record:
 
 class OtherFormat(Protocol):
     """A file format that is not JSON (the 837P), read by its own reader: `read_records`
-    hands it each file it claims, as a binary stream. See `claims/formats.py`."""
+    hands it each file it claims, as a binary stream. See `formats.py`."""
 
     suffixes: tuple[str, ...]
     """File name endings a folder is searched for, besides .json and .jsonl."""

@@ -1,7 +1,7 @@
 """The claims side of `payerlint remit`: what payerlint predicted for each claim.
 
 Claims come as payerlint JSON, JSON Lines or FHIR (read by `claims.reader` and
-`claims.formats`), as 837P (`x12.read_837p`), or as saved results of `payerlint check
+`formats`), as 837P (`x12.read_837p`), or as saved results of `payerlint check
 --format json|jsonl` (a record with `verdict` and `findings`). Claims are checked again
 here with the `Router`, so each line is judged by the rulebook in force on its date of
 service, whatever the rules are today; a saved result is taken as it was written (its
@@ -128,7 +128,7 @@ def from_result(data: dict[str, Any], origin: str, registry: Any = None) -> Chec
 def read_checked(paths: Iterable[str | tuple[str, bytes]], router: Any, registry: Any = None) -> Iterator[Checked | Diagnostic]:
     """Every claim or saved result of the files, as `Checked`, in order; a `Diagnostic` for
     each record that cannot be used (with where it is, never what it holds)."""
-    from payerlint.claims.formats import claim_records
+    from payerlint.formats import claim_records
     from payerlint.claims.reader import read_records
     from payerlint.x12.commands import is_x12
 

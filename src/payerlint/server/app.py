@@ -8,7 +8,7 @@ event loop, so a slow batch does not stall the health check or other requests.
 
 Request bodies are parsed by the claim reader (`claims.reader`), so a body that is not
 JSON is described as a claim file would be: line and column, never the content. FHIR
-resources are converted and 837P files read as `payerlint check` does (`claims.formats`,
+resources are converted and 837P files read as `payerlint check` does (`formats`,
 `x12.records`): which a body is, the content type says (`application/fhir+json`,
 `application/edi-x12`), or `?format=`, else the body itself (an ISA segment, a
 `resourceType`).
@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from payerlint import __version__
 from payerlint.api import Checker, CompiledRulebook, Diagnostic, DiagnosticError, Loader, Registry, Result, Router
 from payerlint.check import error_result, input_findings
-from payerlint.claims.formats import INPUTS, claim_records, is_x12
+from payerlint.formats import INPUTS, claim_records, is_x12
 from payerlint.claims.reader import FILE_UNREADABLE, LineFeed, Record, parse_json, value_record
 from payerlint.contract import SCHEMA_NAMES, load_schema
 from payerlint.home import Home, resolve_home
