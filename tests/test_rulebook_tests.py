@@ -1,25 +1,46 @@
 """`payerlint test`: the rulebook tests compliance leads write (rulebooks/<family>/tests/*.toml).
 
-The shipped test files run here with --fail-under 100; the rest checks what a lead sees
-when a case fails, when a test file is wrong, and when coverage falls short."""
+Every family of the tree has tests that pass with full coverage in every quarter, except a
+payer `payerlint payers new` has just scaffolded (see `held_and_drafts`); the rest checks
+what a lead sees when a case fails, when a test file is wrong, and when coverage falls short."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load
 from payerlint.cli import main
+from payerlint.compile.loader import Loader
+from payerlint.home import Home
+from payerlint.payers.scaffold import RULEBOOK_SOURCE_PLACEHOLDER, scaffold_payer
 
-# Flip to True once every family has test files (the lead's plan after the rulebook content
-# merge): then every rulebook of the tree must have cases that make each of its rules fire
-# and stay quiet, not only the families that have a tests/ folder today.
-REQUIRE_TESTS_FOR_EVERY_RULEBOOK = False
 
-FAMILIES_WITH_TESTS = sorted(p.parent for p in (ROOT / "rulebooks").glob("*/tests") if p.is_dir())
+@pytest.fixture(autouse=True)
+def _no_disk_cache(monkeypatch):
+    # These runs compile rulebooks from temporary folders and one overlay per case override;
+    # storing them in the on-disk cache costs more than compiling them and leaves entries no
+    # later run can hit. The cache has its own tests (tests/compile/test_cache.py).
+    monkeypatch.setenv("PAYERLINT_NO_CACHE", "1")
+
+
+def held_and_drafts(root: Path, load=load) -> tuple[list[Path], list[Path]]:
+    """The families of a tree (folders of rulebooks/ holding .rules files), split in two.
+
+    Held to their tests: every family, except a draft: a family whose rulebooks still name
+    the placeholder source `payerlint payers new` writes (`payerlint lint` reports it as
+    placeholder_citation). A scaffolded payer keeps the suite green until its rulebook says
+    where its rules come from; from then on it must have tests with full coverage, as every
+    shipped family does. Found by reading the tree, never from a list."""
+    held, drafts = [], []
+    for family in sorted(p for p in (root / "rulebooks").iterdir() if p.is_dir() and any(p.glob("*.rules"))):
+        draft = any(RULEBOOK_SOURCE_PLACEHOLDER in load(str(rules)).sources for rules in family.glob("*.rules"))
+        (drafts if draft else held).append(family)
+    return held, drafts
 
 
 def run(capsys, *args):
@@ -28,22 +49,51 @@ def run(capsys, *args):
     return code, captured.out, captured.err
 
 
+@pytest.mark.tree
+def test_every_family_has_rulebook_tests_unless_it_is_a_scaffold_draft():
+    held, drafts = held_and_drafts(ROOT)
+    for family in drafts:
+        warnings.warn(f"{family.name} is a draft (its rulebook names the scaffold's placeholder source): "
+                      "it is not yet held to rulebook tests", stacklevel=1)
+    untested = [f.name for f in held if not any((f / "tests").glob("*.toml"))]
+    assert not untested, (f"no rulebook tests for {untested}: write rulebooks/<family>/tests/*.toml that make each "
+                          "rule fire and stay quiet (docs/authoring.md, section 4)")
+
+
 def test_the_shipped_rulebook_tests_pass_with_full_coverage(capsys):
-    """`payerlint test <every family with tests> --fail-under 100`: every case passes, and in
-    every quarter of those families each rule is made to fire and kept quiet by some case."""
-    paths = [ROOT / "rulebooks"] if REQUIRE_TESTS_FOR_EVERY_RULEBOOK else FAMILIES_WITH_TESTS
-    assert {p.name for p in FAMILIES_WITH_TESTS} >= {"medicare", "example-commercial"}
-    code, out, _ = run(capsys, *paths, "--fail-under", "100", "--format", "json")
+    """`payerlint test <every family held to its tests> --fail-under 100`: every case passes,
+    and in every quarter of every family each rule is made to fire and kept quiet by a case."""
+    held, _ = held_and_drafts(ROOT)
+    assert {f.name for f in held} >= {"medicare", "therapy-common"}
+    code, out, _ = run(capsys, *held, "--fail-under", "100", "--format", "json")
     report = json.loads(out)
     problems = [(c["file"], c["line"], c["rulebook"], c["problems"], c["errors"]) for c in report["cases"]
                 if c["status"] != "pass"]
     assert not problems and not report["errors"], (problems[:5], report["errors"][:5])
     assert code == 0 and report["failed"] == 0 and report["passed"] > 0
     covered = {c["rulebook"] for c in report["coverage"]}
-    for family in FAMILIES_WITH_TESTS if not REQUIRE_TESTS_FOR_EVERY_RULEBOOK else (ROOT / "rulebooks").iterdir():
-        for rules in family.glob("*.rules"):
-            assert f"{family.name}@{rules.stem}" in covered
+    assert covered == {f"{family.name}@{rules.stem}" for family in held for rules in family.glob("*.rules")}
     assert all(c["percent"] == 100 and c["passing_runs"] > 0 for c in report["coverage"]), report["under"]
+
+
+def test_a_scaffolded_payer_is_a_draft_until_its_rulebook_names_its_source(tmp_path):
+    """`payers new` keeps the suite green; naming the payer's source holds it to its tests."""
+    shutil.copytree(ROOT / "payers", tmp_path / "payers")
+    (tmp_path / "rulebooks").mkdir()
+    for family in ("medicare", "therapy-common"):
+        shutil.copytree(ROOT / "rulebooks" / family, tmp_path / "rulebooks" / family)
+    home = Home(tmp_path, "--home")
+    _, rulebook = scaffold_payer(home, "acme-commercial", "commercial", "Acme Health", None, [], "cms_total_time")
+
+    held, drafts = held_and_drafts(tmp_path, Loader(home, disk_cache=False).load)
+    assert [f.name for f in drafts] == ["acme-commercial"]
+    assert [f.name for f in held] == ["medicare", "therapy-common"]
+    rulebook.write_text(rulebook.read_text(encoding="utf-8").replace(
+        RULEBOOK_SOURCE_PLACEHOLDER, "Acme Health provider manual, outpatient therapy, 2026 edition (EXAMPLE)"),
+        encoding="utf-8")
+    held, drafts = held_and_drafts(tmp_path, Loader(home, disk_cache=False).load)  # a fresh compile
+    assert drafts == [] and "acme-commercial" in [f.name for f in held]
+    assert not any((tmp_path / "rulebooks" / "acme-commercial" / "tests").glob("*.toml"))  # so it would fail
 
 
 # ------------------------------------------------------------------ a small tree of our own
@@ -136,7 +186,9 @@ def test_an_edited_rulebook_fails_the_shipped_cases(capsys, tree):
     failed = [line.split(None, 2)[2] for line in out.splitlines() if line.startswith("  FAIL")]
     # kx_threshold_pt_slp: PT and SLP share it; OT has its own param.
     assert failed == ["PT: 2480.01 this year without KX (CY2026 threshold $2,480)  [medicare@2026Q2]",
-                      "SLP: 2480.01 this year without KX (CY2026 threshold $2,480)  [medicare@2026Q2]"]
+                      "SLP: 2480.01 this year without KX (CY2026 threshold $2,480)  [medicare@2026Q2]",
+                      "$2,450.00 this year and a $48.00 charge: the claim takes the year to $2,498.00, past $2,480"
+                      "  [medicare@2026Q2]"]
     assert "param kx_threshold_pt_slp = $2,500.00" in out
 
 
