@@ -118,3 +118,13 @@ def test_entries_are_data_only():
     # The decoder builds only the compiled form's own classes, named in the entry.
     with pytest.raises(ValueError, match="does not cache"):
         cache._Decoder(lambda path: None).decode((cache._C, "os:system", ["true"]))
+
+
+def test_the_cache_keeps_to_its_size_budget_but_always_keeps_the_newest(tree, monkeypatch):
+    fresh_load(tree, "uhc-medicare-advantage@2026Q2")  # the payer's entry and its base's
+    entries = sorted((tree / "cache" / "rulebooks").glob("*.plc"), key=lambda p: p.stat().st_mtime_ns)
+    assert len(entries) == 2
+    monkeypatch.setattr(cache, "MAX_BYTES", 1)  # smaller than any entry
+    fresh_load(tree, "medicare@2026Q1")
+    left = list((tree / "cache" / "rulebooks").glob("*.plc"))
+    assert len(left) == 1 and left[0] not in entries

@@ -392,7 +392,11 @@ class Runner:
         overlay = self._workdir / f"overrides-{number}.rules"
         overlay.write_text("\n".join(lines) + "\n", encoding="utf-8")
         try:
-            return self.loader.load(str(overlay))
+            # Compiled directly, not through the loader: an overlay lives in a scratch
+            # folder that is gone after the run, so a disk-cache entry would never be hit.
+            from payerlint.compile.pipeline import compile_path
+
+            return compile_path(str(overlay), self.loader)
         except DiagnosticError as exc:
             return [_mapped(d, str(overlay), where, csv_files, copies) for d in exc.diagnostics]
 

@@ -48,7 +48,9 @@ COLUMN_ROWS = 20_000
 rebuild); smaller ones as a dict, whose look-ups and membership tests run in C: a claim
 tests the small tables far more often than it looks up a row in a large one."""
 MAX_ENTRIES = 200
-"""Entries beyond this many (oldest written first) are removed when one is written."""
+MAX_BYTES = 256 * 1024 * 1024
+"""When an entry is written, the oldest-written entries beyond MAX_ENTRIES, or beyond
+MAX_BYTES in all, are removed; the newest entry always stays, however large."""
 
 _T, _L, _D, _C, _DEC, _DATE, _PROXY, _FROZEN, _GRAPH, _ROWS, _LINES, _LAZY, _BASE, _SET, _COLUMNS = range(15)
 
@@ -126,61 +128,83 @@ def _syntax_classes() -> dict[str, type]:
             if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == m.__name__}
 
 
-class _Encoder:
-    def __init__(self, rulebook):
-        self.root = rulebook
+_PLAIN = (type(None), bool, int, float, str, bytes)
 
-    def encode(self, value: Any) -> Any:
+
+class _Encoder:
+    """Encodes the compiled form as marshal-able data. How to encode a value is decided
+    once per type (a rulebook holds tens of thousands of small objects of a few types)."""
+
+    def __init__(self, rulebook):
+        from payerlint.compile import ir
         from payerlint.compile.rulebook import CompiledRulebook
         from payerlint.compile.tables import RowLines
 
-        if value is None or isinstance(value, (bool, int, float, str, bytes)):
-            return value
+        self.root = rulebook
+        self._table, self._rulebook, self._row_lines = ir.Table, CompiledRulebook, RowLines
+        self._by_type: dict[type, Any] = {t: None for t in _PLAIN}
+        self._fields: dict[type, tuple[str, tuple[str, ...]]] = {}
+
+    def encode(self, value: Any) -> Any:
+        kind = type(value)
+        try:
+            how = self._by_type[kind]
+        except KeyError:
+            how = self._by_type[kind] = self._how(kind, value)
+        return value if how is None else how(value)
+
+    def _how(self, kind: type, value: Any):
+        if isinstance(value, _PLAIN):
+            return None
         if isinstance(value, Decimal):
-            return (_DEC, str(value))
+            return lambda v: (_DEC, str(v))
         if isinstance(value, date):
-            return (_DATE, value.toordinal())
+            return lambda v: (_DATE, v.toordinal())
         if isinstance(value, tuple):
-            return (_T, [self.encode(v) for v in value])
+            return lambda v: (_T, [self.encode(x) for x in v])
         if isinstance(value, list):
-            return (_L, [self.encode(v) for v in value])
+            return lambda v: (_L, [self.encode(x) for x in v])
         if isinstance(value, MappingProxyType):
-            return (_PROXY, self.encode(dict(value)))
+            return lambda v: (_PROXY, self.encode(dict(v)))
         if isinstance(value, dict):
-            return (_D, [self.encode(k) for k in value], [self.encode(v) for v in value.values()])
+            return lambda v: (_D, [self.encode(k) for k in v], [self.encode(x) for x in v.values()])
         if isinstance(value, frozenset):
-            return (_FROZEN, [self.encode(v) for v in sorted(value, key=repr)])
+            return lambda v: (_FROZEN, [self.encode(x) for x in sorted(v, key=repr)])
         if isinstance(value, set):
-            return (_SET, [self.encode(v) for v in sorted(value, key=repr)])
-        if isinstance(value, RowLines):
-            return (_LINES, value.numbers.tobytes())
-        if isinstance(value, CompiledRulebook) and value is not self.root:
-            return (_BASE, value.path)
+            return lambda v: (_SET, [self.encode(x) for x in sorted(v, key=repr)])
+        if isinstance(value, self._row_lines):
+            return lambda v: (_LINES, v.numbers.tobytes())
+        if isinstance(value, self._rulebook):
+            return lambda v: (_BASE, v.path) if v is not self.root else self.dataclass(v)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return self.dataclass(value)
+            return self.dataclass
         if hasattr(value, "adj") and hasattr(value, "nodes"):  # a networkx graph
-            nodes = [(n, self.encode(dict(a))) for n, a in value.nodes(data=True)]
-            edges = [(u, v, self.encode(dict(a))) for u, v, a in value.edges(data=True)]
-            return (_GRAPH, marshal.dumps((nodes, edges)))
-        raise TypeError(f"cannot cache a {type(value).__name__}")
+            return self._graph
+        raise TypeError(f"cannot cache a {kind.__name__}")
+
+    def _graph(self, value) -> Any:
+        nodes = [(n, self.encode(dict(a))) for n, a in value.nodes(data=True)]
+        edges = [(u, v, self.encode(dict(a))) for u, v, a in value.edges(data=True)]
+        return (_GRAPH, marshal.dumps((nodes, edges)))
 
     def dataclass(self, value) -> Any:
-        from payerlint.compile import ir
-        from payerlint.compile.rulebook import CompiledRulebook
-
         cls = type(value)
-        name = f"{cls.__module__}:{cls.__qualname__}"
-        fields = []
-        for f in dataclasses.fields(cls):
-            item = getattr(value, f.name)
-            if cls is ir.Table and f.name == "rows":
-                fields.append(self.rows(item, value.columns))
-            elif cls is CompiledRulebook and f.name in ("graph_data", "layered_data"):
-                # Rebuilt only when asked for: networkx and the syntax tree stay unimported.
-                fields.append((_LAZY, marshal.dumps(self.encode(item))))
-            else:
-                fields.append(self.encode(item))
-        return (_C, name, fields)
+        known = self._fields.get(cls)
+        if known is None:
+            known = self._fields[cls] = (f"{cls.__module__}:{cls.__qualname__}",
+                                         tuple(f.name for f in dataclasses.fields(cls)))
+        name, names = known
+        if cls is self._table:
+            return (_C, name, [self.rows(value.rows, value.columns) if f == "rows" else self.encode(getattr(value, f))
+                               for f in names])
+        if cls is self._rulebook:
+            # The graph and the layered view are rebuilt only when asked for: networkx and
+            # the syntax tree stay unimported.
+            return (_C, name, [(_LAZY, marshal.dumps(self.encode(getattr(value, f))))
+                               if f in ("graph_data", "layered_data") else self.encode(getattr(value, f))
+                               for f in names])
+        encode = self.encode
+        return (_C, name, [encode(getattr(value, f)) for f in names])
 
     def rows(self, rows, columns) -> Any:
         kinds = tuple(c.type.name for c in columns)
@@ -352,70 +376,68 @@ class _Decoder:
     def __init__(self, load_base: Callable[[str], Any]):
         self.classes = _classes()
         self.load_base = load_base
-
-    def decode(self, value: Any) -> Any:
-        if not isinstance(value, tuple):
-            return value
-        tag = value[0]
-        if tag == _T:
-            return tuple(self.decode(v) for v in value[1])
-        if tag == _L:
-            return [self.decode(v) for v in value[1]]
-        if tag == _D:
-            return {self.decode(k): self.decode(v) for k, v in zip(value[1], value[2])}
-        if tag == _C:
-            return self.dataclass(value[1], value[2])
-        if tag == _DEC:
-            return Decimal(value[1])
-        if tag == _DATE:
-            return date.fromordinal(value[1])
-        if tag == _PROXY:
-            return MappingProxyType(self.decode(value[1]))
-        if tag == _FROZEN:
-            return frozenset(self.decode(v) for v in value[1])
-        if tag == _SET:
-            return {self.decode(v) for v in value[1]}
-        if tag == _ROWS:
+        self._names: dict[str, tuple[type, tuple[str, ...]]] = {}
+        d = self.decode
+        self._by_tag = {
+            _T: lambda v: tuple([d(x) for x in v[1]]),
+            _L: lambda v: [d(x) for x in v[1]],
+            _D: lambda v: {d(k): d(x) for k, x in zip(v[1], v[2])},
+            _C: lambda v: self.dataclass(v[1], v[2]),
+            _DEC: lambda v: Decimal(v[1]),
+            _DATE: lambda v: date.fromordinal(v[1]),
+            _PROXY: lambda v: MappingProxyType(d(v[1])),
+            _FROZEN: lambda v: frozenset([d(x) for x in v[1]]),
+            _SET: lambda v: {d(x) for x in v[1]},
             # A small table: decoded whole, into the same read-only dict a compile makes,
             # so the generated code's look-ups and membership tests stay in C.
-            rows = CachedRows(value[2], value[1])
-            return MappingProxyType(dict(rows.items()))
-        if tag == _COLUMNS:
-            return ColumnRows(value[1], value[2], value[3], value[4])
-        if tag == _LINES:
-            numbers = array("I")
-            numbers.frombytes(value[1])
-            return numbers
-        if tag == _BASE:
-            return self.load_base(value[1])
-        if tag == _LAZY:
-            return _Lazy(value[1], self)
-        if tag == _GRAPH:
-            return _graph(value[1], self)
-        raise ValueError(f"unknown tag {tag!r}")
+            _ROWS: lambda v: MappingProxyType(dict(CachedRows(v[2], v[1]).items())),
+            _COLUMNS: lambda v: ColumnRows(v[1], v[2], v[3], v[4]),
+            _LINES: _row_numbers,
+            _BASE: lambda v: self.load_base(v[1]),
+            _LAZY: lambda v: _Lazy(v[1], self),
+            _GRAPH: lambda v: _graph(v[1], self),
+        }
+
+    def decode(self, value: Any) -> Any:
+        if type(value) is not tuple:
+            return value
+        how = self._by_tag.get(value[0])
+        if how is None:
+            raise ValueError(f"unknown tag {value[0]!r}")
+        return how(value)
 
     def dataclass(self, name: str, fields: list) -> Any:
-        cls = self.classes.get(name)
-        if cls is None and name.startswith(("payerlint.syntax.tree:", "payerlint.compile.layering:")):
-            self.classes.update(_syntax_classes())
+        known = self._names.get(name)
+        if known is None:
             cls = self.classes.get(name)
-        if cls is None:
-            raise ValueError(f"an entry names a class payerlint does not cache: {name}")
-        from payerlint.compile.tables import RowLines
-
-        obj = object.__new__(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
+            if cls is None and name.startswith(("payerlint.syntax.tree:", "payerlint.compile.layering:")):
+                self.classes.update(_syntax_classes())
+                cls = self.classes.get(name)
+            if cls is None:
+                raise ValueError(f"an entry names a class payerlint does not cache: {name}")
+            known = self._names[name] = (cls, tuple(f.name for f in dataclasses.fields(cls)))
+        cls, names = known
         if len(names) != len(fields):
             raise ValueError(f"{name} has {len(names)} fields, the entry {len(fields)}")
-        values = [self.decode(v) for v in fields]
+        obj = object.__new__(cls)
+        decode = self.decode
+        values = [decode(v) for v in fields]
         if name == "payerlint.compile.ir:Table":
+            from payerlint.compile.tables import RowLines
+
             index = names.index("row_lines")
-            rows = values[names.index("rows")]
             if isinstance(values[index], array):
-                values[index] = RowLines(rows, values[index])
+                values[index] = RowLines(values[names.index("rows")], values[index])
+        setter = object.__setattr__
         for key, item in zip(names, values):
-            object.__setattr__(obj, key, item)
+            setter(obj, key, item)
         return obj
+
+
+def _row_numbers(value) -> array:
+    numbers = array("I")
+    numbers.frombytes(value[1])
+    return numbers
 
 
 class _Lazy:
@@ -515,10 +537,21 @@ def load(path: str, load_base: Callable[[str], Any]):
 
 
 def _prune(where: Path) -> None:
-    entries = sorted(where.glob("*.plc"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in entries[MAX_ENTRIES:]:
+    sized = []
+    for entry in where.glob("*.plc"):
         try:
-            stale.unlink()
+            stat = entry.stat()
+        except OSError:
+            continue
+        sized.append((stat.st_mtime_ns, entry.name, stat.st_size, entry))
+    sized.sort(reverse=True)
+    total = 0
+    for kept, (_, _, size, entry) in enumerate(sized):
+        total += size
+        if kept == 0 or (kept < MAX_ENTRIES and total <= MAX_BYTES):
+            continue
+        try:
+            entry.unlink()
         except OSError:
             pass
 
