@@ -31,6 +31,8 @@ from payerlint.claims.taxonomy import NUCC_SYSTEM, taxonomy_row
 
 FORMAT = "FHIR R4 Claim"
 _ICD_NO_DOT = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}$")
+_TEXT_ELEMENTS = {"text": ("valueString", "text"), "date": ("timingDate", "date")}
+"""supportingInfo value kinds held as one FHIR string: (the element, what it holds)."""
 
 
 @functools.cache
@@ -593,18 +595,13 @@ class _Claim:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             out.put(target, value, f"{location}.valueQuantity.value")
-        elif value_kind == "text":
-            value = self.text(item.get("valueString"), f"{location}.valueString")
+        elif value_kind in _TEXT_ELEMENTS:
+            element, what = _TEXT_ELEMENTS[value_kind]
+            value = self.text(item.get(element), f"{location}.{element}")
             if value is None:
-                out.problem(f"{location}.valueString", f"a '{entry['code']}' entry carries its text in valueString")
+                out.problem(f"{location}.{element}", f"a '{entry['code']}' entry carries its {what} in {element}")
                 return
-            out.put(target, value, f"{location}.valueString")
-        elif value_kind == "date":
-            value = self.text(item.get("timingDate"), f"{location}.timingDate")
-            if value is None:
-                out.problem(f"{location}.timingDate", f"a '{entry['code']}' entry carries its date in timingDate")
-                return
-            out.put(target, value, f"{location}.timingDate")
+            out.put(target, value, f"{location}.{element}")
         elif value_kind == "period":
             period = self.object(item.get("timingPeriod"), f"{location}.timingPeriod")
             if period is None:

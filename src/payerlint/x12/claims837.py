@@ -25,7 +25,7 @@ from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.payers.registry import Registry
 from payerlint.x12.assemble837 import assemble
 from payerlint.x12.envelope import EnvelopeProblem, TransactionEnd, TransactionStart, envelopes
-from payerlint.x12.provenance import SegmentRef, X12Record, diagnostic, ref
+from payerlint.x12.provenance import SegmentRef, X12Record, diagnostic, problem_diagnostic, ref
 from payerlint.x12.structure import Placed, Problem, Walker, load_map
 from payerlint.x12.tokens import Segment, tokenize
 
@@ -243,9 +243,7 @@ class _Reader:
             handler(self, segment, loop)
 
     def _route(self, problem: Problem) -> None:
-        seg = problem.segment
-        d = diagnostic(problem.code, problem.message, self.label, seg.line if seg else 0, seg.column if seg else 0,
-                       problem.severity)
+        d = problem_diagnostic(problem, self.label)
         path = problem.path
         if "2300" in path and self.claim is not None:
             self.claim.problems.append(d)

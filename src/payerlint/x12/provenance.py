@@ -94,3 +94,11 @@ def diagnostic(code: str, message: str, label: str, line: int, column: int, seve
     (`quote=False`: X12 lines hold patient names and ids)."""
     span = Span(label, line, column, line, column + 1) if line else None
     return Diagnostic(code, message, span=span, pointer=pointer, notes=notes, severity=severity, quote=False)
+
+
+def problem_diagnostic(problem, label: str) -> Diagnostic:
+    """The diagnostic for a structure problem (x12/structure.py's Problem) found in `label`,
+    at its segment when it has one."""
+    seg = problem.segment
+    return diagnostic(problem.code, problem.message, label, seg.line if seg else 0, seg.column if seg else 0,
+                      problem.severity)

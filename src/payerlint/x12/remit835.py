@@ -30,7 +30,7 @@ from typing import IO, Iterator, Union
 
 from payerlint.diagnostics import Diagnostic
 from payerlint.x12.envelope import TransactionEnd, TransactionStart, envelopes
-from payerlint.x12.provenance import SegmentRef, diagnostic, ref
+from payerlint.x12.provenance import SegmentRef, diagnostic, problem_diagnostic, ref
 from payerlint.x12.structure import Placed, Problem, Walker, load_map
 from payerlint.x12.tokens import Segment, tokenize
 
@@ -310,9 +310,7 @@ class _Reader:
             handler(self, seg, loop)
 
     def _route(self, problem: Problem) -> None:
-        seg = problem.segment
-        d = diagnostic(problem.code, problem.message, self.label, seg.line if seg else 0, seg.column if seg else 0,
-                       problem.severity)
+        d = problem_diagnostic(problem, self.label)
         if "2100" in problem.path and self.claim is not None:
             self.claim.problems.append(d)
         else:
