@@ -166,22 +166,18 @@ def _positions_check(args):
     return args[0]
 
 
-def _found_check(args):
-    usage = "phrases_found(technique of documentation.interventions, phrase of technique_guidance)"
-    _arity(args, 2, usage)
-    for arg in args:
-        if arg != T.UNKNOWN and not (T.is_texty(arg) or (T.is_list(arg) and arg.item in (T.TEXT, T.CODE, T.UNKNOWN))):
-            raise SignatureError(f"expects texts or lists of texts: {usage}")
-    return T.list_of(T.TEXT)
+def _phrase_search_check(name: str):
+    """The check for phrases_found and services_found: both search texts for phrases."""
+    usage = f"{name}(technique of documentation.interventions, phrase of technique_guidance)"
 
+    def check(args):
+        _arity(args, 2, usage)
+        for arg in args:
+            if arg != T.UNKNOWN and not (T.is_texty(arg) or (T.is_list(arg) and arg.item in (T.TEXT, T.CODE, T.UNKNOWN))):
+                raise SignatureError(f"expects texts or lists of texts: {usage}")
+        return T.list_of(T.TEXT)
 
-def _services_check(args):
-    usage = "services_found(technique of documentation.interventions, phrase of technique_guidance)"
-    _arity(args, 2, usage)
-    for arg in args:
-        if arg != T.UNKNOWN and not (T.is_texty(arg) or (T.is_list(arg) and arg.item in (T.TEXT, T.CODE, T.UNKNOWN))):
-            raise SignatureError(f"expects texts or lists of texts: {usage}")
-    return T.list_of(T.TEXT)
+    return check
 
 
 def _assistant_check(args):
@@ -289,12 +285,12 @@ _add(Signature('at_positions', "at_positions(diagnoses, diagnosis_pointers)", "T
                     _positions_check))
 _add(Signature('phrases_found', "phrases_found(technique of documentation.interventions, phrase of technique_guidance)", "The phrases (from a list, such as a table column) that occur in any of the texts, as whole words "
              "ignoring case: one scan per text, however many phrases.",
-                    _found_check))
+                    _phrase_search_check("phrases_found")))
 _add(Signature('services_found', "services_found(technique of documentation.interventions, phrase of technique_guidance)", "The phrases naming a service that the texts mention however they word it: any inflection, up to two "
              "words in between, inverted ('exercises for strengthening'), an abbreviation the list names, not when "
              "negated ('no e-stim', 'HP declined'); the longest of overlapping matches wins. A phrase word in "
              "capitals ('US') matches only in capitals. See evaluate/phrases.py.",
-                    _services_check))
+                    _phrase_search_check("services_found")))
 _add(Signature('assistant_units', "assistant_units(units, minutes, assistant_minutes, de_minimis_percent)", "How many of a timed line's units take CQ/CO: the assistant's full 15-minute units, and a remaining "
              "unit unless the therapist furnished 8 minutes or more of it or the assistant's part is "
              "de_minimis_percent or less (CMS, from CY2022).",
