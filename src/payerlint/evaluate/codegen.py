@@ -231,7 +231,8 @@ class Gen:
             build = R.cached_matcher if node.function == "phrases_found" else R.cached_service_matcher
             matcher = self.const(build(tuple(self.constants[phrases.name])), "_m")
             held = self.fresh("_t")
-            return f"{matcher}.found([{held}] if isinstance({held} := {self.expr(node.args[0])}, str) else {held})"
+            return (f"{matcher}.found([{held}] if isinstance({held} := {self.expr(node.args[0])}, str) else {held}, "
+                    "ctx.cache)")
         impl = self.const(IMPLEMENTATIONS[node.function]([a.type for a in node.args]), "_fn")
         return f"{impl}({', '.join(self.expr(a) for a in node.args)})"
 

@@ -114,12 +114,26 @@ class PhraseMatcher:
         hits = self._scan(exact_tokens(text), False)
         return [self.phrases[i] for i in sorted(hits)]
 
-    def found(self, texts) -> list[str]:
-        """The phrases that occur in any of the texts, in the set's order."""
+    def found(self, texts, memo: dict | None = None) -> list[str]:
+        """The phrases that occur in any of the texts, in the set's order. `memo`: the
+        claim's evaluation cache, so a text that several lines read is scanned once."""
         hits: set[int] = set()
         for text in texts:
-            hits |= self._scan(exact_tokens(text), False)
+            hits |= _memoized(memo, self, text, lambda: self._scan(exact_tokens(text), False))
         return [self.phrases[i] for i in sorted(hits)]
+
+
+def _memoized(memo: dict | None, matcher, text: str, scan) -> set[int]:
+    """The phrases `matcher` finds in `text`, from the claim's cache when it has them. The
+    cache lives as long as one claim's evaluation (program.Ctx), so no note text outlives
+    the claim it came from; the key holds the matcher itself, not its id, so it stays valid."""
+    if memo is None:
+        return scan()
+    key = ("phrases", matcher, text)
+    hits = memo.get(key)
+    if hits is None:
+        hits = memo[key] = scan()
+    return hits
 
 
 def mentions(matcher: PhraseMatcher, text: str, quantifier: str) -> bool:
@@ -313,11 +327,13 @@ class ServiceMatcher:
             for key, node in root.next.items():
                 self.starts[key] = self.starts.get(key, ()) + (node,)
 
-    def found(self, texts) -> list[str]:
-        """The phrases whose service the texts mention (done, not negated), in the set's order."""
+    def found(self, texts, memo: dict | None = None) -> list[str]:
+        """The phrases whose service the texts mention (done, not negated), in the set's
+        order. `memo` as for PhraseMatcher.found: each line of a claim reads the
+        interventions of its code, so a 50-line claim would scan each note text many times."""
         hits: set[int] = set()
         for text in texts:
-            hits |= self._scan(_Tokens(text))
+            hits |= _memoized(memo, self, text, lambda: self._scan(_Tokens(text)))
         return [self.phrases[i] for i in sorted(hits)]
 
     def _scan(self, tokens: _Tokens) -> set[int]:
