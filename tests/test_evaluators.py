@@ -105,6 +105,48 @@ def test_a_fifty_line_claim_agrees_too(clean_claim):
     assert fast_outcome(program, Claim(data)) == traced_outcome(program, Claim(data))
 
 
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_lines_over_a_few_dates_with_minutes_left_out_agree(clean_claim, seed):
+    """Days of nine lines or more, where pair rules pick partners by value from an index
+    (`first.units < second.units`): with ties, zero units and lines without minutes, the
+    partners picked must be exactly those the traced form finds by trying every pair."""
+    program = prepare(load("medicare@2026Q2"))
+    rng = random.Random(seed)
+    data = copy.deepcopy(clean_claim)
+    codes = ["97140", "97110", "97112", "97530", "97116", "97012", "97035", "G0283"]
+    days = ["2026-05-12", "2026-05-13", "2026-05-14"][:rng.randint(1, 3)]
+    data["lines"] = []
+    for _ in range(rng.randint(12, 30)):
+        line = dict(clean_claim["lines"][0], code=rng.choice(codes), date=rng.choice(days),
+                    minutes=rng.choice([5, 8, 15, 22, 23, 30, 38]), units=rng.randint(0, 3))
+        if rng.random() < 0.15:
+            del line["minutes"]
+        data["lines"].append(line)
+    assert ClaimValidator().validate(data) == []
+    assert fast_outcome(program, Claim(data)) == traced_outcome(program, Claim(data))
+
+
+
+def test_partners_picked_by_value_are_those_the_comparison_could_keep():
+    """The index a pair rule picks partners from keeps, in their order, every partner for
+    which `first's value op partner's value` is true or unknown (either value missing)."""
+    import operator
+
+    from payerlint.evaluate.runtime import _range_index, _range_pick
+
+    compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+    rng = random.Random(3)
+    for _ in range(400):
+        pairs = [({"units": rng.choice([None, 0, 1, 1, 2, 3, 5])}, None) for _ in range(rng.randint(0, 14))]
+        index = _range_index(pairs, "units")
+        for op, test in compare.items():
+            for value in (None, -1, 0, 1, 2, 4, 5, 9):
+                expected = [p for p in pairs if value is None or p[0]["units"] is None or test(value, p[0]["units"])]
+                picked = _range_pick(index, pairs, op, value)
+                assert [id(p) for p in picked] == [id(p) for p in expected], (op, value, pairs)
+
+
 MIXED = textwrap.dedent('''\
     rulebook mixed "Table data beside optional claim data"
       quarter 2026Q2

@@ -595,6 +595,16 @@ class Gen:
 
         own = {1: [p for p in parts if side(p) == 1], 2: [p for p in parts if side(p) == 2]}
         both = [p for p in parts if side(p) == 0]
+        # A comparison of a field of each line (`first.units < second.units`) picks the
+        # partners by value from an index of the day's lines: a day of 50 lines with equal
+        # units meets no partner instead of 49 (runtime._range_pick).
+        ranged = None
+        if guard is None or guard.pair_rows is None:
+            compared = [c for c in map(_field_comparison, both) if c is not None]
+            # Strict comparisons first, then counts (units: few distinct values, so a strict
+            # one rules out the most partners), then the order written.
+            compared.sort(key=lambda c: (c[1] not in ("<", ">"), c[0].left.type.name != "integer"))
+            ranged = compared[0] if compared else None
 
         def screen(slot: int, name: str, indent: str) -> list[str]:
             """Statements testing one line's own parts: `continue` when one is false; the
@@ -655,6 +665,14 @@ class Gen:
                 body += ["        candidates = [p for p in candidates if p[0]['date'] == first['date']]"]
             candidates = "candidates"
             del source
+        if ranged is not None:
+            part, op, name_1, name_2 = ranged
+            body += [f"        candidates = {candidates}", f"        if len(candidates) >= {R.RANGE_FROM}:",
+                     "            index = ranges.get(id(candidates))", "            if index is None:",
+                     f"                index = ranges[id(candidates)] = _range_index(candidates, {name_2!r})",
+                     f"            candidates = _range_pick(index, candidates, {op!r}, first.get({name_1!r}))"]
+            body.insert(0, "    ranges = {}")
+            candidates = "candidates"
         body += [f"        for second, second_miss in {candidates}:", "            if second is first:",
                  "                continue", "            f[2] = second", *["            " + r for r in resets]]
         self.locals = {0: "lines", 1: "first", 2: "second"}
@@ -705,6 +723,29 @@ class Gen:
         exec(compile(source, f"<payerlint {label}>", "exec"), self.ns)  # noqa: S102 - generated from the IR only
         self.ns["__source__"] = source
         return self.ns
+
+
+_FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def _field_comparison(part) -> tuple | None:
+    """(part, op, first's field, second's field) when the part compares a field of the
+    pair's first line with one of its second (`first.minutes > second.minutes`, either way
+    round) by order, on values that order (numbers, dates)."""
+    if not (isinstance(part, ir.Compare) and part.op in _FLIPPED):
+        return None
+    sides = []
+    for operand in (part.left, part.right):
+        if not (isinstance(operand, ir.GetField) and isinstance(operand.base, ir.Slot)
+                and operand.base.index in (1, 2) and (operand.type.name in T.NUMERIC or operand.type.name == "date")):
+            return None
+        sides.append((operand.base.index, operand.name))
+    (left_slot, left_name), (right_slot, right_name) = sides
+    if {left_slot, right_slot} != {1, 2}:
+        return None
+    if left_slot == 1:
+        return part, part.op, left_name, right_name
+    return part, _FLIPPED[part.op], right_name, left_name
 
 
 def _filtered(name: str, test: str | None) -> str:

@@ -8,6 +8,8 @@ starting namespace of every generated module.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from payerlint.evaluate.phrases import PhraseMatcher, cached_matcher, cached_service_matcher, mentions
 from payerlint.evaluate.reads import DefinitionRead, MemberRead, ParamRead, PhraseRead, RowRead, TableRead
 from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
@@ -41,6 +43,55 @@ def _skip(skipped: dict, rule_id: str, missing: Missing, line) -> None:
         skipped[key] = line
     elif line is not None and (skipped[key] is None or line < skipped[key]):
         skipped[key] = line
+
+
+# -- pairs compared on a field (codegen.Generator.pair_loop): `first.units < second.units`
+
+RANGE_FROM = 9
+"""Partners looked up by value only among this many or more: below, the index costs more
+than the comparisons it saves (most claims have two to four lines)."""
+
+
+def _range_index(pairs: list, name: str) -> tuple:
+    """A day's (or claim's) partners grouped by one field, the groups in value order, with
+    their places in `pairs`; partners without the value stay apart (the comparison is
+    unknown for them, so they are always tried)."""
+    groups: dict = {}
+    unknown = []
+    for place, pair in enumerate(pairs):
+        value = pair[0].get(name)
+        if value is None:
+            unknown.append((place, pair))
+        else:
+            groups.setdefault(value, []).append((place, pair))
+    keys = sorted(groups)
+    return keys, [groups[k] for k in keys], unknown
+
+
+def _range_pick(index: tuple, pairs: list, op: str, value) -> list:
+    """The partners whose field can make `value op field` true, in their order in `pairs`:
+    a partner ruled out here would have failed the comparison anyway."""
+    if value is None:
+        return pairs
+    keys, groups, unknown = index
+    if op == "<":
+        low, high = bisect_right(keys, value), len(keys)
+    elif op == "<=":
+        low, high = bisect_left(keys, value), len(keys)
+    elif op == ">":
+        low, high = 0, bisect_left(keys, value)
+    else:  # ">="
+        low, high = 0, bisect_right(keys, value)
+    if high - low == len(keys) and not unknown:
+        return pairs
+    picked = [item for group in groups[low:high] for item in group] + unknown
+    if high - low > 1 or unknown:
+        picked.sort(key=_place)
+    return [pair for _, pair in picked]
+
+
+def _place(item):
+    return item[0]
 
 
 def _dynamic_mentions(phrases, text: str, quantifier: str) -> bool:
@@ -94,6 +145,7 @@ NAMESPACE = {
     "UNSET": UNSET, "NO_ROW": NO_ROW, "_Raised": Raised, "Missing": Missing, "NoData": NoData, "Unknown": Unknown,
     "_missing": _missing, "_column": row_column, "_shift": shift_date, "_divide": divide, "_verdict": _verdict,
     "_mentions": mentions, "_dynamic_mentions": _dynamic_mentions, "_skip": _skip,
+    "_range_index": _range_index, "_range_pick": _range_pick,
     "_t_param": _t_param, "_t_table": _t_table, "_t_constant": _t_constant, "_t_row": _t_row,
     "_t_member": _t_member, "_t_row_member": _t_row_member, "_t_mentions": _t_mentions,
     "_DefinitionRead": DefinitionRead,
