@@ -624,7 +624,9 @@ class Gen:
                 self.locals = {}
             return body
 
-        body = ["    f[0] = lines"]
+        # One line makes no pair: most claims have one line or two, and building the
+        # partner lists costs more than the rule's own tests.
+        body = ["    if len(lines) < 2:", "        return", "    f[0] = lines"]
         if guard is not None and guard.pair_rows is not None:
             # First the codes: when no two codes the claim bills make a row of the table,
             # no pair can match, and no line is looked at (most claims, for NCCI pairs).
