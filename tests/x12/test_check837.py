@@ -100,6 +100,25 @@ def test_a_missing_required_loop_makes_its_claims_errors_and_the_next_transactio
         assert any("required loop 2010BB (Payer Name" in f["message"] for f in result["findings"])
 
 
+def test_segments_of_a_claim_without_its_clm_are_reported_when_no_claim_takes_them(tmp_path):
+    # The first claim loses its CLM and the other claims move to a subscriber of their
+    # own: the first subscriber is left holding a claim's segments and no claim.
+    path = example(tmp_path, b"CLM*X12-01*48.00***11:B:1*Y*A*Y*Y~\n", b"")
+    second = (b"HL*3*1*22*0~\nSBR*P*18*******MB~\nNM1*IL*1*SYNTHETIC*PATIENTTWO****MI*SYN000000A2~\n"
+              b"NM1*PR*2*MEDICARE PART B*****PI*SYNMAC01~\n")
+    text = path.read_bytes().replace(b"CLM*X12-02", second + b"CLM*X12-02").replace(b"SE*53*0001", b"SE*56*0001")
+    path.write_bytes(text)
+    code, out, _ = run(str(path), "--format", "jsonl")
+    found = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert [r["claim_id"] for r in found] == ["X12-02", "X12-03", "X12-04", "X12-05", None]
+    orphaned = found[-1]
+    assert orphaned["verdict"] == "error" and orphaned["record"] == f"{path}:ST 0001"
+    messages = [f["message"] for f in orphaned["findings"]]
+    assert any("(HI) of ST 0001: segment HI is not expected in loop 2010BB" in m for m in messages)
+    assert any("(SV1) of ST 0001: segment SV1 is not expected" in m for m in messages)
+
+
 def test_reader_warnings_are_warn_findings_beside_the_rules(tmp_path):
     path = example(tmp_path, b"CLM*X12-04*48.00*", b"CLM*X12-04*50.00*")
     (result,) = [r for r in results(str(path), "--documentation", str(DOCS)) if r["claim_id"] == "X12-04"]

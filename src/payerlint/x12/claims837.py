@@ -82,11 +82,13 @@ def read_837p(source: Source, label: str | None = None, registry: Registry | Non
 class _Level:
     """Values of a billing provider, subscriber or patient level, each with its source."""
 
-    __slots__ = ("values", "problems")
+    __slots__ = ("values", "problems", "used")
 
     def __init__(self) -> None:
         self.values: dict[str, tuple[str, SegmentRef]] = {}
         self.problems: list[Diagnostic] = []
+        self.used = False
+        """A claim was read under this level, and took its problems with it."""
 
     def get(self, name: str) -> tuple[str, SegmentRef] | None:
         return self.values.get(name)
@@ -203,6 +205,7 @@ class _Reader:
                 self._route(problem)
             if self.claim is not None:
                 yield self._finish_claim()
+            self._unclaimed(self.billing, self.subscriber, self.patient)
         self.header.extend(self._envelope(p) for p in event.problems)
         if self.delivered:
             # The version warning went out with every claim; repeat it only beside errors.
@@ -228,19 +231,34 @@ class _Reader:
         segment, loop = placed.segment, placed.loop
         if placed.opened:
             if loop == "2000A":
+                self._unclaimed(self.billing, self.subscriber, self.patient)
                 self.billing, self.subscriber, self.patient = _Level(), _Level(), None
             elif loop == "2000B":
+                self._unclaimed(self.subscriber, self.patient)
                 self.subscriber, self.patient = _Level(), None
             elif loop == "2000C":
+                self._unclaimed(self.patient)
                 self.patient = _Level()
             elif loop == "2300":
                 self.claims += 1
                 self.claim = _Claim(self.claims, segment, self.billing, self.subscriber, self.patient)
+                for level in (self.billing, self.subscriber, self.patient):
+                    if level is not None:
+                        level.used = True
         for problem in placed.problems:
             self._route(problem)
         handler = _HANDLERS.get((loop, segment.id)) or _HANDLERS.get(("*", segment.id))
         if handler is not None:
             handler(self, segment, loop)
+
+    def _unclaimed(self, *levels: _Level | None) -> None:
+        """A level's problems travel with the claims read under it; a level that is left
+        with none (its CLM missing or broken) hands them to the transaction's own record,
+        so the segments that could not be placed are still reported."""
+        for level in levels:
+            if level is not None and not level.used and level.problems:
+                self.header.extend(level.problems)
+                level.problems = []
 
     def _route(self, problem: Problem) -> None:
         d = problem_diagnostic(problem, self.label)
