@@ -369,3 +369,15 @@ def test_the_combined_fix_rebases_fixes_that_touch_the_same_array(check):
     assert fired(result) == {"modifier.59_with_x", "modifier.therapy_multiple"}
     fixed = apply_patch(data, result.fix)
     assert sorted(fixed["lines"][0]["modifiers"]) == ["GP", "XS"] and check(fixed).verdict == "clean"
+
+
+def test_the_combined_fix_replaces_an_invalid_pointer_list_the_claim_has(check):
+    # The finding's own fix adds the whole list, which replaces the one the claim has
+    # (RFC 6902 add on an existing member): the combined fix must do the same, not keep
+    # the pointer to a diagnosis that is not there.
+    data = claim()
+    data["lines"][0]["diagnosis_pointers"] = [2]
+    result = check(data)
+    assert "diagnosis.pointer_invalid" in fired(result)
+    fixed = apply_patch(data, result.fix)
+    assert fixed["lines"][0]["diagnosis_pointers"] == [1] and check(fixed).verdict == "clean"

@@ -179,9 +179,20 @@ def combine(original: dict | None, fixes) -> list[dict]:
     return out + removals
 
 
+def _has(doc: Any, pointer: str) -> bool:
+    try:
+        _resolve(doc, pointer)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return False
+    return True
+
+
 def _rebase(op: dict, original: dict, doc: dict) -> dict | None:
     """`op` with an array position moved to where the value it named now stands."""
     tokens = _tokens(op["path"])
+    if op["op"] == "add" and isinstance(op.get("value"), list) and tokens[-1:] != ["-"] and _has(original, op["path"]):
+        # Adding a member the claim already has replaces it (RFC 6902): the same as a replace.
+        op = {**op, "op": "replace"}
     if op["op"] == "replace" and isinstance(op.get("value"), list):
         # A whole array rewritten from the claim as submitted: when an earlier fix already
         # changed it, make the same change (what it dropped, what it added) to the array
