@@ -338,6 +338,22 @@ def test_serve_listens_on_loopback_unless_told_otherwise():
     assert (args.host, args.port, args.token) == ("0.0.0.0", 9000, "t")
 
 
+def test_rulebooks_of_the_bundled_tree_are_found_under_a_team_tree(tmp_path):
+    # A team tree is an overlay: a family@quarter it does not hold itself comes from the
+    # bundled tree underneath, for the rulebook and diff endpoints as for checking.
+    from payerlint.home import resolve_home
+    from payerlint.payers.registry import Registry
+    from payerlint.server.views import NotFound, rulebook_ref
+
+    for folder in ("payers", "rulebooks"):
+        (tmp_path / folder).mkdir()
+    registry = Registry.load(resolve_home(tmp_path))
+    assert rulebook_ref(registry, "medicare", "2026Q2") == "medicare@2026Q2"
+    assert rulebook_ref(registry, "therapy-common", "2026Q2") == "therapy-common@2026Q2"
+    with pytest.raises(NotFound, match="quarters with a rulebook: 2025Q4, 2026Q1"):
+        rulebook_ref(registry, "medicare", "2031Q1")
+
+
 def test_reload_serves_a_changed_rule_tree_without_a_restart(tmp_path):
     import shutil
 

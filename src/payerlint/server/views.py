@@ -52,13 +52,13 @@ def rulebook_ref(registry: Registry, payer: str, quarter: str) -> str:
     found = registry.resolve(payer)
     if found is not None:
         family = found.rulebook_family
-    elif _FAMILY.match(payer) and (registry.home.rulebooks / payer).is_dir():
+    elif _FAMILY.match(payer) and payer in registry.home.families():
         family = payer
     else:
         closest = ", ".join(registry.closest(payer))
         raise NotFound(f"no payer or rulebook family '{payer}'; closest payer ids: {closest}")
-    folder = registry.home.rulebooks / family
-    quarters = sorted(p.stem for p in folder.glob("*.rules"))
+    # Every tree of the home: a team tree's own quarters over the bundled ones.
+    quarters = [str(q) for q, _ in registry.home.quarters_of(family)]
     if str(parsed) not in quarters:
         raise NotFound(f"no {family} rulebook for {parsed}; quarters with a rulebook: {', '.join(quarters) or 'none'}")
     return f"{family}@{parsed}"
