@@ -42,6 +42,23 @@ def test_check_many_yields_one_result_per_claim_in_order_as_it_goes(clean_claim)
     assert [r.verdict for r in rest] == ["deny", "error", "clean", "error"]
 
 
+def test_a_claim_that_contains_itself_is_an_error_result_and_shared_values_are_fine(clean_claim):
+    # A cycle is no JSON value: it gets an error naming where, instead of a walk that
+    # never ends. The same list object used by two lines is an ordinary claim.
+    looped = copy.deepcopy(clean_claim)
+    looped["lines"][0]["x-back"] = looped
+    result = Router().check(looped)
+    assert result.verdict == "error"
+    assert [f.message for f in result.findings] == [
+        "/lines/0/x-back: the claim contains itself here (a cycle): a JSON value cannot"]
+    shared = copy.deepcopy(clean_claim)
+    shared["lines"].append(dict(shared["lines"][0], code="97110"))
+    modifiers = ["GP"]
+    for line in shared["lines"]:
+        line["modifiers"] = modifiers
+    assert Router().check(shared).verdict != "error"
+
+
 def test_a_router_does_no_file_system_work_per_claim(clean_claim, monkeypatch):
     router = Router(Registry.load(ROOT))
     later = copy.deepcopy(clean_claim)

@@ -191,11 +191,37 @@ class _PythonError:
 # --- JSON-ness --------------------------------------------------------------------
 
 
+_EXIT = object()
+MAX_VALUES = 1_000_000
+"""More values than this in a claim handed over as Python objects is refused before any
+later stage walks it (a list holding the same list twice, 30 deep, is 2**30 values)."""
+
+
 def _json_problems(data: Any) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     stack: list[tuple[Any, Path]] = [(data, ())]
+    # The containers on the way down to the value in hand: one met again is a cycle (a
+    # claim that holds itself), which no JSON document can be and every later stage would
+    # follow forever. The same container met twice side by side is fine (it is copied).
+    open_containers: set[int] = set()
+    seen = 0
     while stack and len(problems) < 20:
         value, path = stack.pop()
+        if value is _EXIT:
+            open_containers.discard(path)
+            continue
+        seen += 1
+        if seen > MAX_VALUES:
+            problems.append(Diagnostic(SCHEMA_VIOLATION, f"the claim holds more than {MAX_VALUES:,} values",
+                                       pointer=""))
+            break
+        if isinstance(value, (dict, list)):
+            if id(value) in open_containers:
+                problems.append(Diagnostic(SCHEMA_VIOLATION, "the claim contains itself here (a cycle): a JSON "
+                                           "value cannot", pointer=pointer(path)))
+                continue
+            open_containers.add(id(value))
+            stack.append((_EXIT, id(value)))
         if isinstance(value, str):
             if not value.isascii():
                 try:
