@@ -199,16 +199,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the check, payers, rulebooks and diff API (/v1, OpenAPI at /openapi.json) and the web "
                     "workbench (/). Needs the optional extra: pip install 'payerlint[server]'.")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    server.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     server.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every endpoint but /healthz "
                                         "(default: $PAYERLINT_TOKEN; prefer it, a command line is visible to others)")
-    server.add_argument("--max-body", type=int, default=16 << 20, metavar="BYTES",
+    server.add_argument("--max-body", type=_body_limit, default=16 << 20, metavar="BYTES",
                         help="largest request body accepted; larger gets 413 (default 16 MiB)")
     server.set_defaults(run=_serve)
     return parser
 
 
 # ------------------------------------------------------------------ check
+
+
+def _whole(text: str, what: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what} as a whole number; got {text!r}") from None
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"expected {what} from {low}" + (f" to {high}" if high is not None else
+                                                                           " up") + f"; got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    return _whole(text, "a port", 0, 65535)
+
+
+def _body_limit(text: str) -> int:
+    return _whole(text, "a body limit in bytes", 1)
 
 
 def _jobs(text: str) -> int:

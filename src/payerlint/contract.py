@@ -139,6 +139,10 @@ class Result(Protocol):
     @property
     def complete(self) -> bool:
         """Whether every rule that applies could run (no `error`, nothing not evaluated)."""
+    @property
+    def source(self) -> JSONObject | None:
+        """For a claim read from FHIR or an 837P: its format and the location in the input
+        of each pointer the result names; None for a claim given as payerlint JSON."""
     def to_json(self) -> JSONObject: ...
     def dumps(self) -> str: ...
 

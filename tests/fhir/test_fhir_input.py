@@ -86,6 +86,8 @@ def test_a_finding_and_its_fix_are_told_in_fhir_terms(router):
     assert located(result) == {"/lines/0/units": "Claim.item[0].quantity.value"}
     out = json.loads(result.dumps())
     assert out["source"] == {"format": "FHIR R4 Claim", "locations": {"/lines/0/units": "Claim.item[0].quantity.value"}}
+    assert result.source == out["source"]  # the same on the typed result (docs/api.md)
+    assert router.check(json.loads((DATA / "clean_claim.json").read_text())).source is None  # payerlint JSON
 
 
 def test_a_value_the_schema_refuses_is_reported_at_its_fhir_location(router):

@@ -293,6 +293,8 @@ def test_the_token_guards_every_endpoint_but_the_health_check(server):
                 answer = anonymous.request(method, path, headers=headers, content=b"{}")
                 assert answer.status_code == 401, (method, path, headers)
                 assert answer.headers["www-authenticate"].startswith("Bearer")
+        for scheme in ("bearer", "BEARER"):  # the scheme is case-insensitive (RFC 7235)
+            assert anonymous.get("/v1/payers", headers={"Authorization": f"{scheme} {TOKEN}"}).status_code == 200
         page = anonymous.get("/")  # the workbench's files hold no data; its API calls send the token
         assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
 
@@ -310,6 +312,18 @@ def test_the_access_log_names_method_path_status_and_time_never_claim_content(cl
     assert MARKER not in log
 
 
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                     b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n" + b'{"claim_id": "HANGUP", ' * 3)
+    deadline = time.monotonic() + 10
+    while "POST /v1/check 499" not in Path(server.log).read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = Path(server.log).read_text()
+    assert "POST /v1/check 499" in log
+    assert "Traceback" not in log and "Exception in ASGI application" not in log
+
+
 def test_the_openapi_document_is_valid_openapi_3_1_built_from_the_shipped_schemas(client):
     from openapi_spec_validator import validate
 
@@ -324,9 +338,10 @@ def test_the_openapi_document_is_valid_openapi_3_1_built_from_the_shipped_schema
     assert document["security"] == [{"bearer": []}] and document["paths"]["/healthz"]["get"]["security"] == []
     # A result the service wrote validates against the document's own Result schema.
     resolver_doc = copy.deepcopy(document)
-    result = client.post("/v1/check", json=denied()).json()
-    jsonschema.validate(result, {"$ref": "#/components/schemas/Result", **resolver_doc},
-                        cls=jsonschema.Draft202012Validator)
+    for params in ({}, {"explain": "true"}):  # an explanation has a property named `definitions`
+        result = client.post("/v1/check", params=params, json=denied()).json()
+        jsonschema.validate(result, {"$ref": "#/components/schemas/Result", **resolver_doc},
+                            cls=jsonschema.Draft202012Validator)
 
 
 def test_serve_listens_on_loopback_unless_told_otherwise():

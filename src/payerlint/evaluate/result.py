@@ -91,6 +91,12 @@ class Result:
         claim means clean only as far as payerlint could check (see `not_evaluated`)."""
         return self.verdict != "error" and not self.not_evaluated
 
+    @property
+    def source(self) -> dict | None:
+        """Where a claim read from FHIR or an 837P came from (format, and the location of
+        each pointer the result names); None for payerlint JSON."""
+        return next((value for key, value in self.extra if key == "source"), None)
+
     def to_json(self) -> dict:
         out: dict[str, Any] = {
             "claim_id": self.claim_id, "payer_id": self.payer_id, "rulebooks": list(self.rulebooks),

@@ -48,11 +48,36 @@ def serve(home: Home, host: str, port: int, token: str | None, max_body: int) ->
     if not _loopback(host) and token is None:
         print(f"payerlint serve: listening on {host} without a token: anyone who can reach this address can use "
               f"the service; set {TOKEN_ENV} or --token", file=sys.stderr)
+    # The socket is bound here, before the rulebooks are loaded, so a port in use or an
+    # address this machine does not have is a plain error (exit 2), not a failure of the
+    # server after it started.
+    try:
+        listening = _bind(host, port)
+    except OSError as exc:
+        print(f"payerlint serve: cannot listen on {host} port {port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     app = create_app(Settings(home, token, max_body))
+    port = listening.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     print(f"payerlint serve: workbench http://{shown}:{port}/  API /v1  OpenAPI /openapi.json"
           + ("  (bearer token required)" if token else ""), file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=LOGGING, server_header=False,
                             proxy_headers=False)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[listening])
     return 0
+
+
+def _bind(host: str, port: int):
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock

@@ -15,6 +15,7 @@ import time
 from typing import Iterable
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCESS = logging.getLogger("payerlint.server.access")
@@ -50,6 +51,10 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, observe)
+        except ClientDisconnect:
+            # The client went away while sending its body or reading the answer: nobody is
+            # left to answer and nothing failed here, so no 500 and no traceback in the log.
+            status = 499
         finally:
             ACCESS.info("%s %s %d %.1fms", scope["method"], scope["path"], status,
                         (time.perf_counter() - started) * 1000)
@@ -62,7 +67,7 @@ class BearerToken:
 
     def __init__(self, app: ASGIApp, token: str | None, open_paths: tuple[str, ...], open_prefixes: tuple[str, ...]):
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.expected = token.encode() if token else None
         self.open_paths = open_paths
         self.open_prefixes = open_prefixes
 
@@ -75,7 +80,10 @@ class BearerToken:
             if name == b"authorization":
                 given = value
                 break
-        if not hmac.compare_digest(given, self.expected):
+        # The scheme is case-insensitive (RFC 7235 sec. 2.1); the token is compared in
+        # constant time.
+        scheme, _, credentials = given.strip().partition(b" ")
+        if not (scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self.expected)):
             await send_json(send, 401, {"error": "a bearer token is required: send 'Authorization: Bearer <token>' "
                                                  "with the token the service was started with"},
                             [(b"www-authenticate", b'Bearer realm="payerlint"')])

@@ -21,9 +21,11 @@ _COMPONENT = {"claim": "Claim", "result": "Result", "diagnostic": "Diagnostic", 
 def _component(name: str, schema: JSONObject, out: dict[str, Any]) -> None:
     prefix = _COMPONENT[name]
 
-    def rewrite(node: Any) -> Any:
+    def rewrite(node: Any, root: bool = False) -> Any:
+        # Only the document's own keywords go: a property that happens to be named
+        # `definitions` (the explanation's) stays.
         if isinstance(node, dict):
-            fixed = {k: rewrite(v) for k, v in node.items() if k not in ("$schema", "$id", "definitions")}
+            fixed = {k: rewrite(v) for k, v in node.items() if not (root and k in ("$schema", "$id", "definitions"))}
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/definitions/"):
                 fixed["$ref"] = f"#/components/schemas/{prefix}.{ref.rsplit('/', 1)[1]}"
@@ -32,7 +34,7 @@ def _component(name: str, schema: JSONObject, out: dict[str, Any]) -> None:
             return [rewrite(v) for v in node]
         return node
 
-    top = rewrite(schema)
+    top = rewrite(schema, root=True)
     top["x-payerlint-schema-id"] = schema["$id"]
     out[prefix] = top
     for key, definition in schema.get("definitions", {}).items():
