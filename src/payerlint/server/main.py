@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging.config
 import os
+import socket
 import sys
 from typing import Any
 
@@ -67,8 +68,7 @@ def serve(home: Home, host: str, port: int, token: str | None, max_body: int) ->
     return 0
 
 
-def _bind(host: str, port: int):
-    import socket
+def _bind(host: str, port: int) -> "socket.socket":
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
