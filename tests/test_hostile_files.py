@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -98,6 +99,33 @@ def test_import_refuses_targets_that_are_not_table_files(tmp_path):
     fresh = cli("import", "mue", str(source), "-o", str(tmp_path / "new" / "deeper" / "mue.csv"))
     assert fresh.returncode == 0, fresh.stderr
     assert (tmp_path / "new" / "deeper" / "mue.csv").is_file()
+
+
+def test_check_export_and_remit_write_only_regular_files_that_are_not_their_input(tmp_path):
+    claim = tmp_path / "claims" / "claim.json"
+    claim.parent.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "clean_claim.json", claim)
+    before = claim.read_bytes()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for command in (["check", str(claim)], ["export", "--format", "837p", str(claim)],
+                    ["remit", str(ROOT / "examples" / "x12" / "therapy-claims.837"), "--claims", str(claim)]):
+        for target, says in ((fifo, "is not a regular file"), ("/dev/null", "is not a regular file"),
+                             (claim, "is an input of this run"), (claim.parent / "out.jsonl", "inside the folder")):
+            if says == "inside the folder" and command[0] != "check":
+                continue
+            inputs = [str(claim.parent)] if says == "inside the folder" else []
+            done = cli(*command[:1], *inputs, *command[1:], "-o", str(target))
+            assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, (command, target)
+            assert claim.read_bytes() == before
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    # A symlink to a results file is written through: the file it names gets the results.
+    results = tmp_path / "results.jsonl"
+    results.write_text("old\n")
+    (tmp_path / "link.jsonl").symlink_to(results)
+    done = cli("check", str(claim), "--format", "jsonl", "-o", str(tmp_path / "link.jsonl"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "link.jsonl").is_symlink() and '"claim_id":"C-1001"' in results.read_text()
 
 
 def registry_tree(tmp_path):

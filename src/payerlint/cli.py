@@ -285,7 +285,7 @@ def _check(args) -> int:
         results = Progress(sys.stderr, reading, _input_size(args.files)).watch(results)
     try:
         if args.output:
-            with atomic_output(args.output) as out:
+            with atomic_output(args.output, inputs=args.files) as out:
                 tally = write_results(results, args.format, out, strict=args.strict)
         else:
             tally = write_results(results, args.format, sys.stdout, strict=args.strict)

@@ -53,7 +53,7 @@ def run(args: Any) -> int:
     text = WRITERS[args.format](outcome.report)
     try:
         if args.output:
-            with atomic_output(args.output) as out:
+            with atomic_output(args.output, inputs=[*args.remittances, *args.claims], what="report") as out:
                 out.write(text)
         else:
             sys.stdout.write(text)

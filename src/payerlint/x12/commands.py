@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
-import tempfile
 import tomllib
 from dataclasses import fields, replace
 from pathlib import Path
@@ -80,6 +78,15 @@ def export(paths: list[str], fixes_path: str | None, envelope: str | None, outpu
            err: TextIO, registry=None) -> int:
     from payerlint.claims.reader import read_records
 
+    from payerlint.output.atomic import OutputPathError, output_target
+
+    inputs = [*paths, *(p for p in (fixes_path, envelope) if p)]
+    if output is not None:
+        try:
+            output_target(output, inputs, "837P file")
+        except OutputPathError as exc:
+            err.write(f"payerlint: {exc}\n")
+            return EXIT_USAGE
     settings = load_settings(envelope) if envelope else WriterSettings()
     fixes, fix_problems = _load_fixes(fixes_path) if fixes_path else ({}, [])
     for message in fix_problems:
@@ -140,7 +147,7 @@ def export(paths: list[str], fixes_path: str | None, envelope: str | None, outpu
         err.write("note: the claim model holds no names, addresses or tax ids; the 837P's submitter, receiver, "
                   "billing provider and subscriber names are placeholders (set them with --envelope FILE.toml), "
                   f"and ISA15 is '{settings.usage}'\n")
-    _write(output, buffer.getvalue())
+    _write(output, buffer.getvalue(), inputs)
     return status
 
 
@@ -189,18 +196,13 @@ def load_settings(path: str) -> WriterSettings:
     return settings
 
 
-def _write(output: str | None, text: str) -> None:
+def _write(output: str | None, text: str, inputs: list[str]) -> None:
+    from payerlint.output.atomic import atomic_output
+
     if output is None:
         sys.stdout.write(text)
         return
-    # Write beside the target and rename, so an interrupted run never leaves half a file.
-    folder = os.path.dirname(os.path.abspath(output))
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".payerlint-", suffix=".837")
-    try:
-        with os.fdopen(handle, "w", encoding="latin-1", newline="") as stream:
-            stream.write(text)
-        os.replace(temp, output)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    # Beside the target and renamed, so an interrupted run never leaves half a file; only
+    # a regular file (or a new name) is replaced (output/atomic.py).
+    with atomic_output(output, inputs, encoding="latin-1", what="837P file") as stream:
+        stream.write(text)
