@@ -228,6 +228,32 @@ def test_one_line_array_file_is_still_an_array(tmp_path):
     assert [r.origin for r in read(path)] == [f"{path}[0]", f"{path}[1]"]
 
 
+def test_a_one_line_array_longer_than_a_claim_is_still_an_array(tmp_path, monkeypatch):
+    # `json.dumps(claims)` writes thousands of claims on one line: a document, not one
+    # claim that is too long. A too-long line that is not first, or not an array, is
+    # still one unreadable record.
+    from payerlint.claims import reader
+
+    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 1000)
+    claims = [claim(n) for n in range(40)]
+    path = write(tmp_path / "a.json", json.dumps(claims) + "\n")
+    records = read(path)
+    assert [r.data for r in records] == claims and records[39].origin == f"{path}[39]"
+    monkeypatch.setattr(reader, "MAX_DOCUMENT_LINE_BYTES", 2000)
+    (only,) = read(path)
+    assert only.data is None and "a claim may be at most 1,000 bytes" in only.error.message
+
+
+def test_documents_one_after_another_are_one_record_each(tmp_path):
+    # What `jq . a.json b.json` writes: pretty-printed documents back to back.
+    text = json.dumps(claim(1), indent=2) + "\n" + json.dumps(claim(2), indent=2) + "\n"
+    path = write(tmp_path / "two.json", text)
+    records = read(path)
+    second_line = json.dumps(claim(1), indent=2).count("\n") + 2
+    assert [r.data for r in records] == [claim(1), claim(2)]
+    assert [r.origin for r in records] == [f"{path}:1", f"{path}:{second_line}"]
+
+
 def test_bom_only_at_the_start_of_the_file(tmp_path):
     data = b"\xef\xbb\xbf" + jsonl(claim(1)).encode() + b"\xef\xbb\xbf" + jsonl(claim(2)).encode() + jsonl(claim(3)).encode()
     path = write(tmp_path / "c.jsonl", data)

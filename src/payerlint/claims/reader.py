@@ -39,6 +39,10 @@ MAX_RECORD_BYTES = 4 << 20
 """The longest JSON Lines line read as a claim (4 MiB; the schema's limits keep a real
 claim far smaller). A longer line is one unreadable record, skipped without holding it."""
 _BOM = "\ufeff"
+MAX_DOCUMENT_LINE_BYTES = 256 << 20
+"""A file's first line that opens an array (`[{...}, {...}]`, as `json.dumps` writes a
+list of claims on one line) is read whole up to this size: it is a document of many
+claims, not one claim that is too long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +308,7 @@ class _Lines:
         self._reading = reading
         self.defer = bool(reading and reading.defer)
         self.number = 0
+        self._content = False  # a line that is not blank was read
 
     def next(self) -> _Line | None:
         raw = self._stream.readline(MAX_RECORD_BYTES + 1)
@@ -313,15 +318,31 @@ class _Lines:
         if self._reading is not None:
             self._reading.bytes += len(raw)
         if len(raw) > MAX_RECORD_BYTES:
+            first = not self._content
+            self._content = True
             size = len(raw)
             newline = b"\n" if self._binary else "\n"
+            head = raw[:16].lstrip(b"\xef\xbb\xbf \t\r" if self._binary else _BOM + " \t\r")
+            pieces = [raw] if first and head[:1] in (b"[", "[") else None
             while not raw.endswith(newline):
                 raw = self._stream.readline(1 << 20)
                 if not raw:
                     break
                 size += len(raw)
+                if self._reading is not None:
+                    self._reading.bytes += len(raw)
+                if pieces is not None:
+                    pieces.append(raw)
+                    if size > MAX_DOCUMENT_LINE_BYTES:
+                        pieces = None
+            if pieces is not None:
+                whole = (b"" if self._binary else "").join(pieces)
+                return _decoded(self.number, whole) if self._binary else _decoded(self.number, whole, text=whole)
             return _Line(self.number, None, size=size)
-        return _decoded(self.number, raw) if self._binary else _decoded(self.number, raw, text=raw)
+        line = _decoded(self.number, raw) if self._binary else _decoded(self.number, raw, text=raw)
+        if not line.blank:
+            self._content = True
+        return line
 
     def next_content(self, seen: list[_Line]) -> _Line | None:
         """The next line that is not blank; every line read is appended to `seen`."""
@@ -459,6 +480,14 @@ def _read_whole(label: str, seen: list[_Line], lines: _Lines, document: bool) ->
             span = Span(label, line_number, column, line_number, column + 1)
             yield _error(label, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}", span)
             return
+        if problem[0] == "Extra data":
+            # Documents one after the other, as `jq . a.json b.json` writes them: each
+            # is a record, named by the line it starts on.
+            documents = _documents(text)
+            if documents is not None:
+                for number, value in documents:
+                    yield _value_record(f"{label}:{number}", value)
+                return
     elif not jsonl:
         # One document with a line that cannot be read: say where, once.
         first_bad = bad[0]
@@ -471,6 +500,29 @@ def _read_whole(label: str, seen: list[_Line], lines: _Lines, document: bool) ->
         return
     for line in content:
         yield _line_record(label, line)
+
+
+def _documents(text: str) -> list[tuple[int, Any]] | None:
+    """(line, value) for each JSON document of a text that is several in a row, or None
+    when one of them does not parse (the caller then reports line by line)."""
+    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+    out, at, line = [], 0, 1
+    while True:
+        start = at
+        while at < len(text) and text[at] in _JSON_SPACE:
+            at += 1
+        line += text.count("\n", start, at)
+        if at == len(text):
+            return out if len(out) > 1 else None
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except (ValueError, RecursionError, _Refused):
+            return None
+        if _has_surrogate(value):
+            return None
+        out.append((line, value))
+        line += text.count("\n", at, end)
+        at = end
 
 
 def _whole_value(label: str, value: Any) -> Iterator[Record]:
