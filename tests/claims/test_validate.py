@@ -308,3 +308,17 @@ def test_recursive_custom_schema():
         ("/node/kids/0/kids/0/of", "unknown field 'of'"),
         ("/node/kids/0/kids/0/on", "expected a date like 2026-05-14, got an integer"),
     ]
+
+
+@pytest.mark.parametrize("depth", [150, 995, 1020])
+def test_a_value_nested_deeper_than_any_claim_is_one_problem_not_a_crash(validator, depth):
+    # Parsers accept up to about a thousand levels; the reference validator recursed and
+    # ran out of stack between 990 and 1023 (an internal error, exit 3).
+    data = claim()
+    nested: list = ["M54.50"]
+    for _ in range(depth):
+        nested = [nested]
+    data["diagnoses"] = nested
+    (problem,) = validator.validate(data)
+    assert "nested more than 100 levels deep" in problem.message
+    assert problem.pointer == "/diagnoses" + "/0" * 99

@@ -192,6 +192,10 @@ class _PythonError:
 
 
 _EXIT = object()
+MAX_DEPTH = 100
+"""Deeper than this is refused here, by a walk that holds no Python stack: the reference
+validator (jsonschema) and later stages recurse, and a claim (ten levels at most, with an
+`x-` extension or two) has no use for more."""
 MAX_VALUES = 1_000_000
 """More values than this in a claim handed over as Python objects is refused before any
 later stage walks it (a list holding the same list twice, 30 deep, is 2**30 values)."""
@@ -216,6 +220,10 @@ def _json_problems(data: Any) -> list[Diagnostic]:
                                        pointer=""))
             break
         if isinstance(value, (dict, list)):
+            if len(path) >= MAX_DEPTH:
+                problems.append(Diagnostic(SCHEMA_VIOLATION, f"a value is nested more than {MAX_DEPTH} levels deep "
+                                           "here; a claim needs far fewer", pointer=pointer(path)))
+                continue
             if id(value) in open_containers:
                 problems.append(Diagnostic(SCHEMA_VIOLATION, "the claim contains itself here (a cycle): a JSON "
                                            "value cannot", pointer=pointer(path)))
