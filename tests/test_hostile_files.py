@@ -61,6 +61,30 @@ def test_a_table_outside_the_rulebook_tree_is_refused_without_reading_it(tmp_pat
     assert SECRET_LINE not in rendered and "secret" not in rendered
 
 
+def test_extends_reads_only_rulebook_files(tmp_path, outside):
+    # A path given to `extends` that is not a .rules file (or a link to one) is refused
+    # before it is opened: its first line was parsed and quoted under a caret.
+    (tmp_path / "linked.rules").symlink_to(outside)
+    for target in (str(outside), "linked.rules"):
+        (tmp_path / "t.rules").write_text(f'rulebook t "t" quarter 2026Q2\n  extends "{target}"\n', encoding="utf-8")
+        with pytest.raises(DiagnosticError) as caught:
+            Loader(Home(tmp_path, "t")).load(str(tmp_path / "t.rules"))
+        rendered = "\n".join(d.render() for d in caught.value.diagnostics)
+        assert "which is not a rulebook file (.rules)" in rendered and SECRET_LINE not in rendered
+
+
+def test_a_rulebook_test_table_outside_the_tree_is_refused_without_reading_it(tmp_path, outside):
+    tests = tmp_path / "team" / "rulebooks" / "medicare" / "tests"
+    (tests / "claims").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "data" / "clean_claim.json", tests / "claims" / "clean.json")
+    (tests / "t.toml").write_text('base = "claims/clean.json"\nquarters = ["2026Q2"]\n[[case]]\nname = "x"\n'
+                                  f'verdict = "clean"\n[case.tables]\nmue = "{outside}"\n', encoding="utf-8")
+    outside.write_text("97140,ZZSECRET,1\n", encoding="utf-8")
+    done = cli("test", str(tests / "t.toml"), "--home", str(tmp_path / "team"))
+    assert done.returncode == 2 and "is outside the rulebook tree and the test file's folder" in done.stdout + done.stderr
+    assert "ZZSECRET" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
 def test_tables_shared_inside_the_tree_and_beside_a_loose_rulebook_still_load(tmp_path):
     tree = tmp_path / "tree" / "rulebooks"
     (tree / "shared" / "tables").mkdir(parents=True)

@@ -23,6 +23,7 @@ any of them; a case that names a rule in `quiet` is a near miss its author chose
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -40,6 +41,16 @@ from payerlint.source import Span
 
 # Rule ids a finding can carry that no rulebook declares: claim-reading problems.
 INPUT_RULE_IDS = frozenset(INPUT_RULES.values()) | {"input.schema", "input.json", "input.file"}
+
+
+def _outside(path: str, rulebook: str, span) -> bool:
+    """Whether a case's table file is outside both the tree of the rulebook under test and
+    the folder of the test file that names it (symbolic links followed)."""
+    from payerlint.compile.declarations import outside_tree
+
+    test_folder = os.path.dirname(span.file) if span is not None and span.file else "."
+    return (outside_tree(path, os.path.dirname(rulebook)) is not None
+            and outside_tree(path, test_folder) is not None)
 
 
 @dataclass
@@ -213,6 +224,10 @@ class Runner:
 
     def _run_family(self, entry: _Family, report: Report, claims: dict) -> None:
         available = {str(q): entry.folder / f"{q}.rules" for q in quarters_in(entry.folder)}
+        if not available:
+            # Tests with no rulebook beside them: a team tree testing a family it takes
+            # from the bundled tree underneath, as the home resolves it.
+            available = {str(q): path for q, path in self.loader.home.quarters_of(entry.folder.name)}
         files = sorted(entry.files) or sorted((entry.folder / "tests").glob("*.toml"))
         under_test = set(available) if entry.quarters is None else set(entry.quarters)
         if entry.files:
@@ -371,6 +386,13 @@ class Runner:
                 path = str(self._workdir / f"table-{number}-{override.name}.csv")
                 Path(path).write_text(override.text, encoding="utf-8")
                 csv_files[path] = (override.span, override.text_line)
+            elif path is not None and _outside(path, compiled.path, override.span):
+                # The same rule as a rulebook's own tables: nothing outside is opened.
+                errors.append(Diagnostic("table_outside_tree", f"table file {override.path} is outside the rulebook "
+                                         "tree and the test file's folder", span=override.span,
+                                         notes=("a test's table is a CSV file beside the test file or in the "
+                                                "rulebook tree, such as \"fixtures/ncci_ptp.csv\"",)))
+                continue
             elif path is not None and Path(path).is_file():
                 # The overlay lives in a scratch folder, and a rulebook reads tables only
                 # from its own tree: it reads a copy, and errors name the original file.

@@ -147,7 +147,7 @@ def compile_table(decl: syn.Table, origin: ir.Origin, errors: list[Diagnostic]) 
     base_dir = os.path.dirname(origin.span.file) if origin.span else "."
     path = os.path.normpath(os.path.join(base_dir, decl.path.value))
     rows, row_lines = {}, {}
-    outside = _outside_tree(path, base_dir) if "\0" not in path else None
+    outside = outside_tree(path, base_dir) if "\0" not in path else None
     if "\0" in path:
         _error(errors, "table_unreadable", "a table path cannot hold a NUL character", decl.path.span,
                "write the path of a CSV file, such as \"tables/ncci_ptp.csv\"")
@@ -165,7 +165,7 @@ def compile_table(decl: syn.Table, origin: ir.Origin, errors: list[Diagnostic]) 
                     tuple(columns[:len(decl.keys)]), tuple(columns), rows, _cite(decl.cite), origin, row_lines)
 
 
-def _outside_tree(path: str, rulebook_dir: str) -> str | None:
+def outside_tree(path: str, rulebook_dir: str) -> str | None:
     """The tree a table must stay in, when `path` leaves it (after following symbolic
     links); None when it is inside. A rulebook in a rule tree (`<tree>/rulebooks/<family>/`)
     may read any table of the tree's `rulebooks/` folder, so families can share one; a

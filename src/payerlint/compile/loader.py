@@ -57,6 +57,13 @@ class Loader:
                 "rulebook_not_found", f"no rulebook {ref} (looked for {path})", span=via,
                 notes=self._nearby(ref) if is_reference else ())])
         real = os.path.realpath(path)
+        if relative_to is not None and not real.endswith(".rules"):
+            # `extends` names a rulebook: any other file (a symbolic link to one included)
+            # is refused before it is opened, so no line of it is parsed or quoted.
+            raise DiagnosticError([Diagnostic(
+                "bad_reference", f"extends names {ref}, which is not a rulebook file (.rules)", span=via,
+                notes=("extend a rulebook by family@quarter (extends medicare@2026Q2) or by the path of its "
+                       ".rules file",))])
         stat = os.stat(real)
         key = (real, stat.st_mtime_ns, stat.st_size)
         with self._lock:
