@@ -434,3 +434,22 @@ def test_memory_stays_flat_over_a_large_jsonl_file(tmp_path):
     assert count == 100_000
     assert peak_first < 200_000
     assert peak_all < 500_000 < size / 10
+
+
+def test_a_pipe_or_device_in_a_folder_is_an_error_record_not_a_hang(tmp_path):
+    # Opening a pipe blocks until someone writes; a link to /dev/zero never ends.
+    write(tmp_path / "a.json", json.dumps(claim(1)))
+    os.mkfifo(tmp_path / "b.json")
+    (tmp_path / "c.jsonl").symlink_to("/dev/zero")
+    records = read(str(tmp_path))
+    assert [r.data for r in records] == [claim(1), None, None]
+    assert all("not a regular file" in r.error.message for r in records[1:])
+
+
+def test_an_endless_line_stops_the_stream_with_an_error(monkeypatch):
+    from payerlint.claims import reader
+
+    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 1000)
+    monkeypatch.setattr(reader, "MAX_SKIPPED_LINE_BYTES", 50_000)
+    (record,) = read("/dev/zero")
+    assert record.data is None and "runs past 50,000 bytes without ending" in record.error.message

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from typing import IO, Any, Iterator, Protocol, Sequence, TextIO
@@ -39,6 +40,9 @@ MAX_RECORD_BYTES = 4 << 20
 """The longest JSON Lines line read as a claim (4 MiB; the schema's limits keep a real
 claim far smaller). A longer line is one unreadable record, skipped without holding it."""
 _BOM = "\ufeff"
+MAX_SKIPPED_LINE_BYTES = 1 << 30
+"""A line is skipped, unread, up to this length; past it the stream is taken for one that
+never ends (a device such as /dev/zero) and reading stops with an error."""
 MAX_DOCUMENT_LINE_BYTES = 256 << 20
 """A file's first line that opens an array (`[{...}, {...}]`, as `json.dumps` writes a
 list of claims on one line) is read whole up to this size: it is a document of many
@@ -251,7 +255,7 @@ def _read_directory(root: str, reading: Reading | None = None,
         for name in filenames:
             if name.lower().endswith(suffixes):
                 path = os.path.join(dirpath, name)
-                entries.append((_parts(root, path), path))
+                entries.append((_parts(root, path), _regular(path)))
     if not entries:
         kinds = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}"
         yield _file_error(root, f"cannot read {root}: the directory has no {kinds} files")
@@ -262,6 +266,20 @@ def _read_directory(root: str, reading: Reading | None = None,
             yield entry
         else:
             yield from _read_file(entry, reading, formats)
+
+
+def _regular(path: str) -> str | Record:
+    """A file found in a folder, or an error record when it is no regular file: a pipe
+    would block the run and a device (a link to /dev/zero) would never end. A path named
+    on the command line is read whatever it is (`<(zcat claims.jsonl.gz)` is a pipe)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return _file_error(path, f"cannot read {path}: {_reason(exc)}")
+    if not stat.S_ISREG(mode):
+        return _file_error(path, f"cannot read {path}: not a regular file (a pipe, device or socket), so it is "
+                                 "skipped when a folder is read; name it on the command line to read it")
+    return path
 
 
 def _parts(root: str, path: str) -> tuple[str, ...]:
@@ -329,6 +347,9 @@ class _Lines:
                 if not raw:
                     break
                 size += len(raw)
+                if size > MAX_SKIPPED_LINE_BYTES:
+                    raise OSError(0, f"line {self.number} runs past {MAX_SKIPPED_LINE_BYTES:,} bytes without "
+                                     "ending (an endless stream?); the rest is not read")
                 if self._reading is not None:
                     self._reading.bytes += len(raw)
                 if pieces is not None:
