@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -266,6 +267,32 @@ def test_the_bundled_replay_example_changes_verdicts_across_the_kx_boundary():
                        "KX-05": ("deny", "warn"), "KX-06": ("deny", "warn"), "KX-07": ("deny", "warn"),
                        "KX-08": ("deny", "deny"), "KX-09": ("deny", "deny"), "KX-10": ("deny", "deny")}
     assert all(d["causes"][0]["name"] == "kx_threshold_pt_slp" for c in report["claims"] for d in c["differences"])
+
+
+def test_replay_output_escapes_what_a_claim_id_could_do_to_a_terminal_or_a_change_log(tmp_path):
+    # Claim ids are the claim's own text: an escape sequence, a newline that would start a
+    # markdown heading, a bar that would split the table, a tag for a rendered change log.
+    source = (ROOT / "examples" / "replay" / "kx-threshold-2025-2026.jsonl").read_text().splitlines()
+    ids = ["K|1", "K\n## EVIL", "K\x1b[31m", "K\u202eevil", "K<script>x</script>"]
+    claims = []
+    for claim_id in ids:
+        data = json.loads(source[4])  # one whose outcome changes (KX-05)
+        data["claim_id"] = claim_id
+        claims.append(json.dumps(data))
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(claims) + "\n")
+    outputs = {}
+    for fmt in ("text", "markdown"):
+        run = subprocess.run([sys.executable, "-m", "payerlint", "diff", "medicare@2025Q4", "medicare@2026Q1",
+                              "--claims", str(path), "--format", fmt], capture_output=True, text=True, cwd=ROOT)
+        assert run.returncode == 1, run.stderr
+        outputs[fmt] = run.stdout
+        assert "\x1b" not in run.stdout and "\u202e" not in run.stdout and "\n## EVIL" not in run.stdout
+    assert "(line 1, /lines/0)" in outputs["text"] and "K\\x1b[31m" in outputs["text"]
+    rows = [line for line in outputs["markdown"].splitlines() if line.startswith("| K")]
+    assert len(rows) == 2 * len(ids)  # two differences each
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 7 for row in rows)  # six cells, none split
+    assert "<script>" not in outputs["markdown"] and "&lt;script&gt;" in outputs["markdown"]
 
 
 def test_diff_exit_codes(tmp_path):

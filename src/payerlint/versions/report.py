@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, TextIO
 
+from payerlint.output.text import printable
 from payerlint.versions.diff import SAMPLE, Change, RulebookDiff
 from payerlint.versions.replay import Impact, Summary
 
@@ -71,18 +72,32 @@ def diff_json(diff: RulebookDiff) -> dict:
             "changes": [c.to_json() for c in diff.changes]}
 
 
+def _place(line: int | None) -> str:
+    # Lines counted from 1, with the JSON pointer, as `payerlint check` tells them.
+    return "claim" if line is None else f"line {line + 1}, /lines/{line}"
+
+
+def _cell(text: str | None) -> str:
+    """A value from a claim in a markdown table cell: control characters escaped, and the
+    characters markdown or HTML would act on made literal (a claim id must not open a
+    heading, split the table or carry a tag into a rendered change log)."""
+    text = printable(text or "")
+    for char in "\\`*_[]|#":
+        text = text.replace(char, "\\" + char)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def write_impacts_text(impacts: Iterable[Impact], summary: Summary, out: TextIO) -> None:
     for impact in impacts:
-        out.write(f"\n{impact.claim_id or '(no claim id)'}  {impact.old.verdict} -> {impact.new.verdict}"
-                  f"  ({impact.record})\n")
+        out.write(f"\n{printable(impact.claim_id or '(no claim id)')}  {impact.old.verdict} -> {impact.new.verdict}"
+                  f"  ({printable(impact.record or '')})\n")
         for d in impact.differences:
-            place = f"line {d.line}" if d.line is not None else "claim"
             missing = f", the claim has no {d.missing}" if d.missing else ""
-            out.write(f"  {d.kind}: {d.rule} ({place}{missing})\n")
+            out.write(f"  {d.kind}: {d.rule} ({_place(d.line)}{missing})\n")
             if d.was is not None:
-                out.write(f"      was: {d.was.severity}: {d.was.message}\n")
+                out.write(f"      was: {d.was.severity}: {printable(d.was.message)}\n")
             if d.now is not None:
-                out.write(f"      now: {d.now.severity}: {d.now.message}\n")
+                out.write(f"      now: {d.now.severity}: {printable(d.now.message)}\n")
             for cause in d.causes:
                 out.write(f"      because: {cause['detail']}\n")
     _summary_text(summary, out)
@@ -103,8 +118,8 @@ def write_impacts_markdown(impacts: Iterable[Impact], summary: Summary, out: Tex
     for impact in impacts:
         for d in impact.differences:
             because = "; ".join(c["detail"] for c in d.causes).replace("|", "\\|")
-            out.write(f"| {impact.claim_id} | {impact.old.verdict} | {impact.new.verdict} | {d.rule} | "
-                      f"{'' if d.line is None else d.line} | {because} |\n")
+            out.write(f"| {_cell(impact.claim_id)} | {impact.old.verdict} | {impact.new.verdict} | {d.rule} | "
+                      f"{'' if d.line is None else d.line + 1} | {because} |\n")
     out.write(f"\n**{summary.changed} of {summary.checked} claims change outcome.**\n")
     for transition, count in sorted(summary.verdicts.items()):
         out.write(f"- verdict {transition}: {count}\n")
