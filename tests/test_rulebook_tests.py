@@ -292,6 +292,15 @@ def test_a_bad_claim_file_names_its_own_line(capsys, tree):
     assert code == 2 and "broken.json:3:13" in out and "not valid JSON" in out
 
 
+def test_json_nested_too_deeply_is_an_error_of_its_case_and_file(capsys, tree):
+    deep = "[" * 5000 + "]" * 5000
+    (tree / "tests" / "claims" / "deep.json").write_text(deep)
+    write(tree, f"base = \"claims/clean.json\"\n[[case]]\nname = \"deep patch\"\npatch = '''{deep}'''\n\n"
+                "[[case]]\nname = \"deep claim file\"\nbase = \"claims/deep.json\"\n")
+    code, out, _ = run(capsys, tree)
+    assert code == 2 and out.count("nested too deeply to read") == 2
+
+
 def test_claims_keep_their_exact_json_values(capsys, tree):
     """The TOML traps: no null, and YAML-like coercion of codes and NO. Claims are JSON text."""
     claim = dict(CLEAN, lines=[dict(CLEAN["lines"][0], body_region="NO")])

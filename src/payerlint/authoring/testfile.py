@@ -160,6 +160,10 @@ class _Reader:
             errors.append(Diagnostic("test_bad_json", f"{what} is not valid JSON: {exc.msg}", span=span, quote=False,
                                      notes=("JSON strings use double quotes; no comma after the last item",)))
             return None, None
+        except RecursionError:
+            errors.append(Diagnostic("test_bad_json", f"{what} is nested too deeply to read", quote=False,
+                                     span=self.at_value(table, key)))
+            return None, None
 
     def claim_file(self, table: tuple, key: str, raw: Any, errors: list) -> Any:
         if not isinstance(raw, str):
@@ -180,6 +184,9 @@ class _Reader:
                     self._claims[path] = Diagnostic(
                         "test_bad_json", f"the claim file is not valid JSON: {exc.msg}", quote=False,
                         span=Span(str(path), exc.lineno, exc.colno, exc.lineno, exc.colno + 1))
+                except RecursionError:
+                    self._claims[path] = Diagnostic("test_bad_json", "the claim file is nested too deeply to read",
+                                                    quote=False, span=Span(str(path), 1, 1, 1, 2))
         found = self._claims[path]
         if isinstance(found, Diagnostic):
             errors.append(found if found.span is not None else
