@@ -201,3 +201,25 @@ def test_explain_shows_that_note_text_was_read_never_the_text(tmp_path):
         assert b"coding.technique_fits_other_code" in run.stdout
         assert MARKER.encode() not in run.stdout and MARKER.encode() not in run.stderr
         assert b"patient data from intervention.technique: read, not shown" in run.stdout
+
+
+def test_diagnostics_show_control_characters_as_escapes(tmp_path):
+    # A file name, a message and a quoted rulebook line can all carry what a file holds:
+    # an escape sequence must not reach the terminal.
+    from payerlint.compile.loader import Loader
+    from payerlint.diagnostics import DiagnosticError
+    from payerlint.home import Home
+
+    folder = tmp_path / "odd\x1b[31m"
+    folder.mkdir()
+    rules = folder / "t.rules"
+    rules.write_text('rulebook t "t" quarter 2026Q2\nrule r.x "x" for each line category units severity warn\n'
+                     '  when units > 1 \x1b[2J\x00 >\n  say "x" cite "t"\n', encoding="utf-8")
+    try:
+        Loader(Home(tmp_path, "t")).load(str(rules))
+    except DiagnosticError as exc:
+        rendered = exc.render()
+    else:
+        raise AssertionError("the rulebook has a syntax error")
+    assert "\x1b" not in rendered and "\x00" not in rendered
+    assert "odd\\x1b[31m" in rendered and "\\x1b[2J\\x00" in rendered

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from payerlint.source import Span, excerpt
+from payerlint.source import Span, excerpt, printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,21 +41,23 @@ class Diagnostic:
 
     def render(self) -> str:
         """Human-readable text: header, location, the quoted line with a caret, notes."""
-        out = [f"{self.severity}[{self.code}]: {self.message}"]
+        # Messages, file names and quoted lines can carry what a file or a claim holds:
+        # control characters are shown as escapes, never sent to the terminal.
+        out = [f"{self.severity}[{self.code}]: {printable(self.message)}"]
         if self.span is not None:
-            out.append(f"  --> {self.span}")
+            out.append(f"  --> {printable(str(self.span))}")
             quoted = excerpt(self.span) if self.quote else ""
             if quoted:
-                out.append(quoted)
+                out.append(_printable_lines(quoted))
         elif self.pointer is not None:
-            out.append(f"  --> at {self.pointer}")
+            out.append(f"  --> at {printable(self.pointer)}")
         for span in self.related:
-            out.append(f"  --> see {span}")
+            out.append(f"  --> see {printable(str(span))}")
             quoted = excerpt(span)
             if quoted:
-                out.append(quoted)
+                out.append(_printable_lines(quoted))
         for note in self.notes:
-            out.append(f"  = {note}")
+            out.append(f"  = {printable(note)}")
         return "\n".join(out)
 
     def to_json(self) -> dict[str, object]:
@@ -69,6 +71,10 @@ class Diagnostic:
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+def _printable_lines(text: str) -> str:
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 class DiagnosticError(Exception):

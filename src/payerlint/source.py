@@ -7,6 +7,7 @@ the line it is about with a caret under the offending text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,22 @@ class SourceFile:
 # Source texts by path, so that a diagnostic rendered far from where the file was read
 # can still quote it. Filled by whoever reads a file that spans point into.
 _registry: dict[str, SourceFile] = {}
+
+
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates that can make a
+# terminal show text in another order than it is.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character shown as an escape (`\\x1b`, `\\u202e`): what a
+    terminal or a log is given from a file name, a claim or a rulebook line never moves
+    the cursor, changes colours or reorders what follows."""
+    if text.isprintable() and "\n" not in text:
+        return text
+    text = text.replace("\n", "\\n").replace("\t", "\\t")
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
+                            else f"\\u{ord(m.group(0)):04x}", text)
 
 
 def remember(source: SourceFile) -> SourceFile:

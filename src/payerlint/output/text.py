@@ -8,26 +8,12 @@ a NUL, a right-to-left override) is shown as an escape, never sent to the termin
 from __future__ import annotations
 
 import json
-import re
 
 from payerlint.claims.provenance import source_locations
 from payerlint.output.base import Tally, Writer
+from payerlint.source import printable
 
 SEVERITY_ORDER = ("error", "deny", "warn", "info")
-# C0 and C1 controls, DEL, and the bidirectional overrides and isolates that can make a
-# terminal show text in another order than it is.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
-
-def printable(text: str) -> str:
-    """`text` with every control character shown as an escape (`\\x1b`, `\\u202e`)."""
-    if text.isprintable() and "\n" not in text:
-        return text
-    text = text.replace("\n", "\\n").replace("\t", "\\t")
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
-                            else f"\\u{ord(m.group(0)):04x}", text)
-
-
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
