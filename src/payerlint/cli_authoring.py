@@ -64,6 +64,8 @@ def rulebook_files(paths) -> tuple[list[Path], list[Diagnostic]]:
             found.extend(inside)
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            problems.append(Diagnostic("file_unreadable", f"{raw}: not a regular file (a pipe, device or socket)"))
         else:
             problems.append(Diagnostic("file_unreadable", f"{raw}: no such file or folder"))
     return found, problems
@@ -95,7 +97,9 @@ def _fmt(args) -> int:
             source = SourceFile.read(path)
             formatted = format_source(source.text, str(path))
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Diagnostic("file_unreadable", f"cannot read {path}: {exc}"))
+            from payerlint.source import unreadable
+
+            problems.append(Diagnostic("file_unreadable", f"cannot read {path}: {unreadable(path, exc)}"))
             continue
         except DiagnosticError as exc:
             problems.extend(exc.diagnostics)
@@ -117,7 +121,9 @@ def _fmt(args) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    """Replace the file in one step, so an interrupted run never leaves half a rulebook."""
+    """Replace the file in one step, so an interrupted run never leaves half a rulebook; a
+    symbolic link is written through (the file it names is formatted, the link stays)."""
+    path = Path(os.path.realpath(path))
     folder = path.parent
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -85,6 +85,18 @@ def printable(text: str) -> str:
                             else f"\\u{ord(m.group(0)):04x}", text)
 
 
+def unreadable(path: str | Path, exc: Exception) -> str:
+    """Why a text file could not be read, in words (not Python's codec message)."""
+    if isinstance(exc, UnicodeDecodeError):
+        hint = ""
+        if exc.object[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in exc.object[:64]:
+            hint = "; it looks like UTF-16: save it as UTF-8"
+        return f"it is not UTF-8 text (byte {exc.start + 1} cannot be read{hint or '; save it as UTF-8'})"
+    if isinstance(exc, OSError):
+        return exc.strerror.lower() if exc.strerror else type(exc).__name__
+    return type(exc).__name__
+
+
 def remember(source: SourceFile) -> SourceFile:
     _registry[source.path] = source
     return source

@@ -470,7 +470,7 @@ def _line_record(label: str, line: _Line) -> Record:
         if problem is not None:
             message, _, column = problem
             span = Span(label, line.number, column, line.number, column + 1)
-            return _error(origin, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}", span)
+            return _error(origin, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}{_utf16_hint(line.text)}", span)
         return _value_record(origin, value)
     except Exception as exc:  # noqa: BLE001 - one line must never end the batch
         return _error(origin, CLAIM_UNREADABLE, f"{origin}: payerlint could not read this line "
@@ -499,7 +499,7 @@ def _read_whole(label: str, seen: list[_Line], lines: _Lines, document: bool) ->
         if problem[0] != "Extra data" and not jsonl:
             message, line_number, column = problem
             span = Span(label, line_number, column, line_number, column + 1)
-            yield _error(label, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}", span)
+            yield _error(label, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}{_utf16_hint(text)}", span)
             return
         if problem[0] == "Extra data":
             # Documents one after the other, as `jq . a.json b.json` writes them: each
@@ -521,6 +521,11 @@ def _read_whole(label: str, seen: list[_Line], lines: _Lines, document: bool) ->
         return
     for line in content:
         yield _line_record(label, line)
+
+
+def _utf16_hint(text: str) -> str:
+    # UTF-16 text read as UTF-8 has a NUL beside every ASCII character.
+    return " (the text holds NUL characters: is the file UTF-16? save it as UTF-8)" if "\x00" in text[:200] else ""
 
 
 def _documents(text: str) -> list[tuple[int, Any]] | None:

@@ -62,7 +62,7 @@ class Loader:
             # is refused before it is opened, so no line of it is parsed or quoted.
             raise DiagnosticError([Diagnostic(
                 "bad_reference", f"extends names {ref}, which is not a rulebook file (.rules)", span=via,
-                notes=("extend a rulebook by family@quarter (extends medicare@2026Q2) or by the path of its "
+                notes=("extend a rulebook by family@quarter (extends family@2026Q2) or by the path of its "
                        ".rules file",))])
         stat = os.stat(real)
         key = (real, stat.st_mtime_ns, stat.st_size)

@@ -189,8 +189,13 @@ class Registry:
 
         key = key if isinstance(key, str) else ""
         pool = sorted(self.payers)
-        close = difflib.get_close_matches(key.casefold(), pool, n=limit, cutoff=0.4)
-        return close or pool[:limit]
+        # Aliases count too (a short name is often nearest an alias, not the id): each name
+        # found gives its payer's id, nearest first, each payer once.
+        names = {name.casefold(): payer_id for payer_id, payer in self.payers.items()
+                 for name in (payer_id, *payer.aliases)}
+        close = difflib.get_close_matches(key.casefold(), sorted(names), n=limit * 4, cutoff=0.4)
+        found = list(dict.fromkeys(names[name] for name in close))[:limit]
+        return found or pool[:limit]
 
     def quarters(self, payer: Payer) -> list[Quarter]:
         """The quarters that have a rulebook for this payer, in order (in any tree of the home)."""

@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import grammar_path, writable_cache_dir
-from payerlint.source import SourceFile, Span, remember
+from payerlint.source import SourceFile, Span, remember, unreadable
 from payerlint.syntax import tree as t
 from payerlint.quarter import Quarter, QuarterError
 from payerlint.syntax.errors import (
@@ -74,7 +74,8 @@ def parse_file(path: str) -> t.Rulebook:
     try:
         source = SourceFile.read(path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise DiagnosticError([Diagnostic("file_unreadable", f"cannot read rulebook {path}: {exc}")]) from None
+        raise DiagnosticError([Diagnostic("file_unreadable",
+                                          f"cannot read rulebook {path}: {unreadable(path, exc)}")]) from None
     return parse(source.text, source.path)
 
 
