@@ -193,9 +193,9 @@ def test_a_shared_line_is_split_not_given_cq_whole(check):
         {"op": "replace", "path": "/lines/0/assistant_minutes", "value": 0},
         {"op": "replace", "path": "/lines/0/charge", "value": "48.00"},
         {"op": "add", "path": "/lines/-", "value": {
-            "code": "97110", "modifiers": ["GP", "CQ"], "units": 1, "diagnosis_pointers": [1], "performed_by": "PT",
+            "code": "97110", "modifiers": ["GP", "CQ"], "units": 1, "diagnosis_pointers": [1],
             "assistant_minutes": 23, "charge": "48.00", "minutes": 23, "date": "2026-05-14"}},
-    )
+    )  # the assistant's line does not say the therapist performed it (performed_by is not copied)
     assert not any(op.get("value") == "CQ" for op in split.fix)
 
 

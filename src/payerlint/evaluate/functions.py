@@ -301,7 +301,9 @@ def split_line(line, units: int, minutes: int, modifier: str) -> dict:
     """A copy of a claim line for `units` of its units and `minutes` of its minutes, all
     furnished by the assistant, with `modifier` added and its share of the charge: the new
     line a fix adds when one line's units are split between therapist and assistant."""
-    out = {key: value for key, value in line.items() if key != "index"}
+    # Who performed the line was the therapist; the new line is the assistant's, which its
+    # assistant_minutes say: `performed_by` is not copied (it would name the therapist).
+    out = {key: value for key, value in line.items() if key not in ("index", "performed_by")}
     old_units = line.get("units") or 0
     out["units"] = units
     out["minutes"] = minutes
