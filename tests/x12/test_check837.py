@@ -189,13 +189,13 @@ def test_two_workers_give_the_same_results_as_one_process():
 def test_data_an_837p_does_not_carry_is_named_not_evaluated_with_what_to_do():
     code, out, _ = run(str(EXAMPLE))
     assert code == 1
-    assert "X12-04  CLEAN  medicare@2026Q2  (no findings)  INCOMPLETE: 22 rules could not run" in out
+    assert "X12-04  CLEAN  medicare@2026Q2  (no findings)  INCOMPLETE: 23 rules could not run" in out
     assert ("  ! could not run, the claim has no /lines/0/minutes (not in an 837P file; supply it with "
             "--documentation): units.lone_under_8, units.total") in out
     assert ("; 4 of them read from 837P files (no minutes, note or episode data in them) had no --documentation "
             "record") in out
     (clean,) = [r for r in results(str(EXAMPLE)) if r["claim_id"] == "X12-04"]
-    assert not clean["complete"] and len(clean["not_evaluated"]) == 22
+    assert not clean["complete"] and len(clean["not_evaluated"]) == 23  # who performed each line too
     assert clean["source"]["documentation"] is None
     assert clean["source"]["locations"]["/documentation"] == "not in an 837P file; supply it with --documentation"
     # The prior authorization number is the 837P's (REF*G1): present here, so not missing.
