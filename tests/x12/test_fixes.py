@@ -87,3 +87,12 @@ def test_apply_fix_and_bad_patches():
     assert fixed["lines"][0]["units"] == 1 and CLAIM["lines"][0]["units"] == 2
     with pytest.raises(PatchError):
         translate_fix(CLAIM, [{"op": "replace", "path": "/lines/9/units", "value": 1}])
+
+
+def test_a_fifth_modifier_has_no_place_in_sv1_and_says_so():
+    # SV101 holds four modifiers (SV101-3 to -6); SV101-7 is the description, where an
+    # edit "SV1-01-7 add GP" would put the modifier out of sight.
+    claim = {"diagnoses": ["M54.50"], "lines": [{"code": "97110", "modifiers": ["KX", "CQ", "XU", "76"], "units": 1}]}
+    (edit,) = translate_fix(claim, [{"op": "add", "path": "/lines/0/modifiers/-", "value": "GP"}])
+    assert edit.action == "note" and "SV1-01-7" not in str(edit)
+    assert "SV1 holds four modifiers (SV1-01-3 to SV1-01-6) and LX 1 has four: to add GP, replace one" in str(edit)

@@ -173,3 +173,14 @@ def test_a_claim_whose_date_is_not_an_iso_date_is_refused_not_a_crash():
                                                  "diagnosis_pointers": [1]}]}
     (problem,) = write_837p([claim], io.StringIO())
     assert problem.severity == "error" and "/lines/0/date must be an ISO date" in problem.message
+
+
+def test_more_modifiers_or_pointers_than_sv1_holds_are_not_written():
+    good = [r.data for r in read_837p(three_claims(), "three.837", registry=REGISTRY) if r.ok]
+    five_modifiers = dict(good[0], lines=[dict(good[0]["lines"][0], modifiers=["GP", "59", "KX", "CQ", "76"])])
+    five_pointers = dict(good[0], lines=[dict(good[0]["lines"][0], diagnosis_pointers=[1, 1, 1, 1, 1])])
+    text, problems = write([five_modifiers, five_pointers, good[1]])
+    assert [(p.index, p.severity) for p in problems if p.severity == "error"] == [(0, "error"), (1, "error")]
+    assert "modifiers has 5; SV101 holds at most 4" in problems[0].message
+    assert "diagnosis_pointers has 5; SV107 holds at most 4" in problems[1].message
+    assert [r.data for r in read_back(text)] == [good[1]]

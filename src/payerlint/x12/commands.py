@@ -147,6 +147,12 @@ def export(paths: list[str], fixes_path: str | None, envelope: str | None, outpu
         err.write("note: the claim model holds no names, addresses or tax ids; the 837P's submitter, receiver, "
                   "billing provider and subscriber names are placeholders (set them with --envelope FILE.toml), "
                   f"and ISA15 is '{settings.usage}'\n")
+    written = len(claims) - len({p.index for p in problems if p.severity == "error"})
+    if written == 0:
+        # An interchange with no claim is no use to a clearinghouse, and would replace a
+        # file that may hold one: nothing is written.
+        err.write("payerlint export: no claim could be written, so no 837P file was written\n")
+        return max(status, EXIT_FOUND)
     _write(output, buffer.getvalue(), inputs)
     return status
 

@@ -287,6 +287,13 @@ def _modifier_edits(index: int, lx: int, old: list, new: list, sources: Mapping[
         target = f"SV1-01-{k + 3}"
         pointer = f"/lines/{index}/modifiers/{k}"
         at = sources.get(pointer) or where
+        if k >= 4:
+            # SV101 has four modifier components (SV101-3 to -6); the seventh is the
+            # description, so a fifth modifier has no place.
+            if b is not None:
+                edits.append(Edit("note", pointer, f"SV1 holds four modifiers (SV1-01-3 to SV1-01-6) and LX {lx} "
+                                                   f"has four: to add {b}, replace one of them", lx, pointer, at))
+            continue
         if a is not None and b is not None:
             edits.append(Edit("set", target, str(b), lx, pointer, at))
         elif b is not None:

@@ -151,6 +151,10 @@ def _missing(claim) -> list[str]:
             out.append(f"/lines/{i}/units is required (SV104)")
         if not line.get("diagnosis_pointers"):
             out.append(f"/lines/{i}/diagnosis_pointers needs at least one pointer (SV107-1)")
+        elif len(line["diagnosis_pointers"]) > 4:
+            out.append(f"/lines/{i}/diagnosis_pointers has {len(line['diagnosis_pointers'])}; SV107 holds at most 4")
+        if len(line.get("modifiers") or ()) > 4:
+            out.append(f"/lines/{i}/modifiers has {len(line['modifiers'])}; SV101 holds at most 4 (SV101-3 to SV101-6)")
         date = line.get("date") or claim.get("date_of_service")
         if not date:
             out.append(f"/lines/{i}/date or /date_of_service is required (DTP*472)")
