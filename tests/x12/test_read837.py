@@ -116,13 +116,26 @@ def test_payer_by_alias_first_then_by_claim_filing_indicator():
     assert str(record.sources["/payer_id"]) == "segment 18 (NM1) of ST 0001, element NM109"
 
 
-def test_an_unknown_payer_keeps_its_id_and_says_how_to_map_it():
+def test_an_unknown_commercial_payer_goes_to_the_one_commercial_payer_of_its_state_never_the_template():
+    # CI in Ohio: Anthem covers Ohio; the example template covers every state but is kept
+    # out of SBR09's guess (match_by_filing_indicator = false).
     text = three_claims().replace(b"PI*ANTHEM~", b"PI*SYN55555~")
+    third = read(text)[2]
+    assert third.data["payer_id"] == "anthem-commercial" and third.sources["/payer_id"].element == "SBR09"
+    # In Florida no commercial payer file covers the state: the id is kept, with a warning.
+    florida = read(text.replace(b"N4*COLUMBUS*OH*43004~", b"N4*MIAMI*FL*33101~"))[2]
+    assert florida.data["payer_id"] == "SYN55555"
+    (warning,) = [d for d in florida.errors if d.code == "x12_payer_unmapped"]
+    assert "covers the patient's state" in warning.message
+
+
+def test_an_unknown_payer_keeps_its_id_and_says_how_to_map_it():
+    text = three_claims().replace(b"PI*ANTHEM~", b"PI*SYN55555~").replace(b"SBR*P********CI~", b"SBR*P********ZZ~")
     third = read(text)[2]
     assert third.data["payer_id"] == "SYN55555"
     (warning,) = [d for d in third.errors if d.code == "x12_payer_unmapped"]
     assert warning.severity == "warning"
-    assert "fits more than one payer" in warning.message or "covers the patient's state" in warning.message
+    assert "SBR09 'ZZ' names no payer type payerlint maps" in warning.message
     assert "aliases" in warning.message
 
 

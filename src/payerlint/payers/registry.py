@@ -39,6 +39,9 @@ class Payer:
     assumptions: tuple[str, ...]
     notes: str
     path: str
+    match_by_filing_indicator: bool = True
+    """An 837P whose payer id is none of this payer's may be routed here by its SBR09
+    payer type (x12/crosswalk.py); false for a template that covers no real payer."""
 
 
 def payer_schema() -> dict[str, Any]:
@@ -117,6 +120,7 @@ def read_payer(path: Path) -> Payer:
         rulebook_family=data["rulebook_family"], unit_method=data["unit_method"], aliases=tuple(data["aliases"]),
         sources=tuple(data["sources"]), facts_as_of=data["facts_as_of"],
         assumptions=tuple(data.get("assumptions", ())), notes=data.get("notes", ""), path=str(path),
+        match_by_filing_indicator=data.get("match_by_filing_indicator", True),
     )
 
 

@@ -58,7 +58,8 @@ def choose_payer(registry: Registry | None, payer_id: str, filing: str, state: s
         why = f"SBR09 '{filing}' names no payer type payerlint maps" if filing else "SBR09 is empty"
         return PayerChoice(None, "none", f"the payer id is not an alias in any payer file, and {why}")
     candidates = [p for p in registry.payers.values()
-                  if p.type == code.payer_type and (not p.states or (state and state in p.states))]
+                  if p.type == code.payer_type and p.match_by_filing_indicator
+                  and (not p.states or (state and state in p.states))]
     if len(candidates) == 1:
         return PayerChoice(candidates[0].id, "filing")
     if not candidates:
