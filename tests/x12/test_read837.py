@@ -259,3 +259,14 @@ def test_reads_a_path_and_a_stream(tmp_path):
         by_stream = list(read_837p(stream, "three.837", registry=REGISTRY))
     assert by_path[0].origin == f"{path}:CLM 1"
     assert [r.data for r in by_path] == [r.data for r in by_stream] == [r.data for r in read(three_claims())]
+
+
+def test_a_diagnosis_past_hi12_is_a_warning_not_dropped_in_silence():
+    text = three_claims()
+    start = text.index(b"HI*")
+    end = text.index(b"~", start)
+    segment = b"HI*ABK:M5450" + b"".join(b"*ABF:M545%d" % (n % 10) for n in range(12))  # 13 composites
+    first = read(text[:start] + segment + text[end:])[0]
+    assert len(first.data["diagnoses"]) == 12
+    (warning,) = [d for d in first.errors if "HI holds at most 12" in d.message]
+    assert warning.severity == "warning" and "element HI13" in warning.message and "1 more was not read" in warning.message

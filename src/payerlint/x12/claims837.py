@@ -344,6 +344,12 @@ class _Reader:
         claim = self.claim
         if claim is None:
             return
+        extra = [i for i in range(13, len(seg.elements) + 1) if seg.element(i)]
+        if extra:
+            # HI has twelve diagnosis composites; one past them is no diagnosis of the claim.
+            claim.problems.append(self.problem(
+                seg, f"HI{extra[0]:02d}", f"HI holds at most 12 diagnoses (HI01 to HI12); {len(extra)} more "
+                f"{'was' if len(extra) == 1 else 'were'} not read", "x12_value", severity="warning"))
         for position in range(1, 13):
             qualifier, code = seg.component(position, 1), seg.component(position, 2)
             if not qualifier:
