@@ -155,3 +155,14 @@ def test_sample_amounts_are_exact():
         ("12345", ("26",), Decimal("30.00")), ("66543", ("26",), Decimal("280.00"))]
     assert [(a.group, a.reason, a.amount) for a in second.services[1].adjustments] == [
         ("PR", "1", Decimal("150.00")), ("PR", "2", Decimal("70.00")), ("CO", "42", Decimal("85.00"))]
+
+
+def test_a_denial_whose_amount_cannot_be_read_is_still_a_denial():
+    # CO-97 with a damaged amount: dropping the adjustment would turn the denial into a
+    # payment (and a correct prediction into a false alarm); it is kept at 0.00, with a warning.
+    damaged = REMIT.replace(b"CAS*CO*97*", b"CAS*CO*97*X", 1)
+    bundled = claims(damaged)[1]
+    (adjustment,) = bundled.services[0].adjustments
+    assert (adjustment.group, adjustment.reason, adjustment.amount) == ("CO", "97", Decimal("0"))
+    (record,) = [r for r in records(damaged) if r.claim is not None and r.claim.claim_id == bundled.claim_id]
+    assert any("reason code 97 has no readable amount: the adjustment is counted" in d.message for d in record.diagnostics)

@@ -398,8 +398,11 @@ class _Reader:
                 continue
             amount = self._money(seg, base + 1)
             if amount is None:
-                self._warn(seg, f"CAS{base + 1:02d}", f"reason code {reason} has no amount")
-                continue
+                # The payer's reason still says what happened: the adjustment is kept (a
+                # denial stays a denial, not a payment) with no dollars to count.
+                self._warn(seg, f"CAS{base + 1:02d}", f"reason code {reason} has no readable amount: the "
+                                                      "adjustment is counted, its amount as 0.00")
+                amount = Decimal(0)
             quantity = self._money(seg, base + 2)
             found.append(Adjustment(group, reason, amount, quantity, self._ref(seg, loop, f"CAS{base:02d}")))
         if loop == "2110" and self.claim.services:
