@@ -157,7 +157,7 @@ class Checker:
         problems = getattr(record, "problems", ())
         if record.data is None:
             found = problems or ([record.error] if record.error else [])
-            result = error_result(None, input_findings(found), record.origin)
+            result = error_result(getattr(record, "identity", None), input_findings(found), record.origin)
         elif any(d.severity == "error" for d in problems):
             result = error_result(record.data, input_findings(problems), record.origin)
         else:

@@ -157,7 +157,8 @@ def test_an_assistant_on_the_care_team_performs_the_item_and_the_therapist_bills
 def test_a_bundle_gives_one_result_per_claim_in_entry_order_and_a_broken_claim_is_one_error(router):
     results = check_all(router, FHIR / "therapy-bundle.json")
     assert [(r.claim_id, r.verdict) for r in results] == [
-        ("FHIR-A-units", "deny"), ("FHIR-B-assistant-kx", "clean"), (None, "error"), ("FHIR-D-kx-gp", "deny")]
+        ("FHIR-A-units", "deny"), ("FHIR-B-assistant-kx", "clean"), ("FHIR-C-broken", "error"),
+        ("FHIR-D-kx-gp", "deny")]  # a Claim that cannot be read is still named by its readable identifier
     assert [r.record.rsplit(" ", 1)[1] for r in results] == [f"Bundle.entry[{i}]" for i in (4, 5, 6, 7)]
     a, _, broken, d = results
     assert a.findings[0].rule == "units.total"

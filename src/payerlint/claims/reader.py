@@ -68,6 +68,10 @@ class Record:
     warnings. With an error among them the claim is not checked: its result lists each
     as an `input` finding. A record with no `data` may list its problems here too (every
     one of them, where `error` is the first)."""
+    identity: dict | None = None
+    """For a record with no `data`: the claim's `claim_id` and `payer_id` when a converting
+    reader could read them though not the claim (a FHIR Claim with a readable identifier),
+    so its error result still names the claim."""
 
 
 class OtherFormat(Protocol):

@@ -94,8 +94,11 @@ def _claim(resource: dict, origin: str, resolver: Resolver, payer_known) -> Reco
         notes = tuple(f"{where}: {message}" for where, message in rest[:MAX_NOTES])
         if len(rest) > MAX_NOTES:
             notes += (f"and {len(rest) - MAX_NOTES} more problems",)
+        # The claim is not checked, but its result names it when its id could be read.
+        identity = {key: conversion.data[key] for key in ("claim_id", "payer_id")
+                    if isinstance(conversion.data.get(key), str)}
         return Record(origin, None, Diagnostic(FHIR_UNREADABLE, f"{origin}: {first_where}: {first}", notes=notes,
-                                               quote=False))
+                                               quote=False), identity=identity or None)
     return Record(origin, conversion.data, None, Locations(FORMAT, conversion.where))
 
 
