@@ -51,6 +51,15 @@ def test_cli_usage_errors_exit_2(files, capsys):
     assert main(["remit", *remits, "--claims", str(folder / "nope.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["remit", *remits, "--claims", str(folder / "claims.jsonl"), "-o", str(folder / "no" / "x")]) == 2
+    # Claims files that hold no claim, whatever their format: nothing to match against.
+    (folder / "empty.jsonl").write_text("")
+    (folder / "empty.837").write_bytes(remits and b"ISA*00*          *00*          *ZZ*A              *ZZ*B              "
+                                       b"*260514*1200*^*00501*000000001*0*T*:~GS*HC*A*B*20260514*1200*1*X*005010X222A1~"
+                                       b"GE*0*1~IEA*1*000000001~")
+    for empty in ("empty.jsonl", "empty.837"):
+        capsys.readouterr()
+        assert main(["remit", *remits, "--claims", str(folder / empty)]) == 2, empty
+        assert "no claim was read from" in capsys.readouterr().err
 
 
 def test_a_broken_envelope_is_an_error_and_the_rest_is_still_read(files, capsys):

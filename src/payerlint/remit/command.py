@@ -64,5 +64,11 @@ def run(args: Any) -> int:
         for d in outcome.problems:
             if d.severity == "error":
                 print(f"payerlint remit: {d.message}", file=sys.stderr)
+    if not outcome.report["summary"]["claims_read"]:
+        # Nothing to hold the remittances against: as `check` on a file with no claim, a
+        # usage error, whatever the claims file's format.
+        print(f"payerlint remit: no claim was read from {', '.join(args.claims)}: there is nothing to match the "
+              "remittances to", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_FOUND if outcome.report["remittances"]["errors"] or any(
         d.severity == "error" for d in outcome.problems) else EXIT_OK
