@@ -453,3 +453,10 @@ def test_an_endless_line_stops_the_stream_with_an_error(monkeypatch):
     monkeypatch.setattr(reader, "MAX_SKIPPED_LINE_BYTES", 50_000)
     (record,) = read("/dev/zero")
     assert record.data is None and "runs past 50,000 bytes without ending" in record.error.message
+
+
+def test_json_lines_ending_in_a_bare_cr_are_one_record_each_named_by_line(tmp_path):
+    path = write(tmp_path / "c.jsonl", "\r".join(json.dumps(claim(n)) for n in range(3)) + "\r")
+    records = read(path)
+    assert [r.data for r in records] == [claim(0), claim(1), claim(2)]
+    assert [r.origin for r in records] == [f"{path}:1", f"{path}:2", f"{path}:3"]

@@ -541,7 +541,7 @@ def _documents(text: str) -> list[tuple[int, Any]] | None:
         start = at
         while at < len(text) and text[at] in _JSON_SPACE:
             at += 1
-        line += text.count("\n", start, at)
+        line += _breaks(text, start, at)
         if at == len(text):
             return out if len(out) > 1 else None
         try:
@@ -551,8 +551,13 @@ def _documents(text: str) -> list[tuple[int, Any]] | None:
         if _has_surrogate(value):
             return None
         out.append((line, value))
-        line += text.count("\n", at, end)
+        line += _breaks(text, at, end)
         at = end
+
+
+def _breaks(text: str, start: int, end: int) -> int:
+    """Line breaks in text[start:end]: LF, CRLF, or a CR alone (old Mac files end lines so)."""
+    return text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
 
 
 def _whole_value(label: str, value: Any) -> Iterator[Record]:
