@@ -184,3 +184,18 @@ def test_more_modifiers_or_pointers_than_sv1_holds_are_not_written():
     assert "modifiers has 5; SV101 holds at most 4" in problems[0].message
     assert "diagnosis_pointers has 5; SV107 holds at most 4" in problems[1].message
     assert [r.data for r in read_back(text)] == [good[1]]
+
+
+def test_an_assistant_who_furnished_every_line_reads_back():
+    # The reader takes performed_by from the rendering taxonomy (a PTA's is 2252...):
+    # the writer must name the assistant's taxonomy, not the therapist's, or it is lost.
+    good = [r.data for r in read_837p(three_claims(), "three.837", registry=REGISTRY) if r.ok]
+    claim = dict(good[0], lines=[dict(line, performed_by="PTA") for line in good[0]["lines"]])
+    text, problems = write([claim])
+    assert not [p for p in problems if p.severity == "error"]
+    assert "PRV*BI*PXC*225200000X~" in text
+    (back,) = read_back(text)
+    assert [line["performed_by"] for line in back.data["lines"]] == ["PTA"] * len(claim["lines"])
+    mixed = dict(good[0], lines=[dict(good[0]["lines"][0], performed_by="PTA"), dict(good[0]["lines"][0])])
+    _, problems = write([mixed])
+    assert any("performed_by differ" in p.message for p in problems)

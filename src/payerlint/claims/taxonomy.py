@@ -53,14 +53,15 @@ def taxonomy_row(code: str) -> TaxonomyRow | None:
     return next((row for row in taxonomy_rows() if code.startswith(row.prefix)), None)
 
 
-def taxonomy_for(discipline: str) -> str | None:
-    """The classification-level code of a discipline's own clinician (not its assistant):
-    what the 837P writer puts in PRV03.
+def taxonomy_for(discipline: str, performed_by: str | None = None) -> str | None:
+    """The classification-level code of a discipline's own clinician, or of the assistant
+    `performed_by` names (a PTA under PT): what the 837P writer puts in PRV03.
 
-    >>> taxonomy_for("PT"), taxonomy_for("OT")
-    ('225100000X', '225X00000X')
+    >>> taxonomy_for("PT"), taxonomy_for("OT"), taxonomy_for("PT", "PTA")
+    ('225100000X', '225X00000X', '225200000X')
     """
+    who = performed_by or discipline
     for row in taxonomy_rows():
-        if row.discipline == discipline and row.performed_by == discipline:
+        if row.discipline == discipline and row.performed_by == who:
             return (row.prefix + "0" * 10)[:9] + "X"
     return None

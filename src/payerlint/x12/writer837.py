@@ -225,7 +225,20 @@ class _Writer:
         for index, claim in claims:
             provider = claim["provider"]
             discipline = provider.get("discipline")
-            taxonomy = taxonomy_for(discipline) if isinstance(discipline, str) else None
+            # An assistant who furnished every line is the rendering provider the reader
+            # takes performed_by from; a claim the two shared cannot say so per line (CQ/CO do).
+            performers = {line.get("performed_by") for line in claim["lines"]}
+            assistant = next(iter(performers)) if len(performers) == 1 else None
+            if assistant == discipline:
+                assistant = None
+            elif len(performers) > 1 and any(p not in (None, discipline) for p in performers):
+                problems.append(WriteProblem(index, _cid(claim), "the lines' performed_by differ: an 837P names one "
+                                             "rendering provider per claim, so performed_by will not read back (CQ/CO "
+                                             "on the lines say what the assistant furnished)", "warning"))
+            taxonomy = None
+            if isinstance(discipline, str):
+                taxonomy = (taxonomy_for(discipline, assistant) if isinstance(assistant, str) else None) or \
+                    taxonomy_for(discipline)
             if discipline and taxonomy is None:
                 problems.append(WriteProblem(index, _cid(claim), f"no taxonomy code says {discipline} (payerlint's "
                                              "crosswalk has none): PRV is left out and the discipline will not read "
