@@ -355,3 +355,13 @@ def test_the_fixtures_are_valid_fhir_to_an_independent_implementation(name, mode
     validator = getattr(importlib.import_module(f"fhir.resources.R4B.{module}"), cls)
     validator.model_validate(json.loads((FHIR / name).read_text(encoding="utf-8")))
     assert resources
+
+
+def test_a_claim_without_items_is_told_in_fhir_terms(router):
+    claim = fhir_claim()
+    del claim["item"]
+    (record,) = convert(claim)
+    result = router.check_record(record)
+    assert result.verdict == "error" and result.claim_id == claim["identifier"][0]["value"]
+    (finding,) = result.findings
+    assert "Claim.item: the Claim has no items, so it has no service lines to check" in finding.message

@@ -393,6 +393,9 @@ class _Claim:
         out = self.out
         items = self.array(self.claim.get("item"), "Claim.item")
         out.hint("/lines", "Claim.item")
+        if not items and isinstance(self.claim.get("item", []), list):
+            # Said in FHIR's terms, not as the claim schema's missing /lines.
+            out.problem("Claim.item", "the Claim has no items, so it has no service lines to check")
         places: list[tuple[str, str]] = []
         dates: list[tuple[str, str]] = []
         for i, item in enumerate(items):
