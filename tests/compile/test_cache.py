@@ -102,6 +102,32 @@ def test_a_base_that_now_means_another_file_is_a_miss(tree, compiles, tmp_path):
     assert len(compiles) > before
 
 
+def test_a_base_two_levels_up_that_now_means_another_file_is_a_miss(tree, tmp_path):
+    # medicaid-ky extends therapy-common, which extends medicare: a team tree that gives
+    # medicare@2026Q2 another file changes what medicaid-ky inherits, though its own base
+    # (therapy-common) is the same file. The entry written under the bundled tree is stale.
+    for family in ("therapy-common", "medicaid-ky"):
+        shutil.copytree(ROOT / "rulebooks" / family, tree / "rulebooks" / family)
+    kentucky = str(tree / "rulebooks" / "medicaid-ky" / "2026Q2.rules")
+    before = Loader(Home(tree, "t"), disk_cache=True).load(kentucky)
+    assert "units.total" in {r.id for r in before.rules}
+    team = tmp_path / "team"
+    shutil.copytree(tree / "rulebooks" / "medicare", team / "rulebooks" / "medicare")
+    rules = team / "rulebooks" / "medicare" / "2026Q2.rules"
+    text = rules.read_text(encoding="utf-8")
+    start = text.index('rule units.total "')
+    rules.write_text(text[:start] + text[start:].replace("severity deny", "severity warn", 1), encoding="utf-8")
+    home = Home(team, "--home", underneath=(tree,))
+    after = Loader(home, disk_cache=True).load(kentucky)
+    chain = []
+    level = after
+    while level is not None:
+        chain.append(os.path.realpath(level.path))
+        level = level.base
+    assert chain[-1].startswith(os.path.realpath(team))
+    assert {r.id: r.severity for r in after.rules}["units.total"] == "warn"
+
+
 def test_cache_clear_and_info(tree):
     fresh_load(tree, "medicare@2026Q2")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

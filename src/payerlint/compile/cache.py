@@ -468,6 +468,15 @@ def _graph(data: bytes, decoder: _Decoder):
 # ------------------------------------------------------------------ entries
 
 
+def _chain(compiled) -> list[str]:
+    """The real paths of a rulebook and each base under it, nearest first."""
+    out = []
+    while compiled is not None:
+        out.append(os.path.realpath(compiled.path))
+        compiled = compiled.base
+    return out
+
+
 def _dependencies(compiled) -> list[tuple[str, str]]:
     """(path, sha256) of every file this compile read, bases included."""
     paths = [compiled.path] + sorted({t.path for t in compiled.tables.values()})
@@ -529,6 +538,11 @@ def load(path: str, load_base: Callable[[str], Any]):
         finally:
             if enabled:
                 gc.enable()
+        # The bases are loaded as the tree resolves them now: when any level of the chain
+        # is another file than when this entry was written (a team tree's medicare under
+        # the bundled therapy-common, two levels up), what was inherited is stale.
+        if _chain(compiled) != [os.path.realpath(p) for p, _ in dependencies if p.endswith(".rules")]:
+            return None
     except Exception:  # noqa: BLE001 - any entry that does not read back is a miss, never an error
         return None
     # No touch to mark it used: on an overlay file system that copies a 50 MiB entry. The
