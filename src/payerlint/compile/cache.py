@@ -539,8 +539,8 @@ def load(path: str, load_base: Callable[[str], Any]):
             if enabled:
                 gc.enable()
         # The bases are loaded as the tree resolves them now: when any level of the chain
-        # is another file than when this entry was written (a team tree's medicare under
-        # the bundled therapy-common, two levels up), what was inherited is stale.
+        # is another file than when this entry was written (a team tree's own base under a
+        # bundled middle rulebook, two levels up), what was inherited is stale.
         if _chain(compiled) != [os.path.realpath(p) for p, _ in dependencies if p.endswith(".rules")]:
             return None
     except Exception:  # noqa: BLE001 - any entry that does not read back is a miss, never an error
