@@ -183,3 +183,11 @@ def test_a_payer_file_that_is_not_utf8_or_nested_too_deep_is_a_diagnostic(tmp_pa
     assert caught.value.diagnostics[0].code == "payer_file_syntax"
     run = cli("payers", "--home", str(tree))
     assert run.returncode == 2 and "Traceback" not in run.stderr and "broken.toml" in run.stderr
+
+
+def test_check_keeps_the_old_output_file_when_input_cannot_be_read(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"keep": "me"}\n')
+    done = cli("check", str(tmp_path / "missing.json"), "--format", "jsonl", "-o", str(out))
+    assert done.returncode == 2 and "was left as it was" in done.stderr
+    assert out.read_text() == '{"keep": "me"}\n'

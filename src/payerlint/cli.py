@@ -287,11 +287,18 @@ def _check(args) -> int:
         if args.output:
             with atomic_output(args.output, inputs=args.files) as out:
                 tally = write_results(results, args.format, out, strict=args.strict)
+                if unreadable:
+                    # A run with input it could not read ends in a usage error: -o keeps
+                    # the file it had rather than results that lack those claims.
+                    raise _KeepOld()
         else:
             tally = write_results(results, args.format, sys.stdout, strict=args.strict)
     except OutputPathError as exc:
         print(f"payerlint: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except _KeepOld:
+        print(f"payerlint: -o {args.output} was left as it was: some input could not be read (below)",
+              file=sys.stderr)
     for problem in unreadable:
         print(problem.render(), file=sys.stderr)
     if runner.fallback:
@@ -313,6 +320,10 @@ def _check(args) -> int:
         return EXIT_USAGE
     failing = FAILING[args.fail_on]
     return EXIT_FOUND if any(tally.verdicts[v] for v in failing) else EXIT_OK
+
+
+class _KeepOld(Exception):
+    """Raised inside `-o`'s block so the file is not replaced (output/atomic.py)."""
 
 
 def _input_formats(args, home, checker):
