@@ -182,6 +182,11 @@ def test_payers_new_scaffolds_a_payer_and_a_rulebook_that_compiles(tmp_path):
     assert compiled.params["unit_method"].value == "ama_per_code"
     with pytest.raises(DiagnosticError):  # never overwrites
         scaffold_payer(home, "acme-commercial", "commercial", "Acme Health", None, [], "ama_per_code")
+    # An id that is another payer's alias would make the whole registry refuse to load.
+    alias = Registry.load(home).payers["medicare"].aliases[0]
+    with pytest.raises(DiagnosticError, match=f"'{alias}' is an alias of payer medicare"):
+        scaffold_payer(home, alias, "medicare_advantage", "Y", None, [], "cms_total_time")
+    assert Registry.load(home).resolve(alias).id == "medicare"
 
 
 @pytest.mark.tree

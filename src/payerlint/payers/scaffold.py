@@ -14,6 +14,7 @@ import tomli_w
 
 from payerlint.diagnostics import Diagnostic, DiagnosticError
 from payerlint.home import Home
+from payerlint.payers.registry import read_payer
 from payerlint.quarter import Quarter, QuarterError
 
 
@@ -66,6 +67,17 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
         raise DiagnosticError([Diagnostic(
             "exists", f"a payer or rulebook family '{payer_id}' already exists ({home.where(home.rulebook_path(payer_id, str(base_quarters[-1])))} tree)",
             notes=("to change its rules, write a rulebook that extends it, or choose another id",))])
+    # An id that is another payer's alias would make the registry refuse to load (every
+    # command in the tree would fail): refused here, naming the payer that has it.
+    for path in home.payer_files():
+        try:
+            other = read_payer(path)
+        except DiagnosticError:
+            continue
+        if payer_id.casefold() in (alias.casefold() for alias in other.aliases):
+            raise DiagnosticError([Diagnostic(
+                "exists", f"'{payer_id}' is an alias of payer {other.id} ({path}); a payer id may not be another "
+                          "payer's alias", notes=("choose another id",))])
     if quarter is None:
         first = base_quarters[-1]
     else:
