@@ -19,6 +19,7 @@ from payerlint.cli import main
 from payerlint.compile.loader import Loader
 from payerlint.home import Home, resolve_home
 from payerlint.payers.registry import Registry
+from payerlint.quarter import Quarter
 from payerlint.api import Router
 from payerlint.payers.scaffold import scaffold_payer
 from payerlint.versions.new_quarter import new_quarter
@@ -140,6 +141,18 @@ def test_quarter_new_copies_the_latest_quarter_into_the_team_tree(team):
     assert made.path == team / "rulebooks" / "acme-ma" / "2026Q4.rules"
     assert "extends medicare@2026Q3 -> medicare@2026Q4" in made.changes
     assert Loader(home).load("acme-ma@2026Q4").base.id == "medicare@2026Q4"
+
+
+def test_quarter_new_of_a_bundled_family_in_a_team_tree_brings_its_tables(tmp_path):
+    # A team starting medicare's next quarter: the copy names tables/*.csv beside it, which
+    # the team tree does not have; they come with it, so the copy compiles.
+    home = resolve_home(str(tmp_path / "team"))
+    latest = max(p.stem for p in (ROOT / "rulebooks" / "medicare").glob("*.rules"))
+    following = Quarter.parse(latest).next()
+    made = new_quarter(home, "medicare", str(following))
+    copied = [c for c in made.changes if c.startswith("copied table ")]
+    assert copied and all((tmp_path / "team" / "rulebooks" / "medicare" / c.split()[2]).is_file() for c in copied)
+    assert Loader(home).load(f"medicare@{following}").id == f"medicare@{following}"
 
 
 def test_payerlint_home_names_the_team_tree_as_well(team):

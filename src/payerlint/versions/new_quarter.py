@@ -85,5 +85,34 @@ def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
         text, count = re.subn(rf"(?m)^(\s*#.*?)\b{source_quarter}\b",
                               lambda m: m.group(0).replace(str(source_quarter), str(quarter)), text)
     folder.mkdir(parents=True, exist_ok=True)
+    copied = _copy_tables(text, source.parent, folder) if source.parent.resolve() != folder.resolve() else []
     target.write_text(text, encoding="utf-8")
+    changes.extend(f"copied table {name} from the {home.where(source)} tree" for name in copied)
     return NewQuarter(target, source, tuple(changes))
+
+
+# A table's file: `from "tables/x.csv"`, on the table's line or the next (not in a comment).
+_TABLE_FROM = re.compile(r'(?m)^[^#\n]*\bfrom\s+"([^"\n]+)"')
+
+
+def _copy_tables(text: str, source_folder: Path, target_folder: Path) -> list[str]:
+    """The table files a copied rulebook names, copied from beside the rulebook it came
+    from (a bundled one) to the same place beside the copy (in the team's tree), where they
+    are not there yet: the copy compiles as the original did. A path that leaves the
+    source tree is not followed (compile refuses it anyway)."""
+    import shutil
+
+    from payerlint.compile.declarations import outside_tree
+
+    copied = []
+    for relative in dict.fromkeys(_TABLE_FROM.findall(text)):
+        original = source_folder / relative
+        if outside_tree(str(original), str(source_folder)) is not None or not original.is_file():
+            continue
+        destination = target_folder / relative
+        if outside_tree(str(destination), str(target_folder)) is not None or destination.exists():
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, destination)
+        copied.append(relative)
+    return copied
