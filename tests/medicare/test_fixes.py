@@ -293,6 +293,7 @@ NO_FIX = {
     "documentation.time_not_exact": "only the clinician can write the note",
     "documentation.total_minutes_missing": "only the clinician can write the note",
     "documentation.minutes_disagree": "either the note or the lines are wrong; a person must say which",
+    "documentation.treatment_minutes_below_timed": "only the clinician knows the total treatment time",
     "documentation.skilled_care_missing": "only the clinician can write the note",
     "documentation.progress_report_overdue": "a progress report has to be written",
     "documentation.certification_late": "a physician or NPP has to sign the plan of care",

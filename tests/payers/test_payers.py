@@ -44,6 +44,8 @@ def documented(claim: dict) -> dict:
         for ln in claim["lines"]]
     claim["documentation"]["total_timed_minutes"] = sum(ln.get("minutes", 0) for ln in claim["lines"]
                                                         if ln["code"] in ("97110", "97140", "97530", "97112"))
+    # Total treatment time includes the timed minutes (and here 5 more, untimed).
+    claim["documentation"]["total_treatment_minutes"] = claim["documentation"]["total_timed_minutes"] + 5
     return claim
 
 

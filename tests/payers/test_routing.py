@@ -94,6 +94,7 @@ def test_a_claim_spanning_two_quarters_is_checked_line_by_line(clean_claim):
     claim["lines"][0]["units"] = 3  # and one in 2026Q2
     claim["lines"].append(second)
     claim["documentation"]["total_timed_minutes"] = 44
+    claim["documentation"]["total_treatment_minutes"] = 54
     result = ROUTER.check(claim)
     assert result.rulebooks == ("medicare@2026Q2", "medicare@2026Q3")
     by_rulebook = {(f.rule, f.rulebook) for f in result.findings}
@@ -112,6 +113,7 @@ def test_findings_of_a_multi_quarter_claim_name_the_overlay_rulebook(clean_claim
     second["date"] = "2026-07-02"
     claim["lines"].append(second)
     claim["documentation"]["total_timed_minutes"] = 44
+    claim["documentation"]["total_treatment_minutes"] = 54
     result = ROUTER.check(claim)
     assert result.rulebooks == ("uhc-medicare-advantage@2026Q2", "uhc-medicare-advantage@2026Q3")
     # Per-date rules run in each quarter's rulebook on its own lines...
@@ -129,6 +131,7 @@ def test_rules_for_the_whole_claim_are_not_repeated_per_quarter(clean_claim):
     second["date"] = "2026-07-01"
     claim["lines"].append(second)
     claim["documentation"]["total_timed_minutes"] = 44
+    claim["documentation"]["total_treatment_minutes"] = 54
     result = ROUTER.check(claim)
     assert [f.rule for f in result.findings] == ["documentation.response_not_measurable"]
     assert [(n.rule, n.rulebook) for n in result.not_evaluated if n.rule == "documentation.progress_report_overdue"] \
