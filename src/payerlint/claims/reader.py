@@ -27,7 +27,7 @@ from typing import IO, Any, Iterator, Protocol, Sequence, TextIO
 import orjson
 
 from payerlint.diagnostics import Diagnostic
-from payerlint.source import Span
+from payerlint.source import Span, unreadable
 
 CLAIM_UNREADABLE = "claim_unreadable"
 CLAIM_NOT_OBJECT = "claim_not_object"
@@ -780,4 +780,4 @@ def _file_error(path: str, message: str) -> Record:
 def _reason(exc: OSError) -> str:
     # strerror ("No such file or directory") names no file contents; str(exc) would
     # repeat the path, which the message already gives.
-    return exc.strerror.lower() if exc.strerror else type(exc).__name__
+    return unreadable("", exc)
