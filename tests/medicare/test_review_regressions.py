@@ -276,3 +276,35 @@ def test_chiropractor_excluded_service_with_gy_is_information(check):
     assert "coverage.chiropractor_therapy" not in fired(result)
     [info] = findings(result, "coverage.chiropractor_excluded")
     assert info.severity == "info" and str(info.denial) == "PR-96 (remark N425)"
+
+
+@pytest.mark.parametrize("count", [3, 9, 14])
+def test_the_crossing_lines_of_a_long_claim_follow_the_running_total(check, count):
+    # Past eight lines charges_before keeps a running total (one pass, not the lines before
+    # each line again); a few lines are added up directly. Both must give the naive answer.
+    # Lines alternate therapy codes and an untimed non-therapy code (98940 counts nothing).
+    codes = ["97140", "98940", "97110", "97112"]
+    data = claim(*[line(codes[i % 4], 1, 15) for i in range(count)])
+    for i, item in enumerate(data["lines"]):
+        item["charge"] = f"{20 + i}.00"
+    data = edit(data, episode__therapy_amount_ytd="2400.00")
+    expected, running = [], 2400
+    for i, item in enumerate(data["lines"]):
+        if item["code"] == "98940":
+            continue
+        running += 20 + i
+        if running > 2480 and "KX" not in item["modifiers"]:
+            expected.append(i)
+    assert [f.line for f in findings(check(data), "threshold.kx_crossed_by_claim")] == expected
+
+
+def test_a_missing_charge_before_a_line_leaves_the_crossing_not_evaluated(check):
+    data = claim(*[line("97110", 1, 15) for _ in range(10)])
+    data = edit(data, episode__therapy_amount_ytd="2400.00")
+    del data["lines"][3]["charge"]
+    result = check(data)
+    # $2,400 + $48 passes $2,480 on line 1; line 3 has no charge, so from there on the
+    # running total is unknown: not evaluated, naming the charge, never a guess.
+    assert [f.line for f in findings(result, "threshold.kx_crossed_by_claim")] == [1, 2]
+    skipped = {(s.missing, s.line) for s in result.not_evaluated if s.rule == "threshold.kx_crossed_by_claim"}
+    assert skipped == {("/lines/3/charge", 3)}

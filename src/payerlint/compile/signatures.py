@@ -122,6 +122,16 @@ def _share_check(args):
     return T.INTEGER
 
 
+def _charges_before_check(args):
+    usage = "charges_before(lines where code in always_therapy, line)"
+    _arity(args, 2, usage)
+    if args[0] != T.UNKNOWN and not (T.is_list(args[0]) and args[0].item == T.line_type()):
+        raise SignatureError(f"expects a list of lines first, got {args[0]}: {usage}")
+    if args[1] not in (T.line_type(), T.UNKNOWN):
+        raise SignatureError(f"expects a line second, got {args[1]}: {usage}")
+    return T.MONEY
+
+
 def _first_check(args):
     item = _list_arg(args, "first(diagnoses)")
     return item
@@ -255,6 +265,10 @@ _add(Signature('ama_units', "ama_units(minutes)", "AMA/CPT per-code midpoint met
 _add(Signature('cms_share', "cms_share(lines where code in timed and date = line.date, line)", "The units the CMS total-time method gives one line among the timed lines of its date: "
              "full 15-minute units first, then the remaining units by largest leftover minutes.",
                     _share_check))
+_add(Signature('charges_before', "charges_before(lines where code in always_therapy, line)",
+             "The sum of the charges of the lines of the list that come before the line on the claim (a running "
+             "total: each line's is found without adding up the lines before it again).",
+                    _charges_before_check))
 _add(Signature('first', "first(diagnoses)", "The first element of a list (the primary diagnosis, for diagnoses).",
                     _first_check))
 _add(Signature('distinct', "distinct(code of lines)", "The list without repeats, in first-seen order.",

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
-from payerlint.evaluate.functions import IMPLEMENTATIONS
+from payerlint.evaluate.functions import IMPLEMENTATIONS, MEMOISED
 from payerlint.compile import ir
 from payerlint.compile import types as T
 from payerlint.evaluate import runtime as R
@@ -234,7 +234,8 @@ class Gen:
             return (f"{matcher}.found([{held}] if isinstance({held} := {self.expr(node.args[0])}, str) else {held}, "
                     "ctx.cache)")
         impl = self.const(IMPLEMENTATIONS[node.function]([a.type for a in node.args]), "_fn")
-        return f"{impl}({', '.join(self.expr(a) for a in node.args)})"
+        args = [self.expr(a) for a in node.args] + (["ctx.cache"] if node.function in MEMOISED else [])
+        return f"{impl}({', '.join(args)})"
 
     def _Arith(self, node):
         left, right = self.expr(node.left), self.expr(node.right)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re as _re
 from datetime import date
+from bisect import bisect_left
 from decimal import Decimal
 from functools import lru_cache
 from typing import Callable, Sequence
@@ -134,15 +135,62 @@ def _allocation(minutes: tuple) -> tuple:
     return tuple(cms_allocation(minutes))
 
 
-def _cms_share(lines, line) -> int:
-    for position, other in enumerate(lines):
-        if other is line:
-            minutes = tuple([l.get("minutes") for l in lines])
-            if None in minutes:
-                _line_minutes(lines[minutes.index(None)])  # raises Missing, naming the line
-            return _allocation(minutes)[position]
-    # A line outside the group gets nothing from the group's allocation.
-    return 0
+def _cms_share(lines, line, memo: dict | None = None) -> int:
+    # Every line of a date asks for its share of the same list: with the claim's memo the
+    # minutes and each line's place are read once per list, so a date of 50 lines costs 50
+    # look-ups, not 50 walks of 50 lines. The memo holds the list, so its id stays its own.
+    entry = memo.get(("cms_share", id(lines))) if memo is not None else None
+    if entry is None or entry[0] is not lines:
+        minutes = tuple([l.get("minutes") for l in lines])
+        entry = (lines, minutes, {id(l): position for position, l in enumerate(lines)})
+        if memo is not None:
+            memo[("cms_share", id(lines))] = entry
+    _, minutes, places = entry
+    position = places.get(id(line))
+    if position is None:
+        # A line outside the group gets nothing from the group's allocation.
+        return 0
+    if None in minutes:
+        _line_minutes(lines[minutes.index(None)])  # raises Missing, naming the line
+    return _allocation(minutes)[position]
+
+
+def _charges_before(lines, line, memo: dict | None = None) -> Decimal:
+    # A running total, computed once per list with the claim's memo: each of a 50-line
+    # claim's lines asking "what came before me" would otherwise add up to 49 lines again.
+    if len(lines) <= 8 or memo is None:
+        # A few lines: adding them up is cheaper than building the running total.
+        total = Decimal("0.00")
+        for other in lines:
+            if other["index"] < line["index"]:
+                charge = other.get("charge")
+                if charge is None:
+                    _missing_field(other, "charge")
+                total += charge
+        return total
+    entry = memo.get(("charges_before", id(lines)))
+    if entry is None or entry[0] is not lines:
+        ordered = sorted(lines, key=lambda l: l["index"])
+        totals, missing, running = [Decimal("0.00")], None, Decimal("0.00")
+        for position, other in enumerate(ordered):
+            charge = other.get("charge")
+            if charge is None:
+                missing = position if missing is None else missing
+                charge = Decimal("0.00")
+            running += charge
+            totals.append(running)
+        entry = memo[("charges_before", id(lines))] = (lines, [l["index"] for l in ordered], totals, missing, ordered)
+    _, indexes, totals, missing, ordered = entry
+    count = bisect_left(indexes, line["index"])
+    if missing is not None and missing < count:
+        _missing_field(ordered[missing], "charge")
+    return totals[count]
+
+
+def _missing_field(obj, name: str):
+    from payerlint.evaluate.values import Missing
+
+    raise Missing(obj.ptr + "/" + name, name in obj)
 
 
 def _first(values):
@@ -320,6 +368,9 @@ def _remainder(value, divisor):
     return value % divisor
 
 
+MEMOISED = frozenset({"cms_share", "charges_before"})
+"""Functions the generated code also hands the claim's evaluation cache (its last argument)."""
+
 IMPLEMENTATIONS: dict[str, Callable[[Sequence[Type]], Callable]] = {
     'count': lambda args: len,
     'sum': _sum_build,
@@ -335,6 +386,7 @@ IMPLEMENTATIONS: dict[str, Callable[[Sequence[Type]], Callable]] = {
     'cms_units': lambda args: cms_total_units,
     'ama_units': lambda args: ama_code_units,
     'cms_share': lambda args: _cms_share,
+    'charges_before': lambda args: _charges_before,
     'first': lambda args: _first,
     'distinct': lambda args: _distinct,
     'sorted': lambda args: sorted,
