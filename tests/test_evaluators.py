@@ -227,3 +227,87 @@ def test_one_checker_shared_across_threads(clean_claim):
         for thread in threads:
             thread.join()
     assert errors == []
+
+
+KEYED = textwrap.dedent('''\
+    rulebook keyed "Filters read through an index, and pair rows tested once per pair of codes"
+      quarter 2026Q2
+    table pairs "pairs"
+      from "pairs.csv"
+      key column_1: code, column_2: code
+      columns grade: text optional, indicator: integer optional
+      cite "t"
+    rule r.region_in_note "a line whose region no intervention names"
+      for each line
+      category input  severity warn
+      when not any(documentation.interventions where body_region = line.body_region)
+      say "x"  cite "t"
+    rule r.same_code_noted "a line whose code two interventions name"
+      for each line
+      category input  severity warn
+      when count(documentation.interventions where line.code = code and minutes > 5) > 1
+      say "x"  cite "t"
+    rule r.same_modifiers "another line with the same modifiers"
+      for each line
+      category input  severity warn
+      when count(lines where modifiers = line.modifiers) > 1
+      say "x"  cite "t"
+    rule r.pair_a0 "a pair whose row is grade A, indicator 0"
+      for each pair
+      category input  severity warn
+      with edit = pairs[first.code, second.code]
+      when first.date = second.date and edit is present and edit.grade = "A" and 0 = edit.indicator
+      say "x"  cite "t"
+    rule r.pair_not_b "a pair whose row is not grade B, indicator at most 1, and a missing value"
+      for each pair
+      category input  severity warn
+      with edit = pairs[first.code, second.code]
+      when edit is present and edit.grade != "B" and 1 >= edit.indicator and second.minutes > 0
+      say "x"  cite "t"
+    ''')
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path, clean_claim, seed):
+    """`where field = value from outside` reads an index of the list (built on its second
+    read in a claim), and a pair rule's tests of its row's columns run once per pair of
+    codes. Elements without the field (the index is then not used), list-valued fields
+    (no key), empty cells and lines without minutes must all come out as the traced form,
+    which tries every element and every pair, finds them."""
+    (tmp_path / "pairs.csv").write_text("column_1,column_2,grade,indicator\n97140,97530,A,0\n97530,97140,A,1\n"
+                                        "97110,97140,B,0\n97140,97110,,0\n97112,97140,A,\n97110,97112,C,1\n")
+    (tmp_path / "keyed.rules").write_text(KEYED)
+    program = prepare(Loader(Home(tmp_path, "t")).load(str(tmp_path / "keyed.rules")))
+    rng = random.Random(seed)
+    data = copy.deepcopy(clean_claim)
+    codes = ["97140", "97110", "97112", "97530"]
+    regions = ["lumbar spine", "cervical spine", "right knee"]
+    data["lines"] = []
+    for _ in range(rng.randint(2, 24)):
+        line = dict(clean_claim["lines"][0], code=rng.choice(codes), body_region=rng.choice(regions),
+                    minutes=rng.choice([8, 15, 23]), modifiers=rng.choice([["GP"], ["GP", "59"], ["GP"]]))
+        if rng.random() < 0.15:
+            del line["minutes"]
+        data["lines"].append(line)
+    interventions = []
+    for _ in range(rng.randint(0, 8)):
+        item = dict(clean_claim["documentation"]["interventions"][0], code=rng.choice(codes),
+                    body_region=rng.choice(regions), minutes=rng.choice([3, 10]))
+        if seed % 2 and rng.random() < 0.2:
+            del item["body_region"]  # the index is not used: the missing region is still reported
+        interventions.append(item)
+    data["documentation"]["interventions"] = interventions
+    assert ClaimValidator().validate(data) == []
+    fired, skipped = fast_outcome(program, Claim(data))
+    assert (fired, skipped) == traced_outcome(program, Claim(data))
+    lines = data["lines"]
+    expected_a0 = {("r.pair_a0", j) for i, a in enumerate(lines) for j, b in enumerate(lines)
+                   if i != j and (a["code"], b["code"]) == ("97140", "97530")}
+    assert {f for f in fired if f[0] == "r.pair_a0"} == expected_a0
+    # Not grade B, indicator at most 1, both cells filled: two rows of six.
+    kept = {("97140", "97530"), ("97530", "97140"), ("97110", "97112")}
+    expected_not_b = {("r.pair_not_b", j) for i, a in enumerate(lines) for j, b in enumerate(lines)
+                      if i != j and (a["code"], b["code"]) in kept and b.get("minutes")}
+    assert {f for f in fired if f[0] == "r.pair_not_b"} == expected_not_b
+    # Both shortcuts are in the generated code, so the agreement above is theirs.
+    assert "_indexed(ctx" in program.source and "(_r := " in program.source

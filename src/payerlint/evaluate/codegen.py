@@ -99,6 +99,8 @@ class Gen:
         self.lets: dict[str, str] = {}
         self.locals: dict[int, str] = {}
         """Slot -> local variable, inside a rule's scope loop (not inside helpers)."""
+        self.index_keys: dict = {}
+        """(list expression, field) -> the per-claim cache key of its index (`_filter`)."""
         self.fused: dict[str, list[tuple[int, list[str]]]] = {"claim": [], "line": []}
         """(frame size, body) of each rule run in one shared loop (see `fuse`)."""
 
@@ -349,7 +351,15 @@ class Gen:
 
     def _filter(self, node):
         condition = self.expr(node.condition)
-        body = ["    out = []", f"    for item in {self.expr(node.collection)}:", f"        f[{node.slot}] = item"]
+        keyed = None if self.traced else self.equality_key(node)
+        if keyed is None:
+            body = ["    out = []", f"    for item in {self.expr(node.collection)}:", f"        f[{node.slot}] = item"]
+        else:
+            name, value = keyed
+            index = self.index_keys.setdefault((node.collection, name), f"where{len(self.index_keys)}")
+            body = ["    out = []", f"    items = {self.expr(node.collection)}",
+                    f"    for item in _indexed(ctx, {index!r}, items, {name!r}, {self.expr(value)}):",
+                    f"        f[{node.slot}] = item"]
         if self.total(node.condition):
             body += [f"        if {condition}:", "            out.append(item)"]
         else:
@@ -358,6 +368,21 @@ class Gen:
             body += ["        try:", f"            keep = {condition}", "        except NoData:", "            continue",
                      "        if keep:", "            out.append(item)"]
         return f"{self.helper('_where', body + ['    return out'])}(ctx, f)"
+
+    def equality_key(self, node) -> tuple[str, object] | None:
+        """(field, value) when the condition of a `where` holds only where an element's field
+        equals a value read from outside the list, which is always there (`code =
+        line.code`): the filter may then read the elements indexed by that field
+        (runtime._indexed). The rest of the condition is still tested on each of them."""
+        for part in and_parts(node.condition):
+            if not (isinstance(part, ir.Compare) and part.op == "="):
+                continue
+            for mine, other in ((part.left, part.right), (part.right, part.left)):
+                if (isinstance(mine, ir.GetField) and isinstance(mine.base, ir.Slot)
+                        and mine.base.index == node.slot and self.total(other)
+                        and not any(isinstance(n, ir.Slot) and n.index == node.slot for n in ir.walk(other))):
+                    return mine.name, other
+        return None
 
     def _Map(self, node):
         with self.in_helper():
@@ -635,7 +660,7 @@ class Gen:
             body += [f"    firsts = {_filtered('lines', test1)}", f"    seconds_in = {_filtered('lines', test2)}",
                      "    codes_2 = {l['code'] for l in seconds_in}",
                      "    codes_1 = {l['code'] for l in firsts}",
-                     f"    paired = {{(a, b) for a in codes_1 for b in codes_2 if (a, b) in {rows_early}}}",
+                     f"    paired = {{(a, b) for a in codes_1 for b in codes_2 if {self.row_filter(guard, rows_early)}}}",
                      "    if not paired:", "        return",
                      "    wanted_1 = {a for a, _ in paired}", "    wanted_2 = {b for _, b in paired}",
                      "    seconds = []", "    for second in seconds_in:",
@@ -647,7 +672,6 @@ class Gen:
         if guard is not None and guard.same_date:
             body += ["    by_day = {}", "    for pair in seconds:", "        by_day.setdefault(pair[0]['date'], []).append(pair)"]
         if guard is not None and guard.pair_rows is not None:
-            rows = self.const(guard.pair_rows, "_pairs")
             body += ["    by_code = {}", "    for pair in seconds:",
                      "        by_code.setdefault(pair[0]['code'], []).append(pair)"]
         if guard is not None and guard.pair_rows is not None:
@@ -663,7 +687,7 @@ class Gen:
         if guard is not None and guard.pair_rows is not None:
             source = candidates
             body += ["        candidates = []", f"        for code_2, pairs in by_code.items():",
-                     f"            if (first['code'], code_2) in {rows}:", "                candidates.extend(pairs)"]
+                     "            if (first['code'], code_2) in paired:", "                candidates.extend(pairs)"]
             if guard.same_date:
                 body += ["        candidates = [p for p in candidates if p[0]['date'] == first['date']]"]
             candidates = "candidates"
@@ -695,6 +719,16 @@ class Gen:
                  f"                _skip(skipped, {rid!r}, found[1], second['index'])", "                continue",
                  f"            emit({index}, f, second['index'], (lines, first, second))"]
         return body
+
+    def row_filter(self, guard, keys: str) -> str:
+        """Whether the codes (a, b) make a row of the pair table that passes the rule's
+        tests of its columns (plan.Guard.row_tests), as a Python condition."""
+        if not guard.row_tests:
+            return f"(a, b) in {keys}"
+        values = self.const(guard.pair_values, "_rows")
+        tests = [f"_r[{index}] is not None and _r[{index}] {op} {self.const(value, '_k')}"
+                 for index, op, value in guard.row_tests]
+        return f"(_r := {values}.get((a, b))) is not None and " + " and ".join(tests)
 
     def fuse(self) -> list[tuple[str, str]]:
         """One function for all the rules for the claim, one loop over the lines for all

@@ -60,6 +60,12 @@ class Guard:
     consumed: tuple = ()
     """The parts of the `and` the guard decides (by identity): the scope loop applies them
     before an instance is built, so the instance need not test them again."""
+    pair_values: Any = None
+    """For pairs: the rows of `pair_rows`' table, by key, when `row_tests` read them."""
+    row_tests: tuple = ()
+    """For pairs: (column position, Python operator, constant) of each part that compares a
+    column of the pair's row with a constant (`edit.modifier_indicator = 0`): tested once
+    per pair of codes the claim bills, not once per pair of lines."""
 
     def code_test(self, slot: int) -> Callable[[str], bool] | None:
         return self.tests.get(slot)
@@ -87,7 +93,8 @@ def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
             consumed.append(part)
             continue
         if scope == "pair" and pair_rows is None:
-            pair_rows = _pair_lookup(part, compiled)
+            pair_table = _pair_lookup(part)
+            pair_rows = compiled.tables[pair_table].rows if pair_table is not None else None
             if pair_rows is not None:
                 consumed.append(part)
                 continue
@@ -101,11 +108,19 @@ def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
             consumed.append(part)
     if scope == "pair" and pair_rows is not None and not pair_rows:
         return Guard(dead=True)
+    row_tests = []
+    if scope == "pair" and pair_rows is not None:
+        for part in and_parts(rule.when):
+            test = _row_test(part, rule, pair_table)
+            if test is not None:
+                row_tests.append(test)
+                consumed.append(part)
     combined = {}
     for slot in {s for s, _ in tests}:
         mine = [test for s, test in tests if s == slot]
         combined[slot] = mine[0] if len(mine) == 1 else (lambda code, mine=tuple(mine): all(t(code) for t in mine))
-    return Guard(False, same_date, pair_rows.keys() if pair_rows is not None else None, combined, tuple(consumed))
+    return Guard(False, same_date, pair_rows.keys() if pair_rows is not None else None, combined, tuple(consumed),
+                 pair_rows if row_tests else None, tuple(row_tests))
 
 
 def _constant(part, constants: dict):
@@ -174,13 +189,37 @@ def _code_lookup(part, scope: str, compiled):
     return slot, compiled.tables[part.operand.table].rows
 
 
-def _pair_lookup(part, compiled):
-    """`table[first.code, second.code] is present` (also through a `with` binding)."""
+def _pair_lookup(part) -> str | None:
+    """The table of `table[first.code, second.code] is present` (also through a `with` binding)."""
     present = isinstance(part, ir.IsTest) and (
         (part.test == "present" and not part.negated) or (part.test == "missing" and part.negated))
-    if not present or not isinstance(part.operand, ir.Lookup):
+    if not present or not _is_pair_lookup(part.operand):
         return None
-    keys = part.operand.keys
-    if len(keys) == 2 and _code_of(keys[0], "pair") == 1 and _code_of(keys[1], "pair") == 2:
-        return compiled.tables[part.operand.table].rows
+    return part.operand.table
+
+
+def _is_pair_lookup(expr) -> bool:
+    if not isinstance(expr, ir.Lookup):
+        return False
+    keys = expr.keys
+    return len(keys) == 2 and _code_of(keys[0], "pair") == 1 and _code_of(keys[1], "pair") == 2
+
+
+_PYTHON_OPS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _row_test(part, rule: ir.Rule, table: str) -> tuple | None:
+    """(column position, operator, constant) for `edit.column OP constant`, where `edit` is
+    a `with` binding of the pair's row of `table`. The part holds for a pair of lines
+    exactly when it holds for the row of their codes (an empty cell: it does not)."""
+    if not (isinstance(part, ir.Compare) and part.op in _PYTHON_OPS):
+        return None
+    for column, constant, op in ((part.left, part.right, part.op), (part.right, part.left, _MIRRORED[part.op])):
+        if not (isinstance(column, ir.RowField) and column.table == table and isinstance(column.base, ir.Slot)
+                and isinstance(constant, ir.Const) and constant.value is not None):
+            continue
+        binding = next((b for b in rule.bindings if b.slot == column.base.index), None)
+        if binding is not None and _is_pair_lookup(binding.expr) and binding.expr.table == table:
+            return column.index, _PYTHON_OPS[op], constant.value
     return None

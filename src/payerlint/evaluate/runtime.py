@@ -45,6 +45,47 @@ def _skip(skipped: dict, rule_id: str, missing: Missing, line) -> None:
         skipped[key] = line
 
 
+# -- `where` on an equality with a value from outside the list (codegen._filter):
+#    `documentation.interventions where code = line.code`, read once for each line
+
+_SEEN = object()
+_UNINDEXED = object()
+
+
+def _indexed(ctx, key: str, items, name: str, value):
+    """The elements of `items` that may have `name` equal to `value`, from a per-claim index
+    of the list by that field: the filter then tests only those (the equality again, and
+    the rest of its condition), so a 50-line claim reads each line's interventions, not all
+    of them 50 times. The first read of a list scans it whole (a list read once is not worth
+    an index); an element without the field, or with one that cannot be a key, leaves the
+    list unindexed, so what is missing is still found and reported as before. The index
+    holds the list itself, so a list's id is never mistaken for another's."""
+    cache = ctx.cache
+    entry = cache.get(key)
+    if entry is None or entry[0] is not items:
+        cache[key] = (items, _SEEN)
+        return items
+    groups = entry[1]
+    if groups is _SEEN:
+        groups = {}
+        try:
+            for item in items:
+                field = item.get(name)
+                if field is None:
+                    groups = _UNINDEXED
+                    break
+                groups.setdefault(field, []).append(item)
+        except (TypeError, AttributeError):
+            groups = _UNINDEXED
+        cache[key] = (items, groups)
+    if groups is _UNINDEXED:
+        return items
+    try:
+        return groups.get(value, ())
+    except TypeError:
+        return items
+
+
 # -- pairs compared on a field (codegen.Generator.pair_loop): `first.units < second.units`
 
 RANGE_FROM = 9
@@ -145,7 +186,7 @@ NAMESPACE = {
     "UNSET": UNSET, "NO_ROW": NO_ROW, "_Raised": Raised, "Missing": Missing, "NoData": NoData, "Unknown": Unknown,
     "_missing": _missing, "_column": row_column, "_shift": shift_date, "_divide": divide, "_verdict": _verdict,
     "_mentions": mentions, "_dynamic_mentions": _dynamic_mentions, "_skip": _skip,
-    "_range_index": _range_index, "_range_pick": _range_pick,
+    "_range_index": _range_index, "_range_pick": _range_pick, "_indexed": _indexed,
     "_t_param": _t_param, "_t_table": _t_table, "_t_constant": _t_constant, "_t_row": _t_row,
     "_t_member": _t_member, "_t_row_member": _t_row_member, "_t_mentions": _t_mentions,
     "_DefinitionRead": DefinitionRead,
