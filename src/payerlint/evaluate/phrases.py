@@ -324,11 +324,20 @@ class ServiceMatcher:
     def found(self, texts, memo: dict | None = None) -> list[str]:
         """The phrases whose service the texts mention (done, not negated), in the set's
         order. `memo` as for PhraseMatcher.found: each line of a claim reads the
-        interventions of its code, so a 50-line claim would scan each note text many times."""
+        interventions of its code, so a 50-line claim would scan each note text many times,
+        and its lines of one code ask about the same texts: the answer is kept for them too."""
+        key = ("found", self, tuple(texts)) if memo is not None else None
+        if key is not None:
+            answer = memo.get(key)
+            if answer is not None:
+                return list(answer)
         hits: set[int] = set()
         for text in texts:
             hits |= _memoized(memo, self, text, lambda: self._scan(_Tokens(text)))
-        return [self.phrases[i] for i in sorted(hits)]
+        answer = [self.phrases[i] for i in sorted(hits)]
+        if key is not None:
+            memo[key] = tuple(answer)
+        return answer
 
     def _scan(self, tokens: _Tokens) -> set[int]:
         """The phrases matched in one text, each decided once: a match is dropped when a

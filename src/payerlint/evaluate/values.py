@@ -104,7 +104,12 @@ def absence_verdict(value: Any, test: str, negated: bool) -> bool:
 
 def format_value(value: Any, type_: Type | None = None) -> str:
     """How a value reads inside a message."""
+    cls = value.__class__
+    if cls is str:
+        return value  # most placeholders are codes and text: no other test applies
     kind = type_.name if type_ is not None else None
+    if cls is int and kind != "money":
+        return str(value)
     if value is None:
         return "(not given)"
     if isinstance(value, bool):
