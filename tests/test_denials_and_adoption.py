@@ -20,6 +20,7 @@ from payerlint.compile.pipeline import compile_path
 from payerlint.compile.loader import Loader
 from payerlint.diagnostics import DiagnosticError
 from payerlint.home import Home
+from payerlint.syntax.format import format_source
 from payerlint.syntax.parser import parse
 from payerlint.versions.diff import diff
 from payerlint.versions.report import diff_json, write_markdown, write_text
@@ -190,6 +191,35 @@ def test_an_adopted_rules_citation_change_shows_in_the_diff(tmp_path):
     new = adopting(tmp_path / "b", ADOPTING.replace("2026\"", "2027\""))
     assert {c.name: c.details["parts"] for c in diff(old, new).changes} == {
         "units.cap": ["citation"], "notes.none": ["citation"]}
+
+
+def test_an_adopt_with_a_severity_applies_the_rules_at_it(tmp_path):
+    # A weak source (an assumption, a secondary report): the payer's denial becomes a warning.
+    book = adopting(tmp_path, ADOPTING.replace('adopt rule units.cap, notes.none cite',
+                                               'adopt rule units.cap\n  severity warn\n  cite'))
+    assert book.rule("units.cap").severity == "warn"
+    [finding] = Checker(book).check(claim()).findings
+    assert finding.severity == "warn" and finding.citation.startswith("The payer's own policy, 2026")
+    # The formatter keeps it, on its own line before the citation.
+    text = format_source(ADOPTING.replace("cite", "severity warn cite"))
+    assert "adopt rule units.cap, notes.none\n  severity warn\n  cite " in text
+
+
+def test_an_adopt_severity_must_be_one_the_language_knows(tmp_path):
+    with pytest.raises(DiagnosticError) as caught:
+        adopting(tmp_path, ADOPTING.replace("cite", "severity warning cite"))
+    rendered = caught.value.render()
+    assert "unknown severity 'warning'" in rendered and "did you mean 'warn'" in rendered.lower()
+
+
+def test_the_nearest_adopt_decides_the_severity_and_the_diff_shows_it(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    old = adopting(tmp_path / "a")
+    new = adopting(tmp_path / "b", ADOPTING.replace("cite", "severity info cite"))
+    assert new.rule("notes.none").severity == "info"
+    changes = {c.name: c.details["parts"] for c in diff(old, new).changes}
+    assert "severity" in changes["units.cap"]
 
 
 # ------------------------------------------------------------------ the shipped rulebooks

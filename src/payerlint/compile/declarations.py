@@ -223,8 +223,9 @@ def compile_denial(denial: syn.Denial | None, errors: list[Diagnostic]) -> ir.De
 
 def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: list[Diagnostic],
                  adopted: tuple = ()) -> ir.Rule:
-    """`adopted`: (rulebook, citation) of each rulebook that adopted this inherited rule,
-    the nearest first; their citations lead the rule's."""
+    """`adopted`: (rulebook, citation, severity) of each rulebook that adopted this
+    inherited rule, the nearest first; their citations lead the rule's, and the nearest
+    adopt that gives a severity sets the rule's."""
     counts: dict[str, list[Span]] = {}
     for kind, span in decl.clause_spans:
         counts.setdefault(kind, []).append(span)
@@ -262,6 +263,12 @@ def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: 
     if decl.severity and severity not in SEVERITIES:
         _error(errors, "unknown_severity", f"unknown severity '{severity}'", decl.severity.span,
                did_you_mean(severity, SEVERITIES) or "severities are: deny, warn, info")
+    adopted_severity = next((given for _, _, given in adopted if given is not None), None)
+    if adopted_severity is not None:
+        severity = adopted_severity.id
+        if severity not in SEVERITIES:
+            _error(errors, "unknown_severity", f"unknown severity '{severity}'", adopted_severity.span,
+                   did_you_mean(severity, SEVERITIES) or "severities are: deny, warn, info")
 
     env = Env.for_scope(scope, "rule:" + decl.id.id)
     bindings = []
@@ -283,10 +290,10 @@ def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: 
     unless = _condition(decl.unless, resolver, env, "unless", decl.id.span) if decl.unless else None
     message = compile_template(decl.say, resolver, env, errors) if decl.say else ir.Template(())
     fixes = tuple(compile_fix(fix, resolver, env, errors) for fix in decl.fixes)
-    citation = "; ".join([cite for _, cite in adopted] + ([decl.cite.value] if decl.cite else []))
+    citation = "; ".join([cite for _, cite, _ in adopted] + ([decl.cite.value] if decl.cite else []))
     return ir.Rule(decl.id.id, decl.title.value, scope, category, severity, tuple(bindings), when, unless, message,
                    citation, fixes, env.size, origin, compile_denial(decl.denial, errors),
-                   tuple(rulebook for rulebook, _ in adopted))
+                   tuple(rulebook for rulebook, _, _ in adopted))
 
 
 def _clause_example(kind: str) -> str:

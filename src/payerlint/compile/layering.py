@@ -33,7 +33,8 @@ class Placed:
     rulebook: str
     overrides: ir.Origin | None = None
     adopted: tuple = ()
-    """(rulebook, citation) of each rulebook that adopted this inherited rule, nearest first."""
+    """(rulebook, citation, severity or None) of each rulebook that adopted this inherited
+    rule, nearest first."""
 
     @property
     def origin(self) -> ir.Origin:
@@ -83,7 +84,7 @@ def merge(base: Layered | None, rulebook: syn.Rulebook, rulebook_id: str, base_s
                 adopted_here[rule_id] = item
                 old = rules[rule_id]
                 rules[rule_id] = Placed(old.decl, old.rulebook, old.overrides,
-                                        ((rulebook_id, item.cite.value),) + old.adopted)
+                                        ((rulebook_id, item.cite.value, item.severity),) + old.adopted)
             continue
         if isinstance(item, syn.Disable):
             rule_id = item.rule_id.id

@@ -68,7 +68,7 @@ EXAMPLES = {
     "rule": ('a rule is written: rule units.total "Title"  for each date  category units  severity deny  '
              'when ...  say "..."  cite "..."'),
     "disable": 'a disable is written: disable rule units.total because "reason"',
-    "adopt": 'an adopt is written: adopt rule units.total, units.lone_under_8 cite "the payer\'s own source"',
+    "adopt": 'an adopt is written: adopt rule units.total, units.lone_under_8 cite "the payer\'s own source" (a `severity warn` before the cite adopts them as warnings)',
 }
 
 # Characters that word processors and PDFs put where the language wants plain ASCII.

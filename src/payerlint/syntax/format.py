@@ -461,6 +461,8 @@ class _Printer:
                 lines.append(_Line(" " * len(head) + word, _start(rule_id.span)))
             else:
                 lines[-1].text += ("" if lines[-1].text.endswith(" ") else " ") + word
+        if a.severity is not None:
+            lines.append(_Line(f"  severity {a.severity.id}", _start(a.severity.span)))
         return self._cite(lines, a.cite)
 
     def _rule(self, rule: t.Rule) -> list[_Line]:

@@ -730,7 +730,10 @@ class _Builder(Transformer):
 
     def adopt(self, meta, children):
         *rule_ids, cite = children
-        return t.Adopt(tuple(self._ident(r) for r in rule_ids), cite, span=self._span(meta))
+        severity = None
+        if rule_ids and isinstance(rule_ids[-1], tuple):
+            severity = rule_ids.pop()[1]
+        return t.Adopt(tuple(self._ident(r) for r in rule_ids), cite, severity=severity, span=self._span(meta))
 
     def disable(self, meta, children):
         reason = self._text(children[1]) if len(children) > 1 else None

@@ -372,6 +372,8 @@ class Adopt:
 
     rule_ids: tuple[Ident, ...]
     cite: Text
+    severity: Ident | None = None
+    """`severity warn`: this payer applies the rules at this severity (its source is weak)."""
     comments: tuple[Comment, ...] = field(default=(), compare=False)
     span: Span = _span()
 
