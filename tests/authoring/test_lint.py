@@ -156,13 +156,11 @@ def test_numbers_that_differ_from_the_param_read(report):
 
 def test_an_own_rule_whose_fix_fights_an_inherited_rule_on_the_same_codes(report):
     fights = {w.message.split(" (medicare@2026Q2)")[0]: w for w in by_code(report)["contradicting_fixes"]}
-    # Both lower or raise the same line's units to another number than the cap's 2.
-    assert set(fights) == {"rule units.manual_cap and inherited rule units.lone_under_8",
-                           "rule units.manual_cap and inherited rule units.zero_with_15_minutes",
-                           # the therapist's units of a line shared with an assistant
-                           "rule units.manual_cap and inherited rule modifier.assistant_split"}
-    fight = fights["rule units.manual_cap and inherited rule units.lone_under_8"]
-    assert "both fire on 97140 and their fixes disagree: /lines/{}/units becomes 2 in one and 0 in the other" \
+    # A rule that raises the line's units fights the cap's 2. Two caps do not (units.lone_under_8's
+    # 0, modifier.assistant_split's therapist units): the combined fix keeps the smaller.
+    assert set(fights) == {"rule units.manual_cap and inherited rule units.zero_with_15_minutes"}
+    fight = fights["rule units.manual_cap and inherited rule units.zero_with_15_minutes"]
+    assert "both fire on 97140 and their fixes disagree: /lines/{}/units becomes 2 in one and cms_line_units" \
         in fight.message
     assert fight.related and fight.related[0].file.endswith("medicare/2026Q2.rules")
 

@@ -382,3 +382,24 @@ def test_the_combined_fix_replaces_an_invalid_pointer_list_the_claim_has(check):
     assert "diagnosis.pointer_invalid" in fired(result)
     fixed = apply_patch(data, result.fix)
     assert fixed["lines"][0]["diagnosis_pointers"] == [1] and check(fixed).verdict == "clean"
+
+
+def test_two_fixes_that_set_one_count_differently_keep_the_smaller():
+    # A cap and a count that disagree (a daily limit's keep 4, the 8-minute rule's 0): the
+    # claim bills no more than every rule allows. Applied in turn both would go in and the
+    # last would win, whichever it was.
+    from payerlint.check import combined_fix
+    from payerlint.evaluate.result import Finding
+
+    def finding(rule, *ops):
+        return Finding(rule, "", "units", "deny", 0, "m", "c", ops)
+
+    claim_data = {"lines": [{"code": "97110", "units": 5, "modifiers": ["GP"]}]}
+    limit = finding("limit.units_per_date", {"op": "replace", "path": "/lines/0/units", "value": 4})
+    lone = finding("units.lone_under_8", {"op": "replace", "path": "/lines/0/units", "value": 0})
+    for order in ((limit, lone), (lone, limit)):
+        assert combined_fix(claim_data, order) == ({"op": "replace", "path": "/lines/0/units", "value": 0},)
+    # Any other value: the first finding's (the result's order: denials first).
+    recode = finding("coding.a", {"op": "replace", "path": "/lines/0/code", "value": "97112"})
+    other = finding("coding.b", {"op": "replace", "path": "/lines/0/code", "value": "97116"})
+    assert combined_fix(claim_data, (recode, other)) == ({"op": "replace", "path": "/lines/0/code", "value": "97112"},)

@@ -13,6 +13,14 @@ operations one by one to a copy of the claim, and rebases each operation that na
 array position onto the array as it is by then, using the value that position held in
 the claim as submitted. An operation whose target is already gone is dropped. Removals
 of whole lines come last, highest index first, so earlier paths stay valid.
+
+Two fixes that set the same value differently do not both go in (applied in turn, the
+last would win, whichever it was). A number takes the smallest: the rules that lower a
+count are caps (the units the minutes support, a payer's units per date, one unit of an
+untimed code), and a claim bills no more than every one of them allows; a rule that
+raises a count (a 15-minute service billed at 0) yields to a cap. Any other value keeps
+the first fix's, in the result's order of findings (the claim's before the lines', denials
+before warnings).
 """
 
 from __future__ import annotations
@@ -160,6 +168,7 @@ def combine(original: dict | None, fixes) -> list[dict]:
             if key not in seen:
                 seen.add(key)
                 ops.append(op)
+    ops = _agreed(ops)
     removals = sorted((op for op in ops if _line_removal(op)), key=lambda op: int(op["path"].split("/")[2]),
                       reverse=True)
     others = [op for op in ops if not _line_removal(op)]
@@ -177,6 +186,29 @@ def combine(original: dict | None, fixes) -> list[dict]:
             continue  # conflicts with an earlier fix (the same member already changed): keep the earlier
         out.append(rebased)
     return out + removals
+
+
+def _agreed(ops: list[dict]) -> list[dict]:
+    """One value for each place two `replace` operations set (the module's docstring)."""
+    first: dict[str, int] = {}
+    out: list[dict] = []
+    for op in ops:
+        if op["op"] != "replace" or "value" not in op:
+            out.append(op)
+            continue
+        at = first.get(op["path"])
+        if at is None:
+            first[op["path"]] = len(out)
+            out.append(op)
+            continue
+        kept = out[at]["value"]
+        if _number(op["value"]) and _number(kept) and op["value"] < kept:
+            out[at] = {**out[at], "value": op["value"]}
+    return out
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float)
 
 
 def _has(doc: Any, pointer: str) -> bool:

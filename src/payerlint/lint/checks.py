@@ -364,6 +364,11 @@ def fighting_fixes(compiled, tree: syn.Rulebook) -> list[Diagnostic]:
                 continue
             for number, my_fix in enumerate(mine.fixes):
                 for their_fix in theirs.fixes:
+                    if _caps(mine, my_fix) and _caps(theirs, their_fix):
+                        # Two caps on a line's units: the combined fix keeps the smaller
+                        # (evaluate/patch.py), which both allow. A cap against a rule that
+                        # raises units is still reported: their fixes would undo each other.
+                        continue
                     why = _fight(my_fix, their_fix)
                     if why is None:
                         continue
@@ -377,6 +382,34 @@ def fighting_fixes(compiled, tree: syn.Rulebook) -> list[Diagnostic]:
                         f"disable rule {theirs.id} (with the reason), override it, or make the two fixes agree",
                         related=(theirs.origin.span,)))
     return found
+
+
+def _caps(rule: ir.Rule, fix: ir.Fix) -> bool:
+    """Whether `fix` lowers the line's units: it replaces them, and the rule fires only when
+    they (or a value they are added into) are above something (`units > 1`, `total >
+    units_per_date` with `total = before + units`)."""
+    from payerlint.evaluate.plan import and_parts
+
+    if fix.op != "replace" or _shape(fix.path) != "/lines/{}/units" or rule.scope != "line":
+        return False
+    bound = {b.slot: b.expr for b in rule.bindings}
+
+    def reads_units(expr, depth=0) -> bool:
+        for node in ir.walk(expr):
+            if isinstance(node, ir.GetField) and node.name == "units" and isinstance(node.base, ir.Slot) \
+                    and node.base.index == 1:
+                return True
+            if isinstance(node, ir.Slot) and node.index in bound and depth < 4 and reads_units(bound[node.index],
+                                                                                               depth + 1):
+                return True
+        return False
+
+    for part in and_parts(rule.when):
+        if isinstance(part, ir.Compare) and (
+                (part.op in (">", ">=") and reads_units(part.left) and not reads_units(part.right))
+                or (part.op in ("<", "<=") and reads_units(part.right) and not reads_units(part.left))):
+            return True
+    return False
 
 
 def _fight(a: ir.Fix, b: ir.Fix) -> str | None:
