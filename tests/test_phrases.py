@@ -272,3 +272,19 @@ def test_random_notes_in_guidance_words_never_crash_and_stay_within_the_table():
     for _ in range(300):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 30)))
         assert set(MATCHER.found([text])) <= set(CODES)
+
+
+def test_the_ascii_tokenizer_cuts_every_text_as_the_full_one_does():
+    # A text of ASCII characters without a slash is cut by a simpler expression (no Unicode
+    # classes, no shorthand): it must give exactly the tokens the full expression gives.
+    import random
+    import string
+
+    from payerlint.evaluate.phrases import _ASCII_TOKEN, _SERVICE_TOKEN
+
+    rng = random.Random(5)
+    texts = ["Moist hot packs x10 min; manual traction", "pt declined HP | e-stim deferred.", "STM_L3-4 (grade III)"]
+    texts += ["".join(rng.choice(string.printable.replace("/", "")) for _ in range(rng.randint(0, 60)))
+              for _ in range(5000)]
+    for text in texts:
+        assert _ASCII_TOKEN.findall(text) == _SERVICE_TOKEN.findall(text), repr(text)

@@ -183,6 +183,9 @@ _BEFORE, _AFTER = 3, 2
 # boundaries a phrase never crosses. Other characters ("-", "#", "'") only separate words.
 # One expression, so a text is cut in one C-speed pass.
 _SERVICE_TOKEN = re.compile(r"(?<![^\W_])(?:[wW]/[oO]?|[dD]/[cC])(?![^\W_])|[^\W_]+|[,:()/]|[.;!?|\n\u2022]")
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+|[,:()/.;!?|\n]")
+"""`_SERVICE_TOKEN` for a text of ASCII characters without a slash (no shorthand to read):
+a letter or digit is exactly `[^\W_]` there, and about half again as fast to scan."""
 _SHORTHAND_WORDS = {"w/o": "without", "w/": "with", "d/c": "d/c"}
 _BOUNDARY = frozenset(".;!?|\n\u2022")
 _SOFT = frozenset(",:()/")
@@ -243,9 +246,13 @@ class _Tokens:
     __slots__ = ("text", "stem", "kind")
 
     def __init__(self, text: str):
-        tokens = _SERVICE_TOKEN.findall(text)
         if "/" in text:
-            tokens = [_SHORTHAND_WORDS[t.casefold()] if len(t) > 1 and "/" in t else t for t in tokens]
+            tokens = [_SHORTHAND_WORDS[t.casefold()] if len(t) > 1 and "/" in t else t
+                      for t in _SERVICE_TOKEN.findall(text)]
+        elif text.isascii():
+            tokens = _ASCII_TOKEN.findall(text)  # the same tokens, without Unicode classes
+        else:
+            tokens = _SERVICE_TOKEN.findall(text)
         # Both maps run at C speed: `stem` is cached, and leaves a separator as it is.
         self.text = tokens
         self.kind = list(map(_KINDS.get, tokens, repeat(WORD, len(tokens))))
