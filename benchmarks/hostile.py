@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import json
 import random
@@ -99,7 +100,8 @@ def _mutated(rng: random.Random, claim: dict) -> dict:
     for _ in range(rng.randint(1, 3)):
         choice = rng.random()
         if choice < 0.55:
-            _set(claim, rng.choice(FIELDS), rng.choice(ODD_VALUES))
+            # A copy: two mutations setting one shared list into itself would make a cycle.
+            _set(claim, rng.choice(FIELDS), copy.deepcopy(rng.choice(ODD_VALUES)))
         elif choice < 0.7:
             claim["x-deep"] = _nested(rng.choice((50, 400, 900)), f"{MARKER}deep")
         elif choice < 0.8:
