@@ -112,24 +112,21 @@ def _is(name):
     return lambda t: t.name == name
 
 
-def _share_check(args):
-    usage = "cms_share(lines where code in timed and date = line.date, line)"
-    _arity(args, 2, usage)
-    if args[0] != T.UNKNOWN and not (T.is_list(args[0]) and args[0].item == T.line_type()):
-        raise SignatureError(f"expects a list of lines first, got {args[0]}: {usage}")
-    if args[1] not in (T.line_type(), T.UNKNOWN):
-        raise SignatureError(f"expects a line second, got {args[1]}: {usage}")
-    return T.INTEGER
+def _lines_and_line(usage: str, result):
+    """`f(list of lines, line)`: a line's share of, or place in, a list of lines."""
+    def check(args):
+        _arity(args, 2, usage)
+        if args[0] != T.UNKNOWN and not (T.is_list(args[0]) and args[0].item == T.line_type()):
+            raise SignatureError(f"expects a list of lines first, got {args[0]}: {usage}")
+        if args[1] not in (T.line_type(), T.UNKNOWN):
+            raise SignatureError(f"expects a line second, got {args[1]}: {usage}")
+        return result
+
+    return check
 
 
-def _charges_before_check(args):
-    usage = "charges_before(lines where code in always_therapy, line)"
-    _arity(args, 2, usage)
-    if args[0] != T.UNKNOWN and not (T.is_list(args[0]) and args[0].item == T.line_type()):
-        raise SignatureError(f"expects a list of lines first, got {args[0]}: {usage}")
-    if args[1] not in (T.line_type(), T.UNKNOWN):
-        raise SignatureError(f"expects a line second, got {args[1]}: {usage}")
-    return T.MONEY
+_share_check = _lines_and_line("cms_share(lines where code in timed and date = line.date, line)", T.INTEGER)
+_charges_before_check = _lines_and_line("charges_before(lines where code in always_therapy, line)", T.MONEY)
 
 
 def _first_check(args):
