@@ -247,6 +247,13 @@ KEYED = textwrap.dedent('''\
       category input  severity warn
       when count(documentation.interventions where line.code = code and minutes > 5) > 1
       say "x"  cite "t"
+    rule r.code_binding "bindings read only through the line's code, kept per code"
+      for each line
+      category input  severity warn
+      with notes = documentation.interventions where code = line.code
+      with named = technique of notes
+      when any(notes) and count(named) < 2 and units > 0
+      say "x"  cite "t"
     rule r.same_modifiers "another line with the same modifiers"
       for each line
       category input  severity warn
@@ -267,7 +274,7 @@ KEYED = textwrap.dedent('''\
     ''')
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(9))
 def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path, clean_claim, seed):
     """`where field = value from outside` reads an index of the list (built on its second
     read in a claim), and a pair rule's tests of its row's columns run once per pair of
@@ -295,6 +302,8 @@ def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path,
                     body_region=rng.choice(regions), minutes=rng.choice([3, 10]))
         if seed % 2 and rng.random() < 0.2:
             del item["body_region"]  # the index is not used: the missing region is still reported
+        if seed % 3 == 0 and rng.random() < 0.2:
+            del item["technique"]  # unknown for every line of the code, named the same way
         interventions.append(item)
     data["documentation"]["interventions"] = interventions
     assert ClaimValidator().validate(data) == []
@@ -311,3 +320,4 @@ def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path,
     assert {f for f in fired if f[0] == "r.pair_not_b"} == expected_not_b
     # Both shortcuts are in the generated code, so the agreement above is theirs.
     assert "_indexed(ctx" in program.source and "(_r := " in program.source
+    assert "f[1]['code'])\n    hit = ctx.cache.get(key)" in program.source  # the per-code bindings

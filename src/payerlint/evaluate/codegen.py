@@ -99,6 +99,9 @@ class Gen:
         self.lets: dict[str, str] = {}
         self.locals: dict[int, str] = {}
         """Slot -> local variable, inside a rule's scope loop (not inside helpers)."""
+        self.by_code: set[int] = set()
+        """Line rules: slot 0 (the claim's lines) and the `with` bindings that read the line
+        only as its code (`_binder`); empty otherwise."""
         self.index_keys: dict = {}
         """(list expression, field) -> the per-claim cache key of its index (`_filter`)."""
         self.fused: dict[str, list[tuple[int, list[str]]]] = {"claim": [], "line": []}
@@ -479,10 +482,38 @@ class Gen:
 
     def _binder(self, binding: ir.Binding) -> str:
         slot = binding.slot
+        if self.by_code and self.reads_only_the_code(binding.expr):
+            # The same for every line of one code (the techniques its note names, what they
+            # point to): kept per claim by the code, so a claim's 50 lines of 8 codes work
+            # it out 8 times. An unknown is kept too: it names the same missing value.
+            self.by_code.add(slot)
+            key = self.fresh("_bind")
+            body = [f"    value = f[{slot}]", "    if value.__class__ is _Raised:", "        raise value.error",
+                    f"    key = ({key!r}, f[1]['code'])", "    hit = ctx.cache.get(key)", "    if hit is not None:",
+                    "        if hit.__class__ is _Raised:", f"            f[{slot}] = hit", "            raise hit.error",
+                    f"        f[{slot}] = hit[0]", "        return hit[0]",
+                    "    try:", f"        value = {self.expr(binding.expr)}", "    except Unknown as error:",
+                    f"        f[{slot}] = ctx.cache[key] = _Raised(error)", "        raise",
+                    f"    f[{slot}] = value", "    ctx.cache[key] = (value,)", "    return value"]
+            return self.helper("_bind", body)
         body = [f"    value = f[{slot}]", "    if value.__class__ is _Raised:", "        raise value.error",
                 "    try:", f"        value = {self.expr(binding.expr)}", "    except Unknown as error:",
                 f"        f[{slot}] = _Raised(error)", "        raise", f"    f[{slot}] = value", "    return value"]
         return self.helper("_bind", body)
+
+    def reads_only_the_code(self, expr) -> bool:
+        """Whether a line rule's `with` reads its line only as `line.code` (besides the
+        claim, constants, the rule's other such bindings and its own `where`/`of`
+        elements): then it has one value for all the lines of a code."""
+        nodes = list(ir.walk(expr))
+        own = {n.slot for n in nodes if isinstance(n, (ir.Filter, ir.Map))}
+        coded = {id(n.base) for n in nodes
+                 if isinstance(n, ir.GetField) and n.name == "code" and isinstance(n.base, ir.Slot) and n.base.index == 1}
+        for node in nodes:
+            if isinstance(node, ir.Slot) and not (node.index in own or node.index in self.by_code
+                                                  or (node.index == 1 and id(node) in coded)):
+                return False
+        return True
 
     def value_function(self, expr, prefix: str = "_val") -> str:
         with self.in_helper():
@@ -493,6 +524,7 @@ class Gen:
         """The functions of one rule: its bindings, its condition (and, in the fast form,
         its scope loop), its message parts and its fixes."""
         self.bindings = {}
+        self.by_code = set() if self.traced or rule.scope != "line" else {0}
         binders = []
         for binding in rule.bindings:
             name = self.binder(binding)
