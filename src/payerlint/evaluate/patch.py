@@ -189,11 +189,13 @@ def combine(original: dict | None, fixes) -> list[dict]:
 
 
 def _agreed(ops: list[dict]) -> list[dict]:
-    """One value for each place two `replace` operations set (the module's docstring)."""
+    """One value for each place two `replace` operations set (the module's docstring).
+    Only single values: two rewrites of one array (a line's modifiers) are merged by
+    `_rebase`, each made to the array as the fixes before it left it."""
     first: dict[str, int] = {}
     out: list[dict] = []
     for op in ops:
-        if op["op"] != "replace" or "value" not in op:
+        if op["op"] != "replace" or isinstance(op.get("value", []), (list, dict)):
             out.append(op)
             continue
         at = first.get(op["path"])
