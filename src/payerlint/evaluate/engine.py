@@ -31,21 +31,28 @@ def evaluate(program, claim, *, explain: bool = False, claim_rules: bool = True,
     `payerlint.claims.model.Claim`): the rules for the whole claim, the others (each
     line, pair, date, code), or both."""
     ctx = Ctx(claim)
-    findings: list[Finding] = []
+    # One finding per rule, line and message (a pair rule can fire for a line with several
+    # partners and say the same thing each time): the message is rendered as the rule fires,
+    # the rest (fixes, the finding) only for the emission that stands, the last, from a
+    # copy of its frame (the frame is shared and changes as the rules go on).
+    emitted: dict[tuple, tuple] = {}
     skipped: dict[tuple, int | None] = {}
     rulebook = program.compiled.id
     rules = program.rules
     explaining = program if explain else None
 
     def emit(index, frame, line, initial):
-        findings.append(_finding(ctx, rules[index], rulebook, line, frame, initial, explaining))
+        code = rules[index]
+        message = render(ctx, frame, code.message)
+        emitted[(code.rule.id, line, message)] = (code, message, frame.copy(), initial)
 
     for kind, run in program.runners:
         if claim_rules if kind == "claim" else other_rules:
             run(ctx, emit, skipped)
-    unique = {(f.rule, f.line, f.message): f for f in findings}
+    findings = [_finding(ctx, code, rulebook, line, frame, initial, explaining, message)
+                for (_, line, _), (code, message, frame, initial) in emitted.items()]
     return Evaluation(
-        tuple(sorted(unique.values(), key=Finding.sort_key)),
+        tuple(sorted(findings, key=Finding.sort_key)),
         tuple(sorted((NotEvaluated(rule_id, rulebook, pointer, line) for (rule_id, pointer), line in skipped.items()),
                      key=NotEvaluated.sort_key)),
     )
@@ -72,9 +79,8 @@ def _instances(scope: str, claim):
             yield (group, code, day), group[0]["index"]
 
 
-def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, frame, initial, program) -> Finding:
+def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, frame, initial, program, message: str) -> Finding:
     rule = code.rule
-    message = render(ctx, frame, code.message)
     fixes = []
     for op, path, value, value_type, loop_slot, loop_over in code.fixes:
         try:
