@@ -122,6 +122,8 @@ def test_many_lines_over_a_few_dates_with_minutes_left_out_agree(clean_claim, se
                     minutes=rng.choice([5, 8, 15, 22, 23, 30, 38]), units=rng.randint(0, 3))
         if rng.random() < 0.15:
             del line["minutes"]
+        if rng.random() < 0.3:
+            line["date"] = rng.choice([data["date_of_service"], "2026-05-13"])
         data["lines"].append(line)
     assert ClaimValidator().validate(data) == []
     assert fast_outcome(program, Claim(data)) == traced_outcome(program, Claim(data))
@@ -254,6 +256,15 @@ KEYED = textwrap.dedent('''\
       with named = technique of notes
       when any(notes) and count(named) < 2 and units > 0
       say "x"  cite "t"
+    rule r.code_and_date "bindings read only through the line's code and date, or not at all"
+      for each line
+      category input  severity warn
+      with same_day = lines where date = line.date and code = line.code
+      with noted = (documentation.interventions where code = line.code) where minutes > 5
+      with n = count(same_day)
+      with claim_wide = count(lines where units > 1)
+      when n > 1 and claim_wide >= 0 and any(noted) and units > 0
+      say "{n} lines of {code} on {date}, {claim_wide}"  cite "t"
     rule r.same_modifiers "another line with the same modifiers"
       for each line
       category input  severity warn
@@ -295,6 +306,8 @@ def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path,
                     minutes=rng.choice([8, 15, 23]), modifiers=rng.choice([["GP"], ["GP", "59"], ["GP"]]))
         if rng.random() < 0.15:
             del line["minutes"]
+        if rng.random() < 0.3:
+            line["date"] = rng.choice([data["date_of_service"], "2026-05-13"])
         data["lines"].append(line)
     interventions = []
     for _ in range(rng.randint(0, 8)):
@@ -310,8 +323,9 @@ def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path,
     fired, skipped = fast_outcome(program, Claim(data))
     assert (fired, skipped) == traced_outcome(program, Claim(data))
     lines = data["lines"]
+    day = data["date_of_service"]
     expected_a0 = {("r.pair_a0", j) for i, a in enumerate(lines) for j, b in enumerate(lines)
-                   if i != j and (a["code"], b["code"]) == ("97140", "97530")}
+                   if i != j and (a["code"], b["code"]) == ("97140", "97530") and a.get("date", day) == b.get("date", day)}
     assert {f for f in fired if f[0] == "r.pair_a0"} == expected_a0
     # Not grade B, indicator at most 1, both cells filled: two rows of six.
     kept = {("97140", "97530"), ("97530", "97140"), ("97110", "97112")}
@@ -320,4 +334,5 @@ def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path,
     assert {f for f in fired if f[0] == "r.pair_not_b"} == expected_not_b
     # Both shortcuts are in the generated code, so the agreement above is theirs.
     assert "_indexed(ctx" in program.source and "(_r := " in program.source
-    assert "f[1]['code'])\n    hit = ctx.cache.get(key)" in program.source  # the per-code bindings
+    assert "f[1]['code'],)\n    hit = ctx.cache.get(key)" in program.source  # the per-code bindings
+    assert "f[1]['code'], f[1]['date'],)\n    hit" in program.source  # per code and date

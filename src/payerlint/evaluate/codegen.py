@@ -99,12 +99,12 @@ class Gen:
         self.lets: dict[str, str] = {}
         self.locals: dict[int, str] = {}
         """Slot -> local variable, inside a rule's scope loop (not inside helpers)."""
-        self.by_code: set[int] = set()
+        self.by_code: dict[int, frozenset] = {}
         """Line rules: slot 0 (the claim's lines) and the `with` bindings that read the line
         only as its code (`_binder`); empty otherwise."""
         self.index_keys: dict = {}
         """(list expression, field) -> the per-claim cache key of its index (`_filter`)."""
-        self.fused: dict[str, list[tuple[int, list[str]]]] = {"claim": [], "line": []}
+        self.fused: dict[str, list[tuple]] = {"claim": [], "line": []}
         """(frame size, body) of each rule run in one shared loop (see `fuse`)."""
 
     # -- names
@@ -482,14 +482,16 @@ class Gen:
 
     def _binder(self, binding: ir.Binding) -> str:
         slot = binding.slot
-        if self.by_code and self.reads_only_the_code(binding.expr):
+        fields = self.line_fields_read(binding.expr) if self.by_code else None
+        if fields is not None:
             # The same for every line of one code (the techniques its note names, what they
-            # point to): kept per claim by the code, so a claim's 50 lines of 8 codes work
-            # it out 8 times. An unknown is kept too: it names the same missing value.
-            self.by_code.add(slot)
-            key = self.fresh("_bind")
+            # point to), or of one code and date: kept per claim by those, so a claim's 50
+            # lines of 8 codes work it out 8 times. An unknown is kept too: it names the
+            # same missing value.
+            self.by_code[slot] = fields
+            key = ", ".join([repr(self.fresh("_bind"))] + [f"f[1][{name!r}]" for name in sorted(fields)])
             body = [f"    value = f[{slot}]", "    if value.__class__ is _Raised:", "        raise value.error",
-                    f"    key = ({key!r}, f[1]['code'])", "    hit = ctx.cache.get(key)", "    if hit is not None:",
+                    f"    key = ({key},)", "    hit = ctx.cache.get(key)", "    if hit is not None:",
                     "        if hit.__class__ is _Raised:", f"            f[{slot}] = hit", "            raise hit.error",
                     f"        f[{slot}] = hit[0]", "        return hit[0]",
                     "    try:", f"        value = {self.expr(binding.expr)}", "    except Unknown as error:",
@@ -501,19 +503,30 @@ class Gen:
                 f"        f[{slot}] = _Raised(error)", "        raise", f"    f[{slot}] = value", "    return value"]
         return self.helper("_bind", body)
 
-    def reads_only_the_code(self, expr) -> bool:
-        """Whether a line rule's `with` reads its line only as `line.code` (besides the
-        claim, constants, the rule's other such bindings and its own `where`/`of`
-        elements): then it has one value for all the lines of a code."""
+    SHARED_FIELDS = ("code", "date")
+    """The fields of a line that many lines of a claim share, and that key a binding's value."""
+
+    def line_fields_read(self, expr) -> frozenset | None:
+        """The fields of its line a line rule's `with` reads, when they are only `code`
+        and `date` (besides the claim, constants, the rule's other such bindings and its
+        own `where`/`of` elements): then it has one value for all the lines with the same
+        code (and date), or for the whole claim when it reads none. None when it reads the
+        line any other way."""
         nodes = list(ir.walk(expr))
         own = {n.slot for n in nodes if isinstance(n, (ir.Filter, ir.Map))}
-        coded = {id(n.base) for n in nodes
-                 if isinstance(n, ir.GetField) and n.name == "code" and isinstance(n.base, ir.Slot) and n.base.index == 1}
+        shared = {id(n.base): n.name for n in nodes if isinstance(n, ir.GetField) and n.name in self.SHARED_FIELDS
+                  and isinstance(n.base, ir.Slot) and n.base.index == 1}
+        fields: set[str] = set()
         for node in nodes:
-            if isinstance(node, ir.Slot) and not (node.index in own or node.index in self.by_code
-                                                  or (node.index == 1 and id(node) in coded)):
-                return False
-        return True
+            if not isinstance(node, ir.Slot) or node.index in own:
+                continue
+            if node.index in self.by_code:
+                fields |= self.by_code[node.index]
+            elif node.index == 1 and id(node) in shared:
+                fields.add(shared[id(node)])
+            else:
+                return None
+        return frozenset(fields)
 
     def value_function(self, expr, prefix: str = "_val") -> str:
         with self.in_helper():
@@ -524,7 +537,7 @@ class Gen:
         """The functions of one rule: its bindings, its condition (and, in the fast form,
         its scope loop), its message parts and its fixes."""
         self.bindings = {}
-        self.by_code = set() if self.traced or rule.scope != "line" else {0}
+        self.by_code = {} if self.traced or rule.scope != "line" else {0: frozenset()}
         binders = []
         for binding in rule.bindings:
             name = self.binder(binding)
@@ -587,11 +600,8 @@ class Gen:
             return None
         if scope == "line":
             # Run inside one loop over the lines with the other line rules (`fuse`).
-            block = ["        for _ in (0,):"]
-            if test1:
-                block += [f"            if not {test1}(line['code']):", "                continue"]
-            self.fused["line"].append((rule.frame_size, block + instance("            ", "line['index']",
-                                                                         "(lines, line)")))
+            block = ["        for _ in (0,):", *instance("            ", "line['index']", "(lines, line)")]
+            self.fused["line"].append((rule.frame_size, block, test1))
             return None
         fn = self.fresh("_run")
         head = [f"def {fn}(ctx, emit, skipped):", "    claim = ctx.claim", "    lines = claim.lines",
@@ -776,14 +786,42 @@ class Gen:
                                         f"    f = [UNSET] * {size}", "    f[0] = lines", *body]))
             out.append(("claim", fn))
         if self.fused["line"]:
-            size = max(n for n, _ in self.fused["line"])
-            body = [line for _, block in self.fused["line"] for line in block]
+            size = max(n for n, _, _ in self.fused["line"])
+            # Which rules a line's code lets in, as one tuple per code (`gate`): a rule its
+            # code rules out costs one index into the tuple, not a call to its test.
+            tests = [test for _, _, test in self.fused["line"] if test is not None]
+            head = []
+            if tests:
+                gate = self.gate(tests)
+                head = ["        g = {0}.get(line['code'])".format(gate + "_seen"), "        if g is None:",
+                        f"            g = {gate}(line['code'])"]
+            body = []
+            for _, block, test in self.fused["line"]:
+                if test is None:
+                    body += block
+                else:
+                    body += [f"        if g[{tests.index(test)}]:", *("    " + line for line in block)]
             fn = self.fresh("_line_rules")
             self.defs.append("\n".join([f"def {fn}(ctx, emit, skipped):", "    lines = ctx.claim.lines",
                                         f"    f = [UNSET] * {size}", "    f[0] = lines", "    for line in lines:",
-                                        "        f[1] = line", *body]))
+                                        "        f[1] = line", *head, *body]))
             out.append(("other", fn))
         return out
+
+    GATES_KEPT = 4096
+    """How many codes' gates a program keeps: the codes of therapy billing are a few hundred;
+    a stream of made-up codes is still checked, its gates worked out each time."""
+
+    def gate(self, tests: list[str]) -> str:
+        """A function from a code to the tuple of what each test says of it, kept per code
+        in `<name>_seen` (the tests read only the compiled rulebook, so the answer for a
+        code never changes)."""
+        name = self.fresh("_gate")
+        self.ns[name + "_seen"] = {}
+        self.defs.append("\n".join([
+            f"def {name}(code):", f"    g = ({''.join(f'bool({t}(code)), ' for t in tests)})",
+            f"    if len({name}_seen) < {self.GATES_KEPT}:", f"        {name}_seen[code] = g", "    return g"]))
+        return name
 
     # -- the module
     def build(self, label: str) -> dict:
