@@ -334,19 +334,28 @@ class Gen:
             return self._is_test(node)
 
     def _is_test(self, node):
-        test = self.const((node.test, node.negated), "_test")
         operand = node.operand
         if isinstance(operand, ir.GetField):
             body = ["    try:", f"        obj = {self.expr(operand.base)}", "    except Missing as missing:",
                     "        if missing.null:  # a container known to be empty: its fields are missing",
-                    f"            return _verdict(None, {test})", "        raise"]
+                    f"            return {self.verdict(node, 'None')}", "        raise"]
             if node.test == "null":
                 # `is null` asks whether the claim says "none"; absent means unknown.
                 body += [f"    if {operand.name!r} not in obj:", f"        raise Missing(obj.ptr + '/{operand.name}')"]
-            body += [f"    return _verdict(obj.get({operand.name!r}), {test})"]
+            body += [f"    value = obj.get({operand.name!r})", f"    return {self.verdict(node, 'value')}"]
             return f"{self.helper('_is', body)}(ctx, f)"
-        body = _guarded(f"value = {self.expr(operand)}", "value = None") + [f"    return _verdict(value, {test})"]
+        body = _guarded(f"value = {self.expr(operand)}", "value = None") + [f"    return {self.verdict(node, 'value')}"]
         return f"{self.helper('_is', body)}(ctx, f)"
+
+    def verdict(self, node, value: str) -> str:
+        """`is missing|present` of a value already read (a variable or None), as an
+        expression; the other tests through values.absence_verdict."""
+        if node.test in ("missing", "present"):
+            absent = (node.test == "missing") != node.negated
+            if value == "None":
+                return repr(absent)
+            return f"({value} is None or {value} is NO_ROW)" if absent else f"({value} is not None and {value} is not NO_ROW)"
+        return f"_verdict({value}, {self.const((node.test, node.negated), '_test')})"
 
     def _Filter(self, node):
         with self.in_helper():
