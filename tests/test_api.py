@@ -109,6 +109,40 @@ def test_reload_reads_a_changed_rule_tree_without_a_restart(clean_claim, tmp_pat
     assert router.check(next_year).rulebooks == ("medicare@2027Q1",)
 
 
+def test_a_reload_during_a_check_gives_that_claim_one_tree_and_keeps_nothing_of_the_old(clean_claim, tmp_path,
+                                                                                       monkeypatch):
+    """Another thread reloads while a claim is being routed (here: from inside the payer
+    look-up). The claim is checked against the tree it began with; what it learned is not
+    written into the new tree, so the next claim sees only the new rules."""
+    for folder in ("rulebooks", "payers"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    router = Router(Registry.load(tmp_path))
+    assert router.check(_denied(clean_claim)).verdict == "deny"  # the rulebook is prepared
+    rules = tmp_path / "rulebooks" / "medicare" / "2026Q2.rules"
+    marker = 'rule units.total "Timed units exceed what the timed minutes support"\n  for each date\n  category units  severity deny'
+    rules.write_text(rules.read_text(encoding="utf-8").replace(marker, marker.replace("severity deny", "severity warn")),
+                     encoding="utf-8")
+    old_registry = router.registry
+    resolve = type(old_registry).resolve
+    reloads = []
+
+    def resolve_then_reload(self, payer_id):
+        payer = resolve(self, payer_id)
+        if self is old_registry and not reloads:
+            reloads.append(payer_id)
+            router.reload()  # lands between the payer look-up and the rulebook's
+        return payer
+
+    monkeypatch.setattr(type(old_registry), "resolve", resolve_then_reload)
+    other_spelling = dict(_denied(clean_claim), payer_id="MEDICARE")  # not looked up yet: resolved, then the reload
+    during = router.check(other_spelling)
+    assert reloads == ["MEDICARE"]
+    assert during.rulebooks == ("medicare@2026Q2",) and during.findings[0].severity == "deny"  # the old tree, whole
+    assert router.registry is not old_registry
+    after = router.check(_denied(clean_claim))
+    assert after.verdict == "warn" and after.findings[0].severity == "warn"  # nothing of the old tree was kept
+
+
 @pytest.mark.parametrize("name", ["payerlint.api"])
 def test_the_documented_surface_is_importable_and_listed(name):
     import importlib

@@ -85,6 +85,6 @@ class Router(Checker):
     def reload(self) -> None:
         """Read the payer files and the rule tree again and forget every prepared
         rulebook (a service whose rules changed on disk); claims checked after it see
-        the new rules. Call it between checks: a check running meanwhile in another thread
-        may see the old tree's rulebooks or the new one's."""
+        the new rules. A check running meanwhile in another thread sees the old tree or the
+        new one, whole: routing reads one snapshot of the tree per claim."""
         self.routing.reload(reread=True)

@@ -10,7 +10,8 @@ Routing is a strategy of the claim path (`payerlint.check.RulebookChoice`). It l
 the rulebook tree once: the quarters each family has are listed when the router is built,
 and a rulebook is compiled and prepared the first time a claim needs it, then kept, so
 routing a claim is dictionary look-ups. `reload()` forgets all of it (a service whose
-rule tree changed calls it, or builds a new router).
+rule tree changed calls it, or builds a new router); a claim is routed through one
+reading of the tree from start to end, so a reload never gives it half of each.
 """
 
 from __future__ import annotations
@@ -38,45 +39,72 @@ def _quarter(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 
 
+class _Tree:
+    """What a router knows of one reading of the rule tree: the payers, the quarters each
+    family has, and what it prepared from them. A reload builds a new one and swaps it in
+    with one assignment, and a claim is routed through the one it found when it began, so
+    a check running during a reload sees the old tree or the new one, never a mix (and
+    nothing from the old one is kept in the new)."""
+
+    __slots__ = ("registry", "loader", "families", "programs", "single", "by_id", "rulebook_errors")
+
+    def __init__(self, registry: Registry, loader: Loader):
+        self.registry = registry
+        self.loader = loader
+        self.families = {payer.rulebook_family: {(q.year, q.number) for q in registry.quarters(payer)}
+                         for payer in registry.payers.values()}
+        self.programs: dict[tuple[str, tuple[int, int]], Any] = {}
+        self.single: dict[tuple[str, tuple[int, int]], Route] = {}
+        self.by_id: dict[str, Payer] = {}
+        """Payers by the payer_id exactly as claims write it (resolve() folds case)."""
+        self.rulebook_errors: dict[str, DiagnosticError] = {}
+        """Rulebooks that did not compile, by reference: claims routed to them get `error`."""
+
+
 class ByPayer:
     """Routes each claim by its payer and dates of service."""
 
     def __init__(self, registry: Registry | None = None, loader: Loader | None = None):
-        self.registry = registry or Registry.load()
-        self.loader = loader or Loader(self.registry.home)
-        self.rulebook_errors: dict[str, DiagnosticError] = {}
-        """Rulebooks that did not compile, by reference: claims routed to them get `error`."""
+        registry = registry or Registry.load()
         self._lock = threading.Lock()
-        self.reload()
+        self._tree = _Tree(registry, loader or Loader(registry.home))
+
+    @property
+    def registry(self) -> Registry:
+        return self._tree.registry
+
+    @property
+    def loader(self) -> Loader:
+        return self._tree.loader
+
+    @property
+    def rulebook_errors(self) -> dict[str, DiagnosticError]:
+        """Rulebooks that did not compile, by reference: claims routed to them get `error`."""
+        return self._tree.rulebook_errors
 
     def reload(self, reread: bool = False) -> None:
         """Forget every prepared rulebook and what the tree holds. With `reread`, read
-        the payer files again and compile afresh (the tree changed on disk)."""
+        the payer files again and compile afresh (the tree changed on disk). The new tree
+        is read in full before it replaces the old one (`_Tree`)."""
         with self._lock:
-            if reread:
-                self.registry = Registry.load(self.registry.home)
-                self.loader = Loader(self.registry.home)
-            self._families = {payer.rulebook_family: {(q.year, q.number) for q in self.registry.quarters(payer)}
-                              for payer in self.registry.payers.values()}
-            self._programs: dict[tuple[str, tuple[int, int]], Any] = {}
-            self._single: dict[tuple[str, tuple[int, int]], Route] = {}
-            self._by_id: dict[str, Payer] = {}
-            """Payers by the payer_id exactly as claims write it (resolve() folds case)."""
-            self.rulebook_errors = {}
+            old = self._tree
+            registry = Registry.load(old.registry.home) if reread else old.registry
+            self._tree = _Tree(registry, Loader(registry.home) if reread else old.loader)
 
     def route(self, claim: Claim) -> Route:
+        tree = self._tree  # one reading of the tree for the whole claim
         data = claim.root
         payer_id = data["payer_id"]
-        payer = self._by_id.get(payer_id)
+        payer = tree.by_id.get(payer_id)
         if payer is None:
-            payer = self.registry.resolve(payer_id)
+            payer = tree.registry.resolve(payer_id)
             if payer is None:
-                closest = ", ".join(self.registry.closest(payer_id))
+                closest = ", ".join(tree.registry.closest(payer_id))
                 return Route(errors=(_routing_finding(
                     "routing.unknown_payer",
                     f"payer_id '{payer_id}' is not a payer id or alias in the registry; closest ids: {closest}"),))
-            if len(self._by_id) < 10_000:
-                self._by_id[payer_id] = payer
+            if len(tree.by_id) < 10_000:
+                tree.by_id[payer_id] = payer
         lines = claim.lines
         day = lines[0]["date"]
         year, month = day.year, day.month
@@ -88,13 +116,13 @@ class ByPayer:
         else:
             # Almost every claim: one quarter, one rulebook, the same route every time.
             quarter = (year, (month - 1) // 3 + 1)
-            known = self._single.get((payer.rulebook_family, quarter))
+            known = tree.single.get((payer.rulebook_family, quarter))
             if known is not None:
                 return known
-            program = self._program(payer, quarter)
+            program = self._program(tree, payer, quarter)
             if program is None:
-                return Route(errors=(self._no_rulebook(payer, quarter, claim, list(range(len(lines)))),))
-            route = self._single[(payer.rulebook_family, quarter)] = Route((Part(program),))
+                return Route(errors=(self._no_rulebook(tree, payer, quarter, claim, list(range(len(lines)))),))
+            route = tree.single[(payer.rulebook_family, quarter)] = Route((Part(program),))
             return route
         by_quarter: dict[tuple[int, int], list[int]] = {}
         for index, line in enumerate(lines):
@@ -105,37 +133,37 @@ class ByPayer:
         parts: list[Part] = []
         errors: list[Finding] = []
         for quarter, indexes in sorted(by_quarter.items()):
-            program = self._program(payer, quarter)
+            program = self._program(tree, payer, quarter)
             if program is None:
-                errors.append(self._no_rulebook(payer, quarter, claim, indexes))
+                errors.append(self._no_rulebook(tree, payer, quarter, claim, indexes))
                 continue
             parts.append(Part(program, tuple(indexes), quarter == claim_quarter))
         return Route(tuple(parts), tuple(errors))
 
-    def _program(self, payer: Payer, quarter: tuple[int, int]) -> Any:
+    def _program(self, tree: _Tree, payer: Payer, quarter: tuple[int, int]) -> Any:
         key = (payer.rulebook_family, quarter)
-        program = self._programs.get(key)
-        if program is not None or key in self._programs:
+        program = tree.programs.get(key)
+        if program is not None or key in tree.programs:
             return program
         with self._lock:
-            if key not in self._programs:
-                self._programs[key] = self._prepare(payer, quarter)
-            return self._programs[key]
+            if key not in tree.programs:
+                tree.programs[key] = self._prepare(tree, payer, quarter)
+            return tree.programs[key]
 
-    def _prepare(self, payer: Payer, quarter: tuple[int, int]) -> Any:
-        if quarter not in self._families.get(payer.rulebook_family, ()):
+    def _prepare(self, tree: _Tree, payer: Payer, quarter: tuple[int, int]) -> Any:
+        if quarter not in tree.families.get(payer.rulebook_family, ()):
             return None
         ref = f"{payer.rulebook_family}@{Quarter(*quarter)}"
         try:
-            compiled = self.loader.load(ref)
+            compiled = tree.loader.load(ref)
         except DiagnosticError as exc:
-            self.rulebook_errors[ref] = exc
+            tree.rulebook_errors[ref] = exc
             return None
         param = compiled.params.get("unit_method")
         if param is not None and param.value != payer.unit_method:
             # The payer file and the rulebook must say the same about how minutes become
             # units; a disagreement is a configuration error, reported like a broken rulebook.
-            self.rulebook_errors[ref] = DiagnosticError([Diagnostic(
+            tree.rulebook_errors[ref] = DiagnosticError([Diagnostic(
                 "payer_rulebook_mismatch",
                 f"{payer.path} says unit_method = \"{payer.unit_method}\", but rulebook {compiled.id} sets "
                 f"\"{param.value}\"", span=param.origin.span,
@@ -145,16 +173,17 @@ class ByPayer:
 
         return prepare(compiled)
 
-    def _no_rulebook(self, payer: Payer, quarter: tuple[int, int], claim: Claim, indexes: list[int]) -> Finding:
+    @staticmethod
+    def _no_rulebook(tree: _Tree, payer: Payer, quarter: tuple[int, int], claim: Claim, indexes: list[int]) -> Finding:
         ref = f"{payer.rulebook_family}@{Quarter(*quarter)}"
-        if ref in self.rulebook_errors:
-            first = self.rulebook_errors[ref].diagnostics[0]
+        if ref in tree.rulebook_errors:
+            first = tree.rulebook_errors[ref].diagnostics[0]
             if first.code == "payer_rulebook_mismatch":
                 return _routing_finding("routing.rulebook_error", first.message)
             return _routing_finding("routing.rulebook_error",
                                     f"rulebook {ref} does not compile; run `payerlint compile {ref}`")
         dates = sorted({claim.lines[i]["date"].isoformat() for i in indexes})
-        existing = ", ".join(str(q) for q in self.registry.quarters(payer)) or "none"
+        existing = ", ".join(str(q) for q in tree.registry.quarters(payer)) or "none"
         return _routing_finding(
             "routing.no_rulebook",
             f"no {payer.id} rulebook is in force on {', '.join(dates)} (quarter {Quarter(*quarter)}); "
