@@ -708,11 +708,20 @@ class Gen:
             # First the codes: when no two codes the claim bills make a row of the table,
             # no pair can match, and no line is looked at (most claims, for NCCI pairs).
             rows_early = self.const(guard.pair_rows, "_pairs")
-            body += [f"    firsts = {_filtered('lines', test1)}", f"    seconds_in = {_filtered('lines', test2)}",
-                     "    codes_2 = {l['code'] for l in seconds_in}",
-                     "    codes_1 = {l['code'] for l in firsts}",
-                     f"    paired = {{(a, b) for a in codes_1 for b in codes_2 if {self.row_filter(guard, rows_early)}}}",
-                     "    if not paired:", "        return",
+            body += [f"    firsts = {_filtered('lines', test1)}", f"    seconds_in = {_filtered('lines', test2)}"]
+            if test1 is None and test2 is None:
+                # The pairs of billed codes that make a row of the table, worked out once
+                # per claim for all the rules that read the table (most claims: none).
+                key = self.const(("billed_pairs", guard.pair_table), "_key")
+                body += [f"    billed = ctx.cache.get({key})", "    if billed is None:",
+                         "        codes = {l['code'] for l in lines}",
+                         f"        billed = ctx.cache[{key}] = [(a, b) for a in codes for b in codes if (a, b) in {rows_early}]",
+                         "    if not billed:", "        return",
+                         f"    paired = {{(a, b) for a, b in billed if {self.row_filter(guard, rows_early)}}}"]
+            else:
+                body += ["    codes_2 = {l['code'] for l in seconds_in}", "    codes_1 = {l['code'] for l in firsts}",
+                         f"    paired = {{(a, b) for a in codes_1 for b in codes_2 if {self.row_filter(guard, rows_early)}}}"]
+            body += ["    if not paired:", "        return",
                      "    wanted_1 = {a for a, _ in paired}", "    wanted_2 = {b for _, b in paired}",
                      "    seconds = []", "    for second in seconds_in:",
                      "        if second['code'] not in wanted_2:", "            continue",

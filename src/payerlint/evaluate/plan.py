@@ -66,6 +66,9 @@ class Guard:
     """For pairs: (column position, Python operator, constant) of each part that compares a
     column of the pair's row with a constant (`edit.modifier_indicator = 0`): tested once
     per pair of codes the claim bills, not once per pair of lines."""
+    pair_table: str | None = None
+    """For pairs: the name of `pair_rows`' table (rules that read one table share the
+    claim's billed pairs of it)."""
 
     def code_test(self, slot: int) -> Callable[[str], bool] | None:
         return self.tests.get(slot)
@@ -120,7 +123,7 @@ def guard_for(rule: ir.Rule, compiled, constants: dict) -> Guard:
         mine = [test for s, test in tests if s == slot]
         combined[slot] = mine[0] if len(mine) == 1 else (lambda code, mine=tuple(mine): all(t(code) for t in mine))
     return Guard(False, same_date, pair_rows.keys() if pair_rows is not None else None, combined, tuple(consumed),
-                 pair_rows if row_tests else None, tuple(row_tests))
+                 pair_rows if row_tests else None, tuple(row_tests), pair_table if pair_rows is not None else None)
 
 
 def _constant(part, constants: dict):
