@@ -130,7 +130,8 @@ rule bench.services "services" category documentation severity info
 
 def whole_claim(args) -> None:
     from payerlint.api import Checker
-    from payerlint.compile.pipeline import compile_path
+    from payerlint.compile.loader import Loader
+    from payerlint.home import Home
 
     rng = random.Random(7)
     phrases = phrase_set(rng, args.phrases)
@@ -142,7 +143,7 @@ def whole_claim(args) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "2026Q2.rules"
         path.write_text(text, encoding="utf-8")
-        checker = Checker(compile_path(path))
+        checker = Checker(Loader(Home(Path(folder), "benchmark"), disk_cache=False).load(str(path)))
         checker.check(claim)
         seconds = best(lambda: checker.check(claim), args.repeat)
     reference = best(lambda: [v.lower() for v in notes.values()], args.repeat)

@@ -288,3 +288,42 @@ def test_the_ascii_tokenizer_cuts_every_text_as_the_full_one_does():
               for _ in range(5000)]
     for text in texts:
         assert _ASCII_TOKEN.findall(text) == _SERVICE_TOKEN.findall(text), repr(text)
+
+
+def test_every_text_is_cut_as_the_full_expression_cuts_it():
+    # Plain ASCII is cut by a byte table and a split, ASCII with shorthand by an expression
+    # without the look-behind: each must give exactly the tokens of the full expression.
+    import random
+    import string
+
+    from payerlint.evaluate.phrases import _SERVICE_TOKEN, _Tokens
+
+    shorthand = {"w/o": "without", "w/": "with", "d/c": "d/c"}
+
+    def reference(text):
+        return [shorthand[t.casefold()] if len(t) > 1 and "/" in t else t for t in _SERVICE_TOKEN.findall(text)]
+
+    rng = random.Random(11)
+    alphabet = string.printable + "wWdDoOcC////"
+    texts = ["pt declined HP w/o e-stim; d/c US", "W/O e-stim, D/C'd", "aw/ w/on 3w/5 w/\nHP", "café w/ ß-pack",
+             "hot pack\n(moist)", "x" * 3 + "\x0b\x1c\t|"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(5000)]
+    texts += ["".join(rng.choice(alphabet + "é•ßΣ\u00a0") for _ in range(rng.randint(0, 30))) for _ in range(1000)]
+    for text in texts:
+        assert _Tokens(text).text == reference(text), repr(text)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("pulsed US to the knee", ["pulsed US", "US pulsed"]),
+    ("US, pulsed", ["pulsed US", "US pulsed"]),
+    ("pulsed us to the knee", []),
+    ("moist hot HP", ["moist HP"]),
+    ("HP moist", ["moist HP"]),
+    ("moist hp", []),
+    ("moist\nHP", []),
+    ("hot pack", ["hot pack", "pack hot"]),
+])
+def test_a_word_in_capitals_is_matched_anywhere_in_a_phrase_and_either_order(text, found):
+    # Both orders of a phrase share one trie; a word in capitals is looked up by its text
+    # beside its stem, at any position of the phrase, not only the first.
+    assert ServiceMatcher(["pulsed US", "US pulsed", "moist HP", "hot pack", "pack hot"]).found([text]) == found

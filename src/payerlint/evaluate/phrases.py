@@ -1,11 +1,12 @@
 """Phrase matching over note text: one pass over the text, linear in its length.
 
-A text is cut into tokens once (a C-speed regular expression scan), then every phrase of a
-set is looked for in a single walk over the tokens. The work per token is bounded by the
-phrase set (its longest phrase, the phrases that share a word), never by the length of the
-text, so 200 phrases against a 20,000-character note cost about as much as reading the
-note (benchmarks/bench_phrases.py measures it beside `str.lower` of the same text). There
-is no backtracking and no rescan per phrase.
+A text is cut into tokens once (at C speed: a regular expression, or for plain ASCII a byte
+table and a split), then every phrase of a set is looked for in a single walk over the
+tokens. The work per token is bounded by the phrase set (its longest phrase, the phrases
+that share a word), never by the length of the text, so 200 phrases against a
+20,000-character note cost about as much as reading the note (benchmarks/bench_phrases.py
+measures it beside `str.lower` of the same text). There is no backtracking and no rescan
+per phrase.
 
 Two ways to match, for two purposes:
 
@@ -49,9 +50,9 @@ True
 from __future__ import annotations
 
 import re
-from collections import deque
 from functools import lru_cache
-from itertools import repeat
+from itertools import compress, product
+from typing import Any
 
 # ------------------------------------------------------------------ exact phrases
 
@@ -184,9 +185,29 @@ _BEFORE, _AFTER = 3, 2
 # One expression, so a text is cut in one C-speed pass.
 _SERVICE_TOKEN = re.compile(r"(?<![^\W_])(?:[wW]/[oO]?|[dD]/[cC])(?![^\W_])|[^\W_]+|[,:()/]|[.;!?|\n\u2022]")
 _ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+|[,:()/.;!?|\n]")
-"""`_SERVICE_TOKEN` for a text of ASCII characters without a slash (no shorthand to read):
-a letter or digit is exactly `[^\W_]` there, and about half again as fast to scan."""
-_SHORTHAND_WORDS = {"w/o": "without", "w/": "with", "d/c": "d/c"}
+r"""`_SERVICE_TOKEN` for a text of ASCII characters without shorthand: a letter or digit is
+exactly `[^\W_]` there, and about half again as fast to scan."""
+_ASCII_SHORTHAND_TOKEN = re.compile(r"[wW]/[oO]?(?![A-Za-z0-9])|[dD]/[cC](?![A-Za-z0-9])|[A-Za-z0-9]+|[,:()/.;!?|\n]")
+"""`_SERVICE_TOKEN` for an ASCII text with shorthand. Its look-behind is left out: `findall`
+never tries a match just after a letter or digit (a word is taken whole, and what it skips
+is neither), so the look-behind always holds, and costs a step at every character."""
+# The cut of `_ASCII_TOKEN` without an expression, for an ASCII text without a line break
+# (the one boundary that is white space): every other character is made a space by one
+# table, each separator present gets a space on either side, and `str.split` cuts the rest,
+# each step a C-speed pass over the text's bytes, about a fifth faster than the expression.
+_ALNUM = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SEPARATORS = b",:()/.;!?|"
+_SPACING = bytes(c if c in _ALNUM or c in _SEPARATORS else 32 for c in range(256))
+_ALNUM_SPACE = _ALNUM + b" "
+_SPACED = {c: (bytes((c,)), b" %c " % c) for c in _SEPARATORS}
+_SHORTHAND = {
+    spelling: word
+    for short, word in {"w/o": "without", "w/": "with", "d/c": "d/c"}.items()
+    for spelling in {"".join(c) for c in product(*({ch, ch.upper()} for ch in short))}
+}
+"""Each spelling of the shorthand ("W/O", "w/O", ...) and the words it is read as: a token
+of more than one character with a slash is shorthand, and every other token maps to itself
+(`_SHORTHAND.get(token, token)`, one C-speed map over a text's tokens)."""
 _BOUNDARY = frozenset(".;!?|\n\u2022")
 _SOFT = frozenset(",:()/")
 
@@ -238,25 +259,57 @@ def stem(word: str) -> str:
 WORD, SOFT, BOUNDARY = 0, 1, 2
 _KINDS = {**dict.fromkeys(_BOUNDARY, BOUNDARY), **dict.fromkeys(_SOFT, SOFT)}
 
+# What a token says to a negation looking past it (`_negated`), by its casefolded text: a
+# cue (it negates), a stop (the reach ends: a NEGATION_STOPS word or a boundary), a soft
+# separator (passed over, not counted); any other word is counted. A cue wins over a stop.
+_CUE, _STOP, _PASS = 1, 2, 3
+_NEGATION_BEFORE = {**dict.fromkeys(NEGATION_STOPS | _BOUNDARY, _STOP), **dict.fromkeys(_SOFT, _PASS),
+                    **dict.fromkeys(NEGATIONS_BEFORE, _CUE)}
+_NEGATION_AFTER = {**dict.fromkeys(NEGATION_STOPS | _BOUNDARY, _STOP), **dict.fromkeys(_SOFT, _PASS),
+                   **dict.fromkeys(NEGATIONS_AFTER, _CUE)}
+# `stem` reads only a word's casefold, so a token whose casefold is a negation has the stem
+# of that negation: a text none of whose stems is one of these has no negation to look for.
+_NEGATION_STEMS = frozenset(map(stem, NEGATIONS_BEFORE | NEGATIONS_AFTER))
+# What may follow the first word of an inverted phrase across a comma: no word but a connector.
+_NO_WORD = CONNECTORS | _BOUNDARY
+_SPAN = GAP + 2  # a window: the GAP + 1 tokens after a word, as a slice from it
+
 
 class _Tokens:
-    """A text's tokens as three parallel lists (text, stem, kind): no object per token, so
-    a long note costs no more per character than a short one."""
+    """A text's tokens as two parallel lists (text, stem): no object per token, so a long
+    note costs no more per character than a short one. A token's kind (word, soft
+    separator, boundary) is told by its text, where it is asked."""
 
-    __slots__ = ("text", "stem", "kind")
+    __slots__ = ("text", "stem")
 
     def __init__(self, text: str):
-        if "/" in text:
-            tokens = [_SHORTHAND_WORDS[t.casefold()] if len(t) > 1 and "/" in t else t
-                      for t in _SERVICE_TOKEN.findall(text)]
-        elif text.isascii():
-            tokens = _ASCII_TOKEN.findall(text)  # the same tokens, without Unicode classes
+        # Every step is one C-speed pass: the cut, the shorthand map, and `stem` (cached,
+        # and leaves a separator as it is).
+        if text.isascii():
+            # Shorthand has "w/" or "d/" in it: without them, a slash is a separator.
+            if "/" in text and ("w/" in (lower := text.lower()) or "d/" in lower):
+                tokens = _ASCII_SHORTHAND_TOKEN.findall(text)
+                tokens = list(map(_SHORTHAND.get, tokens, tokens))
+            elif "\n" in text:
+                tokens = _ASCII_TOKEN.findall(text)
+            else:
+                spaced = text.encode().translate(_SPACING)
+                separators = spaced.translate(None, _ALNUM_SPACE)
+                if separators:
+                    for separator in set(separators):
+                        spaced = spaced.replace(*_SPACED[separator])
+                tokens = spaced.decode().split()
         else:
             tokens = _SERVICE_TOKEN.findall(text)
-        # Both maps run at C speed: `stem` is cached, and leaves a separator as it is.
+            if "/" in text:
+                tokens = list(map(_SHORTHAND.get, tokens, tokens))
         self.text = tokens
-        self.kind = list(map(_KINDS.get, tokens, repeat(WORD, len(tokens))))
         self.stem = list(map(stem, tokens))
+
+    @property
+    def kind(self) -> list[int]:
+        """WORD, SOFT or BOUNDARY for each token (the scan asks the text instead)."""
+        return [_KINDS.get(t, WORD) for t in self.text]
 
 
 def service_tokens(text: str) -> _Tokens:
@@ -276,176 +329,262 @@ class _Word:
 
 
 class _Node:
-    """A node of a phrase trie: the words that may come next, and the phrases ending here."""
+    """A node of the phrase trie: the words that may come next, and the phrases ending here."""
 
     __slots__ = ("next", "last", "ends")
 
     def __init__(self):
         self.next: dict[str, _Node] = {}
         """The next word, found with up to GAP words of any kind in between."""
-        self.last: dict[str, _Node] = {}
-        """Inverted phrases only: the phrase's first word, moved last, found across connectors."""
+        self.last: dict[str, list[int]] = {}
+        """Inverted phrases only: the phrase's first word, moved last, found across connectors,
+        and the phrases it ends."""
         self.ends: list[int] = []
+
+    def frozen(self) -> tuple:
+        """The node as the walk reads it, `(ends, next, seek, last, firsts)`, built once per
+        matcher (a tuple unpacks faster than attributes are read). `seek` holds the keys of
+        `next` and the boundaries, so the next words in a window are found by one set
+        operation, which also tells whether the clause ends in it; `last` maps a first word
+        straight to the phrases it ends, and `firsts` holds its keys, so a node none of
+        whose first words is in the text is passed at once. None where there is nothing."""
+        after = seek = last = firsts = None
+        if self.next:
+            after = {key: child.frozen() for key, child in self.next.items()}
+            seek = frozenset(after) | _BOUNDARY
+        if self.last:
+            last = {key: tuple(ends) for key, ends in self.last.items()}
+            firsts = frozenset(last)
+        return tuple(self.ends), after, seek, last, firsts
 
 
 class ServiceMatcher:
     """Service phrases, recognised however a note words them (see the module docstring).
 
-    The phrases are kept in two tries of word keys: in order, and inverted (the second and
-    later words, then the first). A walk starts at each token that is some phrase's first
-    (or second) word and follows the trie, taking for each next word its nearest
-    occurrence within `GAP` tokens inside the clause. A walk is at most as long as the
-    longest phrase and shares its steps among the phrases with the same beginning, so the
-    text is read once, and the work per token is bounded by the phrase set."""
+    The phrases are kept in one trie of word keys, in both orders at once: a phrase's words
+    in order end at its node, and its second and later words lead to a node where its first
+    word, moved last, may follow (`last`). A walk starts at each token that is some phrase's
+    first (or second) word and follows the trie, taking for each next word its nearest
+    occurrence within `GAP` tokens inside the clause. Where the orders share words they
+    share nodes: the nearest occurrence of a word depends only on where the walk stands, so
+    one walk finds what a walk per order would. A walk is at most as long as the longest
+    phrase and shares its steps among the phrases with the same beginning, so the text is
+    read once, and the work per token is bounded by the phrase set."""
 
-    __slots__ = ("phrases", "sizes", "ordered", "inverted", "reach", "starts")
+    __slots__ = ("phrases", "sizes", "trie", "reach", "starts", "spelled", "spelled_stems", "gate")
 
     def __init__(self, phrases):
         self.phrases = tuple(phrases)
         self.sizes: list[int] = []
-        self.ordered, self.inverted = _Node(), _Node()
+        self.trie = _Node()
         for index, phrase in enumerate(self.phrases):
-            tokens = _Tokens(phrase)
-            keys = [_Word(t).key for t, k in zip(tokens.text, tokens.kind) if k == WORD]
+            keys = [_Word(t).key for t in _Tokens(phrase).text if t not in _KINDS]
             self.sizes.append(len(keys))
             if not keys:
                 continue
-            node = self.ordered
+            node = self.trie
             for key in keys:
                 node = node.next.setdefault(key, _Node())
             node.ends.append(index)
             if len(keys) > 1:
-                node = self.inverted
+                node = self.trie
                 for key in keys[1:]:
                     node = node.next.setdefault(key, _Node())
-                node = node.last.setdefault(keys[0], _Node())
-                node.ends.append(index)
+                node.last.setdefault(keys[0], []).append(index)
         # The most tokens a match can span: its words and the gaps between them.
         self.reach = max((n + (n - 1) * GAP for n in self.sizes), default=0)
-        # Where a walk may start, both tries at once: one look-up per key of a token.
-        self.starts: dict[str, tuple[_Node, ...]] = {}
-        for root in (self.ordered, self.inverted):
-            for key, node in root.next.items():
-                self.starts[key] = self.starts.get(key, ()) + (node,)
+        # Where a walk may start: one look-up per token.
+        self.starts: dict[str, tuple] = {key: node.frozen() for key, node in self.trie.next.items()}
+        # A token is looked up by its stem, and by its text where that differs, so an
+        # abbreviation in capitals is found. The text only finds something when it is a key
+        # and its own stem is not ("HP", whose stem is "hp"): only those texts are looked up.
+        every, nodes = set(), [self.trie]
+        while nodes:
+            node = nodes.pop()
+            every.update(node.next, node.last)
+            nodes.extend(node.next.values())
+        self.spelled = frozenset(key for key in every if stem(key) != key)
+        self.spelled_stems = frozenset(map(stem, self.spelled))
+        # A text none of whose stems is here starts no walk: neither a start by its stem,
+        # nor a text of `spelled` (whose stem it would have).
+        self.gate = frozenset(self.starts) | self.spelled_stems
 
     def found(self, texts, memo: dict | None = None) -> list[str]:
         """The phrases whose service the texts mention (done, not negated), in the set's
         order. `memo` as for PhraseMatcher.found: each line of a claim reads the
         interventions of its code, so a 50-line claim would scan each note text many times,
         and its lines of one code ask about the same texts: the answer is kept for them too."""
-        key = ("found", self, tuple(texts)) if memo is not None else None
-        if key is not None:
-            answer = memo.get(key)
-            if answer is not None:
-                return list(answer)
         hits: set[int] = set()
+        if memo is None:
+            for text in texts:
+                hits |= self._scan(_Tokens(text))
+            return list(map(self.phrases.__getitem__, sorted(hits)))
+        key = ("found", self, tuple(texts))
+        answer = memo.get(key)
+        if answer is not None:
+            return list(answer)
         for text in texts:
-            hits |= _memoized(memo, self, text, lambda: self._scan(_Tokens(text)))
-        answer = [self.phrases[i] for i in sorted(hits)]
-        if key is not None:
-            memo[key] = tuple(answer)
-        return answer
+            # `_memoized`, written out: this is called for every line of every claim.
+            text_key = ("phrases", self, text)
+            scanned = memo.get(text_key)
+            if scanned is None:
+                scanned = memo[text_key] = self._scan(_Tokens(text))
+            hits |= scanned
+        answer = memo[key] = tuple(map(self.phrases.__getitem__, sorted(hits)))
+        return list(answer)
 
     def _scan(self, tokens: _Tokens) -> set[int]:
         """The phrases matched in one text, each decided once: a match is dropped when a
         longer phrase's match contains it, and a containing match starts at or before it,
-        within the longest phrase's reach, so only the recent matches are compared."""
+        within the longest phrase's reach, so only the recent matches are compared.
+
+        A walk goes without recursion: a node's window is read in place, and the next words
+        it finds are kept to visit (in any order: every match of a start is collected before
+        any is decided). Most texts start no walk, most tokens start none, and most nodes
+        find no next word: each is told by a set operation or a map at C speed."""
+        stems = tokens.stem
+        if self.gate.isdisjoint(stems):
+            return set()
+        texts = tokens.text
+        count = len(stems)
+        present = set(stems)  # what a look-up in this text can find
+        spelled = None  # position -> text, looked up besides its stem
+        if not self.spelled_stems.isdisjoint(present) and not self.spelled.isdisjoint(texts):
+            spelled = {p: texts[p] for p in compress(range(count), map(self.spelled.__contains__, texts))}
+            present.update(spelled.values())
+        starts = self.starts
+        first: list[Any] = list(map(starts.get, stems))  # the walk each token starts, or None
+        also: dict[int, tuple] = {}  # position -> the walk its text starts besides its stem's
+        if spelled is not None:
+            for position, text in spelled.items():
+                node = starts.get(text)
+                if node is not None:
+                    if first[position] is None:
+                        first[position] = node
+                    else:
+                        also[position] = node
+        matches: list[tuple[int, int, int]] = []  # (phrase, first token, last token), by first token
+        todo: list[tuple[int, tuple]] = []  # (position, node) found by the walk, yet to visit
+        for at, node in compress(enumerate(first), first):
+            start = at
+            for index in node[0]:
+                matches.append((index, start, start))
+            if also and start in also:
+                for index in also[start][0]:
+                    matches.append((index, start, start))
+                todo.append((start, also[start]))
+            while True:
+                _, after, seek, last, firsts = node
+                if after is not None:
+                    # Each next word at its nearest occurrence in the window, up to a
+                    # boundary; the phrases it ends are recorded where it is found, and it
+                    # is visited only if it leads further.
+                    window = stems[at + 1:at + _SPAN]
+                    if spelled is None:
+                        if not seek.isdisjoint(window):
+                            seen = seek.intersection(window)
+                            if not _BOUNDARY.isdisjoint(seen):
+                                window = window[:min(map(window.index, _BOUNDARY.intersection(seen)))]
+                                seen = seek.intersection(window)
+                            for key in seen:
+                                position = at + 1 + window.index(key)
+                                child = after[key]
+                                for index in child[0]:
+                                    matches.append((index, start, position))
+                                if child[1] is not None or child[3] is not None:
+                                    todo.append((position, child))
+                    else:
+                        # A text looked up besides its stem: read the window token by token.
+                        taken: tuple[str | None, ...] = ()
+                        for position in range(at + 1, min(at + _SPAN, count)):
+                            if stems[position] in _BOUNDARY:
+                                break
+                            for key in (stems[position], spelled.get(position)):
+                                child = after.get(key)
+                                if child is not None and key not in taken:
+                                    taken += (key,)
+                                    for index in child[0]:
+                                        matches.append((index, start, position))
+                                    if child[1] is not None or child[3] is not None:
+                                        todo.append((position, child))
+                if last is not None and not firsts.isdisjoint(present):
+                    # Inverted: the first word, moved last, with only connectors before it;
+                    # across a comma or colon the phrase must end there ("exercise,
+                    # therapeutic activities" is a list, not "therapeutic exercise").
+                    listed = False
+                    position = at
+                    for key in stems[at + 1:at + _SPAN]:
+                        position += 1
+                        ending = last.get(key)
+                        if ending is None and spelled is not None and position in spelled:
+                            ending = last.get(spelled[position])
+                        if ending is not None:
+                            if not (listed and position + 1 < count and stems[position + 1] not in _NO_WORD):
+                                for index in ending:
+                                    matches.append((index, start, position))
+                            break
+                        if key not in CONNECTORS:
+                            break  # a word, or a boundary
+                        if key == "," or key == ":":
+                            listed = True
+                if not todo:
+                    break
+                at, node = todo.pop()
+        if not matches:
+            return set()
+        negatable = not _NEGATION_STEMS.isdisjoint(present)
+        if len(matches) == 1:  # the usual answer: one service, nothing to compare it with
+            index, first_token, last_token = matches[0]
+            return set() if negatable and _negated(texts, first_token, last_token) else {index}
         kept: set[int] = set()
-        recent: deque = deque()  # (phrase, first token, last token) of the matches within reach
-        sizes, reach, starts = self.sizes, self.reach, self.starts
-        texts, stems = tokens.text, tokens.stem
-        for position, kind in enumerate(tokens.kind):
-            if kind != WORD:
+        sizes, reach = self.sizes, self.reach
+        oldest = 0  # the first match within reach
+        for index, first_token, last_token in matches:
+            if index in kept:
                 continue
-            word, text = stems[position], texts[position]
-            nodes = starts.get(word, ())
-            if text != word:
-                nodes += starts.get(text, ())
-            if not nodes:
-                continue
-            here: list[tuple[int, int, int]] = []
-            for node in nodes:
-                self._walk(tokens, position, position, node, here)
-            if not here:
-                continue
-            while recent and recent[0][1] < position - reach:
-                recent.popleft()
-            recent.extend(here)
-            for index, start, end in here:
-                if index in kept:
-                    continue
-                size = sizes[index]
-                # The most specific wins: a match inside a longer phrase's match is that phrase.
-                if any(sizes[other] > size and s <= start and end <= e for other, s, e in recent):
-                    continue
-                if not self._negated(tokens, start, end):
-                    kept.add(index)
+            while matches[oldest][1] < first_token - reach:
+                oldest += 1
+            # The most specific wins: a match inside a longer phrase's match is that phrase.
+            size, contained = sizes[index], False
+            for position in range(oldest, len(matches)):
+                other, s, e = matches[position]
+                if s > first_token:
+                    break  # and so do all that follow
+                if last_token <= e and sizes[other] > size:
+                    contained = True
+                    break
+            if not contained and not (negatable and _negated(texts, first_token, last_token)):
+                kept.add(index)
         return kept
 
-    @staticmethod
-    def _window(tokens: _Tokens, after: int) -> range:
-        """The positions of the next GAP + 1 tokens after `after`, up to a boundary."""
-        kinds = tokens.kind
-        stop = min(after + 2 + GAP, len(kinds))
-        for position in range(after + 1, stop):
-            if kinds[position] == BOUNDARY:
-                return range(after + 1, position)
-        return range(after + 1, stop)
 
-    def _walk(self, tokens: _Tokens, start: int, at: int, node: _Node, out: list) -> None:
-        """Record every phrase ending at `node` (its last word at `at`), then go on to the
-        next words, each at its nearest occurrence within reach."""
-        for index in node.ends:
-            out.append((index, start, at))
-        if not node.next and not node.last:
-            return
-        window = self._window(tokens, at)
-        texts, stems, kinds = tokens.text, tokens.stem, tokens.kind
-        if node.next:
-            taken = set()
-            for position in window:
-                for key in (stems[position], texts[position]):
-                    child = node.next.get(key)
-                    if child is not None and key not in taken:
-                        taken.add(key)
-                        self._walk(tokens, start, position, child, out)
-        if node.last:
-            # Inverted: the first word, moved last, with only connectors before it; across a
-            # comma or colon the phrase must end there ("exercise, therapeutic activities"
-            # is a list, not "therapeutic exercise").
-            listed = False
-            for position in window:
-                child = node.last.get(stems[position]) or node.last.get(texts[position])
-                if child is not None:
-                    after = position + 1
-                    if not (listed and after < len(kinds) and kinds[after] == WORD and stems[after] not in CONNECTORS):
-                        for index in child.ends:
-                            out.append((index, start, position))
-                    break
-                if stems[position] not in CONNECTORS:
-                    break
-                listed = listed or texts[position] in (",", ":")
-
-    @staticmethod
-    def _negated(tokens: _Tokens, start: int, end: int) -> bool:
-        """Whether a negation word stands close before or after the match, in its clause
-        ("pt declined HP and e-stim", "e-stim deferred"), with no word such as "with"
-        between that gives the negation to something else ("no pain with STM")."""
-        texts, kinds = tokens.text, tokens.kind
-        for step, limit, cues in ((-1, _BEFORE, NEGATIONS_BEFORE), (1, _AFTER, NEGATIONS_AFTER)):
-            position, seen = (start if step < 0 else end) + step, 0
-            while 0 <= position < len(kinds) and seen < limit:
-                if kinds[position] == BOUNDARY:
-                    break
-                word = texts[position].casefold()
-                if word in cues:
-                    return True
-                if word in NEGATION_STOPS:
-                    break
-                if kinds[position] == WORD:
-                    seen += 1
-                position += step
-        return False
+def _negated(texts: list[str], start: int, end: int) -> bool:
+    """Whether a negation word stands close before or after the match, in its clause
+    ("pt declined HP and e-stim", "e-stim deferred"), with no word such as "with"
+    between that gives the negation to something else ("no pain with STM")."""
+    seen = 0
+    for position in range(start - 1, -1, -1):
+        says = _NEGATION_BEFORE.get(texts[position].casefold())
+        if says is None:
+            seen += 1
+            if seen == _BEFORE:
+                break
+        elif says == _CUE:
+            return True
+        elif says == _STOP:
+            break
+    seen = 0
+    for position in range(end + 1, len(texts)):
+        says = _NEGATION_AFTER.get(texts[position].casefold())
+        if says is None:
+            seen += 1
+            if seen == _AFTER:
+                break
+        elif says == _CUE:
+            return True
+        elif says == _STOP:
+            break
+    return False
 
 
 @lru_cache(maxsize=1024)
