@@ -162,17 +162,23 @@ class Claim:
     Built from a claim the schema accepted; raises `ClaimValueError` (with the JSON
     pointer) for the few values the schema cannot rule out."""
 
-    __slots__ = ("root", "lines", "_days", "_groups")
+    __slots__ = ("root", "lines", "one_date", "_days", "_groups")
 
     def __init__(self, data: dict):
         root = _claim_converter()(data, "")
         self.root: Node = root
         service_date = root.get("date_of_service")
         lines = root.get("lines") or []
+        one_date = True
         for line in lines:
             if "date" not in line:
                 line["date"] = service_date
+            elif line["date"] != service_date:
+                one_date = False
         self.lines: list[Node] = lines
+        self.one_date = service_date if one_date and lines else None
+        """The date of every line, when they all have the claim's date of service (most
+        claims): routing then needs no walk of the lines."""
         self._days: dict | None = None
         self._groups: list | None = None
 
@@ -184,6 +190,7 @@ class Claim:
         part = Claim.__new__(Claim)
         part.root = self.root
         part.lines = [self.lines[i] for i in indexes]
+        part.one_date = self.one_date if part.lines else None
         part._days, part._groups = None, None
         return part
 

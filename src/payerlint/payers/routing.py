@@ -46,7 +46,7 @@ class _Tree:
     a check running during a reload sees the old tree or the new one, never a mix (and
     nothing from the old one is kept in the new)."""
 
-    __slots__ = ("registry", "loader", "families", "programs", "single", "by_id", "rulebook_errors")
+    __slots__ = ("registry", "loader", "families", "programs", "single", "by_id", "by_day", "rulebook_errors")
 
     def __init__(self, registry: Registry, loader: Loader):
         self.registry = registry
@@ -57,6 +57,9 @@ class _Tree:
         self.single: dict[tuple[str, tuple[int, int]], Route] = {}
         self.by_id: dict[str, Payer] = {}
         """Payers by the payer_id exactly as claims write it (resolve() folds case)."""
+        self.by_day: dict[tuple[str, date], Route] = {}
+        """The route of a claim whose lines all have its date of service, by payer_id as
+        written and that date: routing most claims is this one look-up."""
         self.rulebook_errors: dict[str, DiagnosticError] = {}
         """Rulebooks that did not compile, by reference: claims routed to them get `error`."""
 
@@ -91,10 +94,18 @@ class ByPayer:
             registry = Registry.load(old.registry.home) if reread else old.registry
             self._tree = _Tree(registry, Loader(registry.home) if reread else old.loader)
 
+    ROUTES_KEPT = 100_000
+    """How many (payer_id, date) routes a tree keeps (a year of dates for every payer id
+    and alias is a few thousand); past that, claims are routed the longer way."""
+
     def route(self, claim: Claim) -> Route:
         tree = self._tree  # one reading of the tree for the whole claim
         data = claim.root
         payer_id = data["payer_id"]
+        if claim.one_date is not None:
+            known = tree.by_day.get((payer_id, claim.one_date))
+            if known is not None:
+                return known
         payer = tree.by_id.get(payer_id)
         if payer is None:
             payer = tree.registry.resolve(payer_id)
@@ -106,10 +117,10 @@ class ByPayer:
             if len(tree.by_id) < 10_000:
                 tree.by_id[payer_id] = payer
         lines = claim.lines
-        day = lines[0]["date"]
+        day = claim.one_date or lines[0]["date"]
         year, month = day.year, day.month
         first_month = month - (month - 1) % 3
-        for line in lines:
+        for line in () if claim.one_date is not None else lines:
             other = line["date"]
             if other.year != year or not first_month <= other.month < first_month + 3:
                 break
@@ -118,11 +129,15 @@ class ByPayer:
             quarter = (year, (month - 1) // 3 + 1)
             known = tree.single.get((payer.rulebook_family, quarter))
             if known is not None:
+                if claim.one_date is not None and len(tree.by_day) < self.ROUTES_KEPT:
+                    tree.by_day[(payer_id, claim.one_date)] = known
                 return known
             program = self._program(tree, payer, quarter)
             if program is None:
                 return Route(errors=(self._no_rulebook(tree, payer, quarter, claim, list(range(len(lines)))),))
             route = tree.single[(payer.rulebook_family, quarter)] = Route((Part(program),))
+            if claim.one_date is not None and len(tree.by_day) < self.ROUTES_KEPT:
+                tree.by_day[(payer_id, claim.one_date)] = route
             return route
         by_quarter: dict[tuple[int, int], list[int]] = {}
         for index, line in enumerate(lines):
