@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from datetime import date
@@ -178,7 +179,45 @@ def test_damaged_cache_is_rebuilt(cold_cache, tmp_path, counted_derive, cache_te
     assert len(counted_derive) == 1
     assert codes.status("M54.50") == "billable"
     assert path.read_text(encoding="utf-8") == cache_text
-    assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
+    # No temp file left behind: the text, and the tables made from it (see below).
+    assert sorted(tmp_path.iterdir()) == [path.with_suffix(".tables"), path]
+
+
+@needs_package
+def test_the_tables_beside_the_text_are_read_instead_of_parsing_it(cold_cache, tmp_path, counted_derive, codes,
+                                                                    monkeypatch):
+    path = _copy_cache(cold_cache, tmp_path)
+    load_codes(tmp_path)  # parses the text once and writes the tables
+    assert path.with_suffix(".tables").is_file()
+    parsed = []
+    monkeypatch.setattr(icd10, "_parse", lambda *a: parsed.append(a) or None)
+    warm = load_codes(tmp_path)
+    assert parsed == [] and counted_derive == []
+    assert warm.release == codes.release
+    assert warm.status("S93.402D") == "billable" and warm.status("M54.5") == "header"
+    assert warm.explain("S93.402") == codes.explain("S93.402")
+
+
+@needs_package
+@pytest.mark.parametrize("change", ["tables damaged", "tables truncated", "text edited"])
+def test_tables_that_do_not_match_the_text_are_made_again(cold_cache, tmp_path, counted_derive, change):
+    path = _copy_cache(cold_cache, tmp_path)
+    load_codes(tmp_path)
+    tables = path.with_suffix(".tables")
+    blob = tables.read_bytes()
+    if change == "tables damaged":
+        tables.write_bytes(blob[:100] + bytes([blob[100] ^ 1]) + blob[101:])
+    elif change == "tables truncated":
+        tables.write_bytes(blob[: len(blob) // 2])
+    else:  # a valid text file of another content: the tables name the old one's digest
+        text = path.read_text(encoding="utf-8")
+        body = text.rstrip("\n").rpartition("\nend ")[0].replace("\nL M54.50\n", "\n")
+        path.write_text(body + "\nend " + hashlib.sha256((body + "\n").encode()).hexdigest() + "\n", encoding="utf-8")
+    codes = load_codes(tmp_path)
+    assert counted_derive == []  # the text was good: parsed, not derived again
+    assert codes.status("M54.50") == ("unknown" if change == "text edited" else "billable")
+    assert tables.read_bytes() != blob or change != "text edited"
+    assert load_codes(tmp_path).status("M54.50") == codes.status("M54.50")  # from the new tables
 
 
 @needs_package

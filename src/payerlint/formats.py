@@ -81,12 +81,12 @@ def claim_records(records: Iterable[Record], input_format: str = "auto",
     if input_format in ("json", "x12"):
         yield from records
         return
-    from payerlint import fhir
-
     for record in records:
         if record.data is None or record.locations is not None:
             yield record
         elif input_format == "fhir" or "resourceType" in record.data:
+            from payerlint import fhir  # only for a FHIR resource: a JSON claim needs none of it
+
             yield from fhir.records(record, payer_known)
         else:
             yield record

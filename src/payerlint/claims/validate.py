@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from importlib import metadata, resources
+from importlib import resources
 from typing import Any, Iterator
 
 import jsonschema_rs
@@ -85,10 +85,12 @@ class ClaimValidator:
         self._errors = jsonschema_rs.Draft7Validator(self.schema, validate_formats=True).iter_errors
         self._reference = None
         self._date_tree = _date_tree(self.schema)
-        self.name = (
-            f"jsonschema-rs {_version('jsonschema-rs')} screen"
-            f" + jsonschema {_version('jsonschema')} report"
-        )
+
+    @property
+    def name(self) -> str:
+        """The validators and their versions. Asked for, not built with the validator:
+        reading package versions imports importlib.metadata, a tenth of a one-claim run."""
+        return f"jsonschema-rs {_version('jsonschema-rs')} screen + jsonschema {_version('jsonschema')} report"
 
     def validate(self, data: Any) -> list[Diagnostic]:
         """Every schema problem in `data`, sorted by pointer then message; [] when valid.
@@ -475,6 +477,8 @@ def _s(n: Any) -> str:
 
 
 def _version(distribution: str) -> str:
+    from importlib import metadata
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
