@@ -727,8 +727,12 @@ class Gen:
                      "        if second['code'] not in wanted_2:", "            continue",
                      "        f[2] = second", *screen(2, "second", "        "), "        seconds.append((second, miss))"]
         else:
-            body += ["    seconds = []", f"    for second in {_filtered('lines', test2)}:",
+            # No line for one side (no OMT code, no evaluation code: most claims) makes no
+            # pair, and reports nothing: the rule is done before either side is screened.
+            body += [f"    firsts = {_filtered('lines', test1)}", "    if not firsts:", "        return",
+                     "    seconds = []", f"    for second in {_filtered('lines', test2)}:",
                      "        f[2] = second", *screen(2, "second", "        "), "        seconds.append((second, miss))"]
+        body += ["    if not seconds:", "        return"]
         if guard is not None and guard.same_date:
             body += ["    by_day = {}", "    for pair in seconds:", "        by_day.setdefault(pair[0]['date'], []).append(pair)"]
         if guard is not None and guard.pair_rows is not None:
@@ -738,8 +742,8 @@ class Gen:
             body += ["    for first in firsts:", "        if first['code'] not in wanted_1:", "            continue",
                      "        f[1] = first", *screen(1, "first", "        "), "        first_miss = miss"]
         else:
-            body += [f"    for first in {_filtered('lines', test1)}:", "        f[1] = first",
-                     *screen(1, "first", "        "), "        first_miss = miss"]
+            body += ["    for first in firsts:", "        f[1] = first", *screen(1, "first", "        "),
+                     "        first_miss = miss"]
         if guard is not None and guard.same_date:
             candidates = "by_day.get(first['date'], ())"
         else:
