@@ -4,8 +4,9 @@
     PYTHONPATH=src python3 benchmarks/bench_startup.py [--runs 7] [--rows 1000000]
 
 1. `payerlint check ONE.json`, a whole process, start to finish (median of --runs):
-   with the compiled rulebook in the cache on disk (every run after the first), and with
-   the cache off (PAYERLINT_NO_CACHE=1: compile every time); the reference is a Python
+   with the compiled rulebook in the cache on disk (every run after the first), with the
+   cache off (PAYERLINT_NO_CACHE=1: compile every time), and with Python's bytecode cache
+   off (PYTHONDONTWRITEBYTECODE=1, which some machines set); the reference is a Python
    process that only reads the same claim with the standard json module.
 2. A copy of medicare@2026Q2 whose PTP table has --rows rows: `payerlint compile` of it
    the first time (cache empty) and the second time (read back from the cache), beside a
@@ -39,19 +40,36 @@ def timed(argv: list[str], env: dict) -> float:
 
 def one_claim(runs: int, folder: Path) -> None:
     claim = ROOT / "examples" / "claims" / "medicare" / "01-clean-ankle-mobilization.json"
-    base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PAYERLINT_CACHE_DIR": str(folder / "cache")}
+    # Python's own bytecode cache on, as in a normal install, kept in the temporary folder
+    # (PYTHONPYCACHEPREFIX) so the source tree gets no files; a machine that sets
+    # PYTHONDONTWRITEBYTECODE compiles every module from source on every run, which is
+    # measured as well.
+    base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PAYERLINT_CACHE_DIR": str(folder / "cache"),
+            "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+    # A copy of the source without any __pycache__ (beside links to the checkout's data),
+    # and no prefix: the standard library's bytecode is read as usual, payerlint's modules
+    # are compiled from source every run.
+    shutil.copytree(ROOT / "src", folder / "tree" / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for data in ("grammar", "rulebooks", "payers"):
+        (folder / "tree" / data).symlink_to(ROOT / data, target_is_directory=True)
+    no_bytecode = {key: value for key, value in base.items() if key != "PYTHONPYCACHEPREFIX"}
+    no_bytecode.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(folder / "tree" / "src"))
     check = [sys.executable, "-m", "payerlint", "check", str(claim)]
     reference = [sys.executable, "-c", f"import json; json.load(open({str(claim)!r}))"]
-    timed(check, base)  # fills the cache
-    warm, cold, ref = [], [], []
+    timed(check, base)  # fills both caches
+    timed(check, no_bytecode)  # the rulebook's cache entry for the copy
+    warm, cold, source, ref = [], [], [], []
     for _ in range(runs):
         ref.append(timed(reference, base))
         warm.append(timed(check, base))
         cold.append(timed(check, {**base, "PAYERLINT_NO_CACHE": "1"}))
-    r, w, c = statistics.median(ref), statistics.median(warm), statistics.median(cold)
+        source.append(timed(check, no_bytecode))
+    r, w, c, b = (statistics.median(x) for x in (ref, warm, cold, source))
     print(f"1. payerlint check of one claim, whole process (median of {runs}): {w:.2f} s with the rulebook cached "
           f"({w / r:.1f}x a Python process that only json-loads the claim: {r:.2f} s); {c:.2f} s compiling it "
-          f"({c / r:.1f}x)")
+          f"({c / r:.1f}x); {b:.2f} s with the rulebook cached but no bytecode cache (PYTHONDONTWRITEBYTECODE=1: "
+          f"every module compiled from source each run; {b / r:.1f}x)")
 
 
 def big_table(rows: int, folder: Path) -> None:
