@@ -151,3 +151,22 @@ def test_a_code_in_two_families_is_refused():
 def rule_claims(report, rule_id):
     row = next(r for r in report["rules"] if r["rule"] == rule_id)
     return [c for ids in row["examples"].values() for c in ids]
+
+
+def test_the_bundled_remittance_example_is_the_scenario_and_runs_as_the_readme_says(tmp_path, capsys):
+    """examples/remit holds the scenario above as files (claims, a June and a July 835), so
+    a newcomer can try `payerlint remit` as the README shows; written from `scenario()`, it
+    must stay the same, and its report must still find hits, false alarms and misses."""
+    folder = ROOT / "examples" / "remit"
+    claims, (june, july) = scenario()
+    assert (folder / "claims.jsonl").read_text(encoding="utf-8") == "".join(
+        json.dumps(c, separators=(",", ":")) + "\n" for c in claims)
+    assert (folder / "2026-06.835").read_bytes() == june and (folder / "2026-07.835").read_bytes() == july
+    results = tmp_path / "results.jsonl"
+    assert main(["check", str(folder / "claims.jsonl"), "--format", "jsonl", "-o", str(results)]) == 1  # denials
+    capsys.readouterr()
+    assert main(["remit", str(folder / "2026-06.835"), str(folder / "2026-07.835"), "--claims", str(results),
+                 "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    summary = json.dumps(report)
+    assert '"hits": 7' in summary and '"false_alarms": 3' in summary, summary[:400]
