@@ -265,6 +265,13 @@ KEYED = textwrap.dedent('''\
       with claim_wide = count(lines where units > 1)
       when n > 1 and claim_wide >= 0 and any(noted) and units > 0
       say "{n} lines of {code} on {date}, {claim_wide}"  cite "t"
+    let units_of_code per code = sum(units of lines)
+    rule r.per_code_definition "a per-code definition read through a with binding: keyed by code and date"
+      for each line
+      category input  severity warn
+      with total = units_of_code
+      when total > units
+      say "{total} units of {code} on {date}"  cite "t"
     rule r.same_modifiers "another line with the same modifiers"
       for each line
       category input  severity warn
@@ -336,3 +343,12 @@ def test_indexed_filters_and_pair_row_tests_agree_with_the_traced_form(tmp_path,
     assert "_indexed(ctx" in program.source and "(_r := " in program.source
     assert "f[1]['code'],)\n    hit = ctx.cache.get(key)" in program.source  # the per-code bindings
     assert "f[1]['code'], f[1]['date'],)\n    hit" in program.source  # per code and date
+    # Messages too: a value kept under too coarse a key shows in them (the traced form has none).
+    shown = {(f.rule, f.line, f.message) for f in evaluate(program, Claim(data)).findings}
+    for line in lines:
+        same = [other for other in lines if other["code"] == line["code"]
+                and other.get("date", day) == line.get("date", day)]
+        total = sum(other["units"] for other in same)
+        if total > line["units"]:
+            assert ("r.per_code_definition", lines.index(line),
+                    f"{total} units of {line['code']} on {line.get('date', day)}") in shown

@@ -523,16 +523,23 @@ class Gen:
         line any other way."""
         nodes = list(ir.walk(expr))
         own = {n.slot for n in nodes if isinstance(n, (ir.Filter, ir.Map))}
-        shared = {id(n.base): n.name for n in nodes if isinstance(n, ir.GetField) and n.name in self.SHARED_FIELDS
-                  and isinstance(n.base, ir.Slot) and n.base.index == 1}
+        # The code and date reads of the line, by the line node they read through. One
+        # node can stand under several parents (a `per code` definition's key reads the
+        # line's code and its date through one node), and `walk` yields it under each: each
+        # time it is met, it must be one of those reads, or the line is read another way.
+        reads: dict[int, list[str]] = {}
+        for n in nodes:
+            if (isinstance(n, ir.GetField) and n.name in self.SHARED_FIELDS and isinstance(n.base, ir.Slot)
+                    and n.base.index == 1):
+                reads.setdefault(id(n.base), []).append(n.name)
         fields: set[str] = set()
         for node in nodes:
             if not isinstance(node, ir.Slot) or node.index in own:
                 continue
             if node.index in self.by_code:
                 fields |= self.by_code[node.index]
-            elif node.index == 1 and id(node) in shared:
-                fields.add(shared[id(node)])
+            elif node.index == 1 and reads.get(id(node)):
+                fields.add(reads[id(node)].pop())
             else:
                 return None
         return frozenset(fields)

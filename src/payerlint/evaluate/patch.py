@@ -204,12 +204,14 @@ def combine(original: dict | None, fixes) -> list[dict]:
 
 
 def _op_key(op: dict):
-    """What makes two operations the same: a tuple for the usual scalar value (a type with
-    it, so 1, 1.0 and true stay apart, as in JSON), canonical JSON for anything else."""
+    """What makes two operations the same: for an operation of op, path and no value or a
+    text, whole-number, true/false or null value, a tuple (with the value's type, so 1 and
+    true stay apart, as in JSON); canonical JSON for anything else (floats, where -0.0 and
+    NaN need JSON's view, containers, operations with other members)."""
     value = op.get("value", _op_key)
-    if value is _op_key or type(value) in (str, int, float, bool) or value is None:
-        if len(op) <= 3:
-            return op.get("op"), op.get("path"), type(value), value
+    if len(op) == (2 if value is _op_key else 3) and (value is _op_key or value is None
+                                                      or type(value) in (str, int, bool)):
+        return op.get("op"), op.get("path"), type(value), value
     return json.dumps(op, sort_keys=True, default=str)
 
 
