@@ -50,11 +50,11 @@ def one_claim(runs: int, folder: Path) -> None:
     # A copy of the source without any __pycache__ (beside links to the checkout's data),
     # and no prefix: the standard library's bytecode is read as usual, payerlint's modules
     # are compiled from source every run.
-    shutil.copytree(ROOT / "src", folder / "tree" / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "src", folder / "source" / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for data in ("grammar", "rulebooks", "payers"):
-        (folder / "tree" / data).symlink_to(ROOT / data, target_is_directory=True)
+        (folder / "source" / data).symlink_to(ROOT / data, target_is_directory=True)
     no_bytecode = {key: value for key, value in base.items() if key != "PYTHONPYCACHEPREFIX"}
-    no_bytecode.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(folder / "tree" / "src"))
+    no_bytecode.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(folder / "source" / "src"))
     check = [sys.executable, "-m", "payerlint", "check", str(claim)]
     reference = [sys.executable, "-c", f"import json; json.load(open({str(claim)!r}))"]
     timed(check, base)  # fills both caches
