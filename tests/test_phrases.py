@@ -327,3 +327,37 @@ def test_a_word_in_capitals_is_matched_anywhere_in_a_phrase_and_either_order(tex
     # Both orders of a phrase share one trie; a word in capitals is looked up by its text
     # beside its stem, at any position of the phrase, not only the first.
     assert ServiceMatcher(["pulsed US", "US pulsed", "moist HP", "hot pack", "pack hot"]).found([text]) == found
+
+
+def test_a_hash_in_an_exact_phrase_stands_for_any_number():
+    """"about #" flags "about 20 minutes", not "educated about the home program"."""
+    matcher = PhraseMatcher("approximate", ["about #", "approx. #", "~#", "# minutes or so"])
+    assert matcher.matched("About 30 minutes") == ["about #"]
+    assert matcher.matched("approx.  25 min; ~ 40 total") == ["approx. #", "~#"]
+    assert matcher.matched("Timed 20 minutes or so") == ["# minutes or so"]
+    assert not matcher.any("Educated about the home program; timed 38 minutes, total 45 minutes")
+    assert not matcher.any("approx twenty minutes")
+
+
+def test_exact_phrases_with_numbers_agree_with_a_plain_search():
+    """Every phrase found by the trie walk (which forks on a number) is found by testing
+    each phrase at each position, and no other, on random texts and phrase sets."""
+    import random
+
+    from payerlint.evaluate.phrases import exact_tokens
+
+    rng = random.Random(11)
+    words = ["about", "approx", ".", "20", "5", "minutes", "or", "so", "~", "#", "tolerated", "well", "x"]
+    for _ in range(2000):
+        phrases = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(1, 6))]
+        text = " ".join(rng.choice(words + ["7", "12"]) for _ in range(rng.randint(0, 12)))
+        tokens = exact_tokens(text)
+        expected = set()
+        for phrase in phrases:
+            want = exact_tokens(phrase)
+            if any(all(a == b or (a == "#" and b.isdecimal()) for a, b in zip(want, tokens[s:s + len(want)]))
+                   for s in range(len(tokens) - len(want) + 1)):
+                expected.add(phrase)
+        matcher = PhraseMatcher("random", phrases)
+        assert set(matcher.matched(text)) == expected, (phrases, text)
+        assert matcher.any(text) == bool(expected)

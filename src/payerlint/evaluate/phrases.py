@@ -58,6 +58,9 @@ from typing import Any
 
 _EXACT_TOKEN = re.compile(r"\w+|[^\w\s]")
 """A word, or any other visible character on its own: "e-stim" is e, -, stim."""
+NUMBER = "#"
+"""In an exact phrase, a number: "about #" is in "about 20 minutes", not in "talked about
+the plan" (a number is a run of digits: "1.5" is 1, ., 5)."""
 
 
 def exact_tokens(text: str) -> list[str]:
@@ -71,7 +74,7 @@ class PhraseMatcher:
     each token, and a walk is at most as long as the longest phrase: O(tokens x longest
     phrase), whatever the number of phrases. A phrase with no words never matches."""
 
-    __slots__ = ("name", "phrases", "trie", "depth")
+    __slots__ = ("name", "phrases", "trie", "depth", "numbers")
 
     def __init__(self, name: str, phrases):
         self.name = name
@@ -87,8 +90,12 @@ class PhraseMatcher:
                 node = node.setdefault(word, {})
             node.setdefault(None, []).append(index)
             self.depth = max(self.depth, len(words))
+        self.numbers = any(NUMBER in phrase for phrase in self.phrases)
+        """Whether a phrase holds `#`, which stands for any number ("about #")."""
 
     def _scan(self, tokens: list[str], first_only: bool) -> set[int]:
+        if self.numbers:
+            return self._scan_numbers(tokens, first_only)
         trie = self.trie
         hits: set[int] = set()
         count = len(tokens)
@@ -105,6 +112,32 @@ class PhraseMatcher:
                 if position == count:
                     break
                 node = node.get(tokens[position])
+        return hits
+
+    def _scan_numbers(self, tokens: list[str], first_only: bool) -> set[int]:
+        """`_scan` for a set with `#` in a phrase: a token of digits goes on both by itself
+        and as `#`, so a walk may fork (at most once per token of the walk)."""
+        trie = self.trie
+        hits: set[int] = set()
+        count = len(tokens)
+        for start in range(count):
+            walks = [(trie, start)]
+            while walks:
+                node, position = walks.pop()
+                token = tokens[position]
+                nodes = [node.get(token)]
+                if token.isdecimal():
+                    nodes.append(node.get(NUMBER))
+                for child in nodes:
+                    if child is None:
+                        continue
+                    ends = child.get(None)
+                    if ends is not None:
+                        hits.update(ends)
+                        if first_only:
+                            return hits
+                    if position + 1 < count:
+                        walks.append((child, position + 1))
         return hits
 
     def any(self, text: str) -> bool:
