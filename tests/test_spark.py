@@ -34,7 +34,10 @@ from corpus import generate  # noqa: E402
 def spark():
     from pyspark.sql import SparkSession
 
+    # The workers run this interpreter (the one with payerlint), not whatever `python3` the
+    # PATH names first: a virtual environment that is not activated is still used.
     session = (SparkSession.builder.master("local[2]").appName("payerlint-tests")
+               .config("spark.pyspark.python", sys.executable)
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "2").getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
