@@ -822,7 +822,7 @@ class Gen:
             head = []
             if tests:
                 gate = self.gate(tests)
-                head = ["        g = {0}.get(line['code'])".format(gate + "_seen"), "        if g is None:",
+                head = [f"        g = {gate}_seen.get(line['code'])", "        if g is None:",
                         f"            g = {gate}(line['code'])"]
             body = []
             for _, block, test in self.fused["line"]:

@@ -595,28 +595,19 @@ def _negated(texts: list[str], start: int, end: int) -> bool:
     """Whether a negation word stands close before or after the match, in its clause
     ("pt declined HP and e-stim", "e-stim deferred"), with no word such as "with"
     between that gives the negation to something else ("no pain with STM")."""
-    seen = 0
-    for position in range(start - 1, -1, -1):
-        says = _NEGATION_BEFORE.get(texts[position].casefold())
-        if says is None:
-            seen += 1
-            if seen == _BEFORE:
+    for positions, reading, reach in ((range(start - 1, -1, -1), _NEGATION_BEFORE, _BEFORE),
+                                      (range(end + 1, len(texts)), _NEGATION_AFTER, _AFTER)):
+        seen = 0
+        for position in positions:
+            says = reading.get(texts[position].casefold())
+            if says is None:
+                seen += 1
+                if seen == reach:
+                    break
+            elif says == _CUE:
+                return True
+            elif says == _STOP:
                 break
-        elif says == _CUE:
-            return True
-        elif says == _STOP:
-            break
-    seen = 0
-    for position in range(end + 1, len(texts)):
-        says = _NEGATION_AFTER.get(texts[position].casefold())
-        if says is None:
-            seen += 1
-            if seen == _AFTER:
-                break
-        elif says == _CUE:
-            return True
-        elif says == _STOP:
-            break
     return False
 
 

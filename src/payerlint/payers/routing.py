@@ -127,15 +127,12 @@ class ByPayer:
         else:
             # Almost every claim: one quarter, one rulebook, the same route every time.
             quarter = (year, (month - 1) // 3 + 1)
-            known = tree.single.get((payer.rulebook_family, quarter))
-            if known is not None:
-                if claim.one_date is not None and len(tree.by_day) < self.ROUTES_KEPT:
-                    tree.by_day[(payer_id, claim.one_date)] = known
-                return known
-            program = self._program(tree, payer, quarter)
-            if program is None:
-                return Route(errors=(self._no_rulebook(tree, payer, quarter, claim, list(range(len(lines)))),))
-            route = tree.single[(payer.rulebook_family, quarter)] = Route((Part(program),))
+            route = tree.single.get((payer.rulebook_family, quarter))
+            if route is None:
+                program = self._program(tree, payer, quarter)
+                if program is None:
+                    return Route(errors=(self._no_rulebook(tree, payer, quarter, claim, list(range(len(lines)))),))
+                route = tree.single[(payer.rulebook_family, quarter)] = Route((Part(program),))
             if claim.one_date is not None and len(tree.by_day) < self.ROUTES_KEPT:
                 tree.by_day[(payer_id, claim.one_date)] = route
             return route
