@@ -36,6 +36,7 @@ from payerlint.compile import ir
 from payerlint.compile import types as T
 from payerlint.evaluate import runtime as R
 from payerlint.evaluate.plan import and_parts
+from payerlint.evaluate.values import format_value
 
 # How the frame of each scope starts (see compile/resolve.py SCOPE_SLOTS).
 SCOPE_SIZE = {"claim": 1, "line": 2, "pair": 3, "date": 2, "code": 3}
@@ -548,6 +549,31 @@ class Gen:
         with self.in_helper():
             return self.helper(prefix, [f"    return {self.expr(expr)}"])
 
+    def renderer(self, parts: tuple, strict: bool = False) -> str:
+        """`fn(ctx, f) -> str`: a rule's message (or, `strict`, a fix's path), its
+        placeholders inline: a firing rule renders its message at once, and a claim with
+        many findings spends much of its time there. Each value as `format_value` writes
+        it (text as it is); one the claim does not give reads "(not given)" in a message,
+        and leaves a path unmade (it raises: `engine._patch` leaves that fix out)."""
+        body, pieces = [], []
+        for part in parts:
+            if isinstance(part, str):
+                pieces.append(repr(part))
+                continue
+            var = f"_s{len(pieces)}"
+            with self.in_helper():
+                value = self.expr(part)
+            type_ = self.const(part.type, "_ty")
+            fill = [f"{var} = {value}", f"if {var}.__class__ is not str:", f"    {var} = _format_value({var}, {type_})"]
+            if strict:
+                body += ["    " + s for s in fill]
+            else:
+                body += ["    try:", *("        " + s for s in fill), "    except Unknown:", f"        {var} = '(not given)'"]
+            pieces.append(var)
+        self.ns["_format_value"] = format_value
+        return self.helper("_path" if strict else "_msg",
+                           [*body, f"    return ''.join(({''.join(p + ', ' for p in pieces)}))"])
+
     # -- rules
     def rule(self, rule: ir.Rule, guard, index: int = 0) -> dict:
         """The functions of one rule: its bindings, its condition (and, in the fast form,
@@ -571,10 +597,13 @@ class Gen:
             out["condition"] = self.helper("_cond", self.chain(parts, "and"))
         else:
             out["run"] = self.runner(rule, guard, parts, index)
-        out["message"] = tuple(part if isinstance(part, str) else (self.value_function(part, "_say"), part.type)
-                               for part in rule.message.parts)
+        if self.traced:
+            out["message"] = tuple(part if isinstance(part, str) else (self.value_function(part, "_say"), part.type)
+                                   for part in rule.message.parts)
+        else:
+            out["message"], out["say"] = (), self.renderer(rule.message.parts)
         out["fixes"] = tuple(
-            (fix.op, tuple(p if isinstance(p, str) else (self.value_function(p, "_path"), p.type) for p in fix.path.parts),
+            (fix.op, self.renderer(fix.path.parts, strict=True),
              self.value_function(fix.value, "_fixv") if fix.value is not None else None,
              fix.value.type if fix.value is not None else None, fix.loop_slot,
              self.value_function(fix.loop_over, "_loop") if fix.loop_over is not None else None)

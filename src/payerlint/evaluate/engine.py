@@ -43,7 +43,7 @@ def evaluate(program, claim, *, explain: bool = False, claim_rules: bool = True,
 
     def emit(index, frame, line, initial):
         code = rules[index]
-        message = render(ctx, frame, code.message)
+        message = code.say(ctx, frame)
         emitted[(code.rule.id, line, message)] = (code, message, frame.copy(), initial)
 
     for kind, run in program.runners:
@@ -102,7 +102,7 @@ def _finding(ctx: Ctx, code: RuleCode, rulebook: str, line, frame, initial, prog
 
 
 def _patch(ctx, frame, op, path, value, value_type) -> dict:
-    patch = {"op": op, "path": render(ctx, frame, path, strict=True)}
+    patch = {"op": op, "path": path(ctx, frame)}
     if value is not None:
         patch["value"] = to_json(value(ctx, frame), value_type)
     if op == "add" and patch["path"].endswith("/-") and _defaulted(ctx.root, patch["path"][:-2]):
@@ -122,22 +122,6 @@ def _defaulted(root, pointer: str) -> bool:
         except (KeyError, IndexError, ValueError, TypeError):
             return False
     return bool(parts) and parts[-1] in getattr(node, "defaulted", ())
-
-
-def render(ctx, frame, parts, strict: bool = False) -> str:
-    out = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        fn, type_ = part
-        try:
-            out.append(format_value(fn(ctx, frame), type_))
-        except Unknown:
-            if strict:
-                raise
-            out.append("(not given)")
-    return "".join(out)
 
 
 def _run_traced(ctx: Ctx, traced: RuleCode, frame) -> None:

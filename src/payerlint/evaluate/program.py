@@ -47,9 +47,12 @@ class RuleCode:
     binders: tuple
     """(slot, fn(ctx, f)) for each `with` binding, computed when first read."""
     message: tuple
-    """Text, or (fn(ctx, f), type) for each placeholder."""
+    """Traced form only: text, or (fn(ctx, f), type) for each placeholder, run for what
+    they read (an explanation lists what the message shows)."""
+    say: Any
+    """Fast form only: say(ctx, f) -> the message, placeholders filled in (`codegen.renderer`)."""
     fixes: tuple
-    """(op, path parts, value fn, value type, loop slot, loop fn) for each fix."""
+    """(op, path fn(ctx, f) -> str, value fn, value type, loop slot, loop fn) for each fix."""
 
 
 class _NoClaim:
@@ -107,11 +110,10 @@ def _code(ns: dict, rule: ir.Rule, parts: dict) -> RuleCode:
 
     message = tuple(part if isinstance(part, str) else (ns[part[0]], part[1]) for part in parts["message"])
     fixes = tuple(
-        (op, tuple(p if isinstance(p, str) else (ns[p[0]], p[1]) for p in path), fn(value), value_type, loop_slot,
-         fn(loop))
+        (op, ns[path], fn(value), value_type, loop_slot, fn(loop))
         for op, path, value, value_type, loop_slot, loop in parts["fixes"])
     return RuleCode(rule, fn(parts.get("run")), fn(parts.get("condition")),
-                    tuple((slot, ns[name]) for slot, name in parts["binders"]), message, fixes)
+                    tuple((slot, ns[name]) for slot, name in parts["binders"]), message, fn(parts.get("say")), fixes)
 
 
 def _constant_definitions(compiled, matchers) -> tuple[dict, dict]:
