@@ -327,8 +327,12 @@ class Gen:
 
     def _IsTest(self, node):
         operand = node.operand
-        if (isinstance(operand, ir.GetField) and node.test in ("missing", "present") and self.total(operand.base)):
-            # The common case inline: a field of a line or of the claim, absent or null.
+        if (isinstance(operand, ir.GetField) and node.test in ("missing", "present", "blank")
+                and self.total(operand.base)):
+            # The common case inline: a field of a line or of the claim, absent or null (or
+            # empty text or list, for blank).
+            if node.test == "blank":
+                return f"({'not ' if node.negated else ''}_blank({self.expr(operand.base)}.get({operand.name!r})))"
             absent = (node.test == "missing") != node.negated
             return f"({self.expr(operand.base)}.get({operand.name!r}) is {'' if absent else 'not '}None)"
         with self.in_helper():
@@ -349,13 +353,17 @@ class Gen:
         return f"{self.helper('_is', body)}(ctx, f)"
 
     def verdict(self, node, value: str) -> str:
-        """`is missing|present` of a value already read (a variable or None), as an
-        expression; the other tests through values.absence_verdict."""
+        """`is missing|present|blank|null` of a value already read (a variable or None), as
+        an expression, as values.absence_verdict decides it."""
         if node.test in ("missing", "present"):
             absent = (node.test == "missing") != node.negated
             if value == "None":
                 return repr(absent)
             return f"({value} is None or {value} is NO_ROW)" if absent else f"({value} is not None and {value} is not NO_ROW)"
+        if node.test == "blank":
+            return f"({'not ' if node.negated else ''}_blank({value}))"
+        if node.test == "null":
+            return f"({value} is {'not ' if node.negated else ''}None)"
         return f"_verdict({value}, {self.const((node.test, node.negated), '_test')})"
 
     def _Filter(self, node):

@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 
 from payerlint.evaluate.phrases import PhraseMatcher, cached_matcher, cached_service_matcher, mentions
 from payerlint.evaluate.reads import DefinitionRead, MemberRead, ParamRead, PhraseRead, RowRead, TableRead
-from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, divide,
+from payerlint.evaluate.values import (NO_ROW, UNSET, Missing, NoData, Unknown, absence_verdict, blank, divide,
                                       row_column, shift_date)
 
 __all__ = ["NAMESPACE", "PhraseMatcher", "cached_matcher", "cached_service_matcher", "Raised"]
@@ -184,7 +184,7 @@ def _t_mentions(ctx, matcher, text, quantifier):
 
 NAMESPACE = {
     "UNSET": UNSET, "NO_ROW": NO_ROW, "_Raised": Raised, "Missing": Missing, "NoData": NoData, "Unknown": Unknown,
-    "_missing": _missing, "_column": row_column, "_shift": shift_date, "_divide": divide, "_verdict": _verdict,
+    "_missing": _missing, "_column": row_column, "_shift": shift_date, "_divide": divide, "_verdict": _verdict, "_blank": blank,
     "_mentions": mentions, "_dynamic_mentions": _dynamic_mentions, "_skip": _skip,
     "_range_index": _range_index, "_range_pick": _range_pick, "_indexed": _indexed,
     "_t_param": _t_param, "_t_table": _t_table, "_t_constant": _t_constant, "_t_row": _t_row,

@@ -86,6 +86,13 @@ def divide(a, b) -> Decimal:
         raise NoData("division by zero") from None
 
 
+def blank(value: Any) -> bool:
+    """`is blank`: absent, null, no row, empty (or all-space) text, or an empty list."""
+    if value is None or value is NO_ROW:
+        return True
+    return (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, tuple)) and not value)
+
+
 def absence_verdict(value: Any, test: str, negated: bool) -> bool:
     """`is missing|present|blank|null` (or `is not ...`) for a value already read; None
     stands for absent or null, NO_ROW for a table key with no row."""
