@@ -120,8 +120,7 @@ class _ModelGen:
         fn = f"_object{self.count}"
         body = [f"def {fn}(value, ptr, index=None):", "    if value.__class__ is not dict:",
                 "        return value  # null stays null", "    out = Node(value)", "    out.ptr = ptr",
-                "    if index is not None:", "        out['index'] = index  # its position, for fix paths"]
-        defaulted = []
+                "    if index is not None:", "        out['index'] = index  # its position, for fix paths", "    defaulted = ()"]
         for key, sub in (node.get("properties") or {}).items():
             resolved = _deref(self.schema, sub)
             convert = self.value(sub, "v", f"ptr + {('/' + key)!r}", "        ")
@@ -131,15 +130,10 @@ class _ModelGen:
                 if changes:
                     body += [f"        out[{key!r}] = v"]
             if "default" in resolved:
-                default = resolved["default"]
-                literal = repr(default) if not isinstance(default, list) else f"list({default!r})"
-                body += [f"    if {key!r} not in value:", f"        out[{key!r}] = {literal}"]
-                defaulted.append(key)
-        if defaulted:
-            keys = repr(tuple(defaulted))
-            body += [f"    out.defaulted = tuple(k for k in {keys} if k not in value)"]
-        else:
-            body += ["    out.defaulted = ()"]
+                # A literal makes a new list (or dict) each time: no two claims share one.
+                body += [f"    if {key!r} not in value:", f"        out[{key!r}] = {resolved['default']!r}",
+                         f"        defaulted += ({key!r},)"]
+        body += ["    out.defaulted = defaulted"]
         self.defs.append("\n".join(body + ["    return out"]))
         return fn
 
