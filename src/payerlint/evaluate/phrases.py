@@ -289,6 +289,24 @@ def stem(word: str) -> str:
     return w
 
 
+class _StemCache(dict):
+    """`stem` of a token, by its text: a plain dict in front of the `lru_cache`, read by a
+    C-speed map over a text's tokens (a call through `lru_cache` costs about twice a look-up).
+    Like the `lru_cache` it holds words, never a whole text, and at most `_STEMS_MAX` of
+    them: when full, it is emptied and fills again."""
+
+    __slots__ = ()
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= _STEMS_MAX:
+            self.clear()
+        self[word] = result = stem(word)
+        return result
+
+
+_STEMS_MAX = 65536
+_stems = _StemCache().__getitem__
+
 WORD, SOFT, BOUNDARY = 0, 1, 2
 _KINDS = {**dict.fromkeys(_BOUNDARY, BOUNDARY), **dict.fromkeys(_SOFT, SOFT)}
 
@@ -316,8 +334,8 @@ class _Tokens:
     __slots__ = ("text", "stem")
 
     def __init__(self, text: str):
-        # Every step is one C-speed pass: the cut, the shorthand map, and `stem` (cached,
-        # and leaves a separator as it is).
+        # Every step is one C-speed pass: the cut, the shorthand map, and `stem` (read
+        # through `_stems`, a dict, and leaves a separator as it is).
         if text.isascii():
             # Shorthand has "w/" or "d/" in it: without them, a slash is a separator.
             if "/" in text and ("w/" in (lower := text.lower()) or "d/" in lower):
@@ -329,7 +347,8 @@ class _Tokens:
                 spaced = text.encode().translate(_SPACING)
                 separators = spaced.translate(None, _ALNUM_SPACE)
                 if separators:
-                    for separator in set(separators):
+                    # Each separator once (a short text has one or none: no set for it).
+                    for separator in set(separators) if len(separators) > 1 else separators:
                         spaced = spaced.replace(*_SPACED[separator])
                 tokens = spaced.decode().split()
         else:
@@ -337,7 +356,7 @@ class _Tokens:
             if "/" in text:
                 tokens = list(map(_SHORTHAND.get, tokens, tokens))
         self.text = tokens
-        self.stem = list(map(stem, tokens))
+        self.stem = list(map(_stems, tokens))
 
     @property
     def kind(self) -> list[int]:
@@ -380,7 +399,7 @@ class _Node:
         `next` and the boundaries, so the next words in a window are found by one set
         operation, which also tells whether the clause ends in it; `last` maps a first word
         straight to the phrases it ends, and `firsts` holds its keys, so a node none of
-        whose first words is in the text is passed at once. None where there is nothing."""
+        whose first words is in its window is passed at once. None where there is nothing."""
         after = seek = last = firsts = None
         if self.next:
             after = {key: child.frozen() for key, child in self.next.items()}
@@ -447,24 +466,42 @@ class ServiceMatcher:
         order. `memo` as for PhraseMatcher.found: each line of a claim reads the
         interventions of its code, so a 50-line claim would scan each note text many times,
         and its lines of one code ask about the same texts: the answer is kept for them too."""
-        hits: set[int] = set()
         if memo is None:
+            hits: set[int] = set()
             for text in texts:
                 hits |= self._scan(_Tokens(text))
             return list(map(self.phrases.__getitem__, sorted(hits)))
+        if texts.__class__ is list and len(texts) == 1:
+            # One text, the usual call (a line's techniques): `_memo_scan`, written out, as
+            # its answer is the text's own.
+            key = ("phrases", self, texts[0])
+            kept = memo.get(key)
+            if kept is None:
+                hits = self._scan(_Tokens(texts[0]))
+                kept = memo[key] = (hits, self._named(hits))
+            return list(kept[1])
         key = ("found", self, tuple(texts))
         answer = memo.get(key)
-        if answer is not None:
-            return list(answer)
-        for text in texts:
-            # `_memoized`, written out: this is called for every line of every claim.
-            text_key = ("phrases", self, text)
-            scanned = memo.get(text_key)
-            if scanned is None:
-                scanned = memo[text_key] = self._scan(_Tokens(text))
-            hits |= scanned
-        answer = memo[key] = tuple(map(self.phrases.__getitem__, sorted(hits)))
+        if answer is None:
+            hits = set()
+            for text in texts:
+                hits |= self._memo_scan(memo, text)[0]
+            answer = memo[key] = self._named(hits)
         return list(answer)
+
+    def _memo_scan(self, memo: dict, text: str) -> tuple[set[int], tuple[str, ...]]:
+        """`_memoized`, written out, with the answer for the text alone kept beside its scan:
+        (the phrases `_scan` finds, their texts in the set's order)."""
+        key = ("phrases", self, text)
+        kept = memo.get(key)
+        if kept is None:
+            hits = self._scan(_Tokens(text))
+            kept = memo[key] = (hits, self._named(hits))
+        return kept
+
+    def _named(self, hits: set[int]) -> tuple[str, ...]:
+        # A set of one is in order already (one phrase: the usual answer).
+        return tuple(map(self.phrases.__getitem__, sorted(hits) if len(hits) > 1 else hits))
 
     def _scan(self, tokens: _Tokens) -> set[int]:
         """The phrases matched in one text, each decided once: a match is dropped when a
@@ -480,15 +517,15 @@ class ServiceMatcher:
             return set()
         texts = tokens.text
         count = len(stems)
-        present = set(stems)  # what a look-up in this text can find
-        spelled = None  # position -> text, looked up besides its stem
-        if not self.spelled_stems.isdisjoint(present) and not self.spelled.isdisjoint(texts):
-            spelled = {p: texts[p] for p in compress(range(count), map(self.spelled.__contains__, texts))}
-            present.update(spelled.values())
         starts = self.starts
         first: list[Any] = list(map(starts.get, stems))  # the walk each token starts, or None
-        also: dict[int, tuple] = {}  # position -> the walk its text starts besides its stem's
-        if spelled is not None:
+        spelled = None  # position -> text, looked up besides its stem
+        present: Any = None  # with `spelled`: every stem and text a look-up can find
+        also: dict[int, tuple] | None = None  # position -> the walk its text starts besides its stem's
+        if not self.spelled_stems.isdisjoint(stems) and not self.spelled.isdisjoint(texts):
+            spelled = {p: texts[p] for p in compress(range(count), map(self.spelled.__contains__, texts))}
+            present = {*stems, *spelled.values()}
+            also = {}
             for position, text in spelled.items():
                 node = starts.get(text)
                 if node is not None:
@@ -508,17 +545,16 @@ class ServiceMatcher:
                 todo.append((start, also[start]))
             while True:
                 _, after, seek, last, firsts = node
+                window = stems[at + 1:at + _SPAN]
                 if after is not None:
                     # Each next word at its nearest occurrence in the window, up to a
                     # boundary; the phrases it ends are recorded where it is found, and it
                     # is visited only if it leads further.
-                    window = stems[at + 1:at + _SPAN]
                     if spelled is None:
                         if not seek.isdisjoint(window):
                             seen = seek.intersection(window)
                             if not _BOUNDARY.isdisjoint(seen):
-                                window = window[:min(map(window.index, _BOUNDARY.intersection(seen)))]
-                                seen = seek.intersection(window)
+                                seen = seek.intersection(window[:min(map(window.index, _BOUNDARY.intersection(seen)))])
                             for key in seen:
                                 position = at + 1 + window.index(key)
                                 child = after[key]
@@ -540,13 +576,14 @@ class ServiceMatcher:
                                         matches.append((index, start, position))
                                     if child[1] is not None or child[3] is not None:
                                         todo.append((position, child))
-                if last is not None and not firsts.isdisjoint(present):
+                # (With `spelled`, a first word may be a token's text: looked for in the whole text.)
+                if last is not None and not firsts.isdisjoint(window if spelled is None else present):
                     # Inverted: the first word, moved last, with only connectors before it;
                     # across a comma or colon the phrase must end there ("exercise,
                     # therapeutic activities" is a list, not "therapeutic exercise").
                     listed = False
                     position = at
-                    for key in stems[at + 1:at + _SPAN]:
+                    for key in window:
                         position += 1
                         ending = last.get(key)
                         if ending is None and spelled is not None and position in spelled:
@@ -565,7 +602,7 @@ class ServiceMatcher:
                 at, node = todo.pop()
         if not matches:
             return set()
-        negatable = not _NEGATION_STEMS.isdisjoint(present)
+        negatable = not _NEGATION_STEMS.isdisjoint(stems)
         if len(matches) == 1:  # the usual answer: one service, nothing to compare it with
             index, first_token, last_token = matches[0]
             return set() if negatable and _negated(texts, first_token, last_token) else {index}
