@@ -138,21 +138,25 @@ def _allocation(minutes: tuple) -> tuple:
 def _cms_share(lines, line, memo: dict | None = None) -> int:
     # Every line of a date asks for its share of the same list: with the claim's memo the
     # minutes and each line's place are read once per list, so a date of 50 lines costs 50
-    # look-ups, not 50 walks of 50 lines. The memo holds the list, so its id stays its own.
+    # look-ups, not 50 walks of 50 lines. The memo holds the list, so its id stays its own,
+    # and the allocation once made (not a hash of all 50 minutes for each line's share).
     entry = memo.get(("cms_share", id(lines))) if memo is not None else None
     if entry is None or entry[0] is not lines:
         minutes = tuple([l.get("minutes") for l in lines])
-        entry = (lines, minutes, {id(l): position for position, l in enumerate(lines)})
+        entry = [lines, minutes, {id(l): position for position, l in enumerate(lines)}, None]
         if memo is not None:
             memo[("cms_share", id(lines))] = entry
-    _, minutes, places = entry
-    position = places.get(id(line))
+    position = entry[2].get(id(line))
     if position is None:
         # A line outside the group gets nothing from the group's allocation.
         return 0
-    if None in minutes:
-        _line_minutes(lines[minutes.index(None)])  # raises Missing, naming the line
-    return _allocation(minutes)[position]
+    shares = entry[3]
+    if shares is None:
+        minutes = entry[1]
+        if None in minutes:
+            _line_minutes(lines[minutes.index(None)])  # raises Missing, naming the line
+        shares = entry[3] = _allocation(minutes)
+    return shares[position]
 
 
 def _charges_before(lines, line, memo: dict | None = None) -> Decimal:
