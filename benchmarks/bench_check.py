@@ -132,14 +132,18 @@ def lines(router) -> None:
         fixed = apply(fixed, patch)
     for data in (one, many, fixed):
         router.check(data)
-    reps = 300
-    t_one = cpu(lambda: [router.check(one) for _ in range(reps)])
-    t_many = cpu(lambda: [router.check(many) for _ in range(reps // 10)]) * 10
-    t_fixed = cpu(lambda: [router.check(fixed) for _ in range(reps // 10)]) * 10
+    # Short turns of each claim in rotation, and each one's fastest turn: a drift of the
+    # machine during the run then moves all three alike instead of one of them.
+    best = {"one": float("inf"), "many": float("inf"), "fixed": float("inf")}
+    for _ in range(30):
+        for name, data, reps in (("one", one, 50), ("many", many, 5), ("fixed", fixed, 5)):
+            best[name] = min(best[name], cpu(lambda: [router.check(data) for _ in range(reps)]) / reps)
+    t_one, t_many, t_fixed = best["one"], best["many"], best["fixed"]
     n_many, n_fixed = len(router.check(many).findings), len(router.check(fixed).findings)
-    print(f"4. lines: a 50-line claim ({n_many} findings) {t_many / reps * 1e3:.2f} ms, the same claim fixed "
-          f"({n_fixed} findings) {t_fixed / reps * 1e3:.2f} ms, a one-line claim {t_one / reps * 1e3:.3f} ms "
-          f"(ratios {t_many / t_one:.1f} and {t_fixed / t_one:.1f}; the goal is about 10 or less)")
+    print(f"4. lines: a 50-line claim ({n_many} findings) {t_many * 1e3:.2f} ms, the same claim fixed "
+          f"({n_fixed} findings) {t_fixed * 1e3:.2f} ms, a one-line claim {t_one * 1e3:.3f} ms "
+          f"(ratios {t_many / t_one:.1f} and {t_fixed / t_one:.1f}; fastest of 30 turns each; the goal is about "
+          f"10 or less)")
 
 
 def latency(router, claims_data: list[dict], calls: int) -> None:
