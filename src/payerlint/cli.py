@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--source", metavar="TEXT", help="the source text each row records")
     importer.set_defaults(run=_import)
 
-    payers = commands.add_parser("payers", parents=[home], help="the payer registry: list, show, scaffold",
+    payers = commands.add_parser("payers", parents=[home], help="the payer registry: list, show, new (scaffold a payer)",
                                  description="Without a subcommand, list the payers of the registry.")
     payers.set_defaults(run=_payers_list)
     payer_commands = payers.add_subparsers(dest="payers_command", metavar="SUBCOMMAND")

@@ -94,6 +94,14 @@ def did_you_mean(name: str, candidates: Iterable[str], limit: int = 3) -> str | 
     >>> did_you_mean("timed_minuts", ["timed_minutes", "kx_threshold"])
     "did you mean 'timed_minutes'?"
     """
+    close = close_names(name, candidates, limit)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def close_names(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
+    """The candidates close to `name`, closest first (what `did_you_mean` offers)."""
     import difflib
 
     pool = sorted(set(candidates))
@@ -101,6 +109,4 @@ def did_you_mean(name: str, candidates: Iterable[str], limit: int = 3) -> str | 
     if not close:
         # Prefix matches catch abbreviations that difflib scores low ("dx" for "dx_codes").
         close = [c for c in pool if c.startswith(name) or name.startswith(c)][:limit]
-    if not close:
-        return None
-    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    return close

@@ -23,7 +23,7 @@ from payerlint.compile import ir
 from payerlint.compile.codesets import codeset_of
 from payerlint.compile import types as T
 from payerlint.compile.types import Type
-from payerlint.diagnostics import Diagnostic, did_you_mean
+from payerlint.diagnostics import Diagnostic, close_names, did_you_mean
 from payerlint.source import Span
 from payerlint.syntax import tree as syn
 
@@ -153,6 +153,7 @@ class Resolver:
                     f"first.{name} or second.{name}")
         elif name in ("line", "first", "second", "service_date", "code"):
             hint = _scope_hint(name)
+        hint = hint or _nested_hint(name)
         self.error("unresolved_name", f"unknown name '{name}'", span, hint)
         return ir.Const(None, T.UNKNOWN, span)
 
@@ -551,6 +552,25 @@ def _source_label(node) -> str:
         elif isinstance(item, syn.Literal):
             words.append(str(item.value))
     return " ".join(words)
+
+
+def _nested_hint(name: str) -> str | None:
+    """For a name close to a field inside a part of the claim (`prior_auth` for
+    `episode.prior_authorization`): that field's path, which is how a rule reads it."""
+    paths: dict[str, list[str]] = {}
+    parts = [(T.claim_type(), "")]
+    while parts:
+        obj, prefix = parts.pop()
+        for key, type_ in obj.fields:
+            if prefix:
+                paths.setdefault(key, []).append(prefix + key)
+            if type_.object is not None and prefix.count(".") < 3:
+                parts.append((type_.object, prefix + key + "."))
+    close = close_names(name, paths)
+    if not close:
+        return None
+    found = [path for key in close for path in sorted(paths[key])]
+    return "did you mean " + " or ".join(f"'{p}'" for p in found) + "? (a field inside the claim is read by its path)"
 
 
 def _scope_hint(name: str) -> str:
