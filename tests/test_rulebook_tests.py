@@ -161,7 +161,20 @@ def test_a_failing_case_shows_expected_actual_and_what_the_rule_read(capsys, tre
     # What the rule read, from the same traced evaluation `check --explain` uses.
     block = out.split("units.total did not fire; it read:")[1]
     assert "param unit_method = cms_total_time" in block and "timed_units for 2026-05-14 = 1" in block
+    # Where its condition stopped: each part of its `and` as the rulebook writes it.
+    stopped = out.split("units.total: its condition on the date 2026-05-14:")[1].splitlines()
+    assert stopped[1].strip() == "cms_method: holds"
+    assert stopped[2].strip() == "timed_units > allowed_timed_units: does not hold, so the rule does not fire"
     assert out.strip().splitlines()[-1] == "1 passed, 1 failed"
+
+
+def test_a_rule_with_no_instance_on_the_claim_says_so(capsys, tree):
+    # A one-line claim has no pair of lines to try a rule for each pair on.
+    write(tree, BILLED_TWICE.replace('fires = [{rule = "units.total"', 'fires = [{rule = "units.more_to_less_time"'))
+    code, out, _ = run(capsys, tree)
+    assert code == 1
+    assert ("units.more_to_less_time: its condition was not tried:\n"
+            "              the rule runs for each pair, and this claim has no pair to try it on (a pair is two lines)") in out
 
 
 def test_a_rule_that_should_stay_quiet_shows_what_it_used(capsys, tree):

@@ -438,9 +438,76 @@ class Runner:
         for firing in case.fires:
             rule = firing.rule.value
             if rule in rules and rule not in fired and compiled.rule(rule) is not None:
-                reads = trace(compiled, case.claim, rule, firing.line - 1 if firing.line else None)
+                line = firing.line - 1 if firing.line else None
+                reads = trace(compiled, case.claim, rule, line)
                 out.append((f"{rule} did not fire; it read", explanation_lines(reads)))
+                out.extend(condition_report(compiled, case.claim, rule, line))
         return out
+
+
+def condition_report(compiled: CompiledRulebook, data: dict, rule_id: str,
+                     line: int | None) -> list[tuple[str, list[str]]]:
+    """Where a rule's condition stopped, for each instance the case is about (up to three):
+    each part of its `and`, as the rulebook writes it, and whether it held. It names a
+    missing value by its JSON pointer and shows no claim values."""
+    from payerlint.claims.model import Claim
+    from payerlint.evaluate.engine import condition_steps
+    from payerlint.evaluate.prepare import prepare
+
+    scope = compiled.rule(rule_id).scope
+    sources: dict[str, list[str] | None] = {}
+    out = []
+    for initial, steps in condition_steps(prepare(compiled), Claim(data), rule_id, line):
+        shown = []
+        for step in steps:
+            text = _written(step.span, sources)
+            if step.outcome == "unknown":
+                said = (f"not known: the claim has no {step.detail}" if step.detail.startswith("/")
+                        else f"no data ({step.detail}): it cannot hold")
+            elif step.unless:
+                # The part is `not (unless)`: it holds when the unless does not.
+                said = "does not hold" if step.outcome == "yes" else "holds, so the rule does not fire"
+            else:
+                said = "holds" if step.outcome == "yes" else "does not hold, so the rule does not fire"
+            shown.append(f"{'unless ' if step.unless else ''}{text}: {said}")
+        out.append((f"{rule_id}: its condition on {_instance(scope, initial)}", shown))
+    if not out and scope != "claim":
+        missing = (f"no line {line + 1}" if scope == "line" else f"no {scope} whose finding names line {line + 1}"
+                   ) if line is not None else f"no {scope}"
+        out.append((f"{rule_id}: its condition was not tried", [
+            f"the rule runs for each {scope}, and this claim has {missing} to try it on"
+            + (" (a pair is two lines)" if scope == "pair" else "")]))
+    return out
+
+
+def _instance(scope: str, initial: tuple) -> str:
+    if scope == "line":
+        return _place(initial[1]["index"])
+    if scope == "pair":
+        return f"the pair of line {initial[1]['index'] + 1} and line {initial[2]['index'] + 1}"
+    if scope == "date":
+        return f"the date {initial[1].isoformat()}"
+    if scope == "code":
+        return f"{initial[1]} on {initial[2].isoformat()}"
+    return "the claim"
+
+
+def _written(span, sources: dict[str, list[str] | None]) -> str:
+    """A part of a condition as its rulebook writes it (spaces folded), or where it is."""
+    if span.file not in sources:
+        try:
+            sources[span.file] = Path(span.file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            sources[span.file] = None
+    lines = sources[span.file]
+    if lines is None or span.end_line > len(lines):
+        return f"the part at {span}"
+    if span.line == span.end_line:
+        text = lines[span.line - 1][span.column - 1:span.end_column - 1]
+    else:
+        text = "\n".join([lines[span.line - 1][span.column - 1:], *lines[span.line:span.end_line - 1],
+                          lines[span.end_line - 1][:span.end_column - 1]])
+    return " ".join(text.split()) or f"the part at {span}"
 
 
 def trace(compiled: CompiledRulebook, data: dict, rule_id: str, line: int | None) -> dict:

@@ -603,6 +603,10 @@ class Gen:
         out: dict = {"binders": tuple(binders)}
         if self.traced:
             out["condition"] = self.helper("_cond", self.chain(parts, "and"))
+            # Each part of the `and` on its own, for saying where a rule stopped (`payerlint
+            # test`, when a case expects a rule to fire and it does not).
+            out["parts"] = tuple((self.value_function(p, "_part"), p.span, p is not parts[-1] or rule.unless is None)
+                                 for p in parts)
         else:
             out["run"] = self.runner(rule, guard, parts, index)
         if self.traced:

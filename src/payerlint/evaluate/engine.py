@@ -202,6 +202,54 @@ def summarize(reads, compiled, bindings=()) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Step:
+    """One part of a rule's condition on one instance, as `condition_steps` found it."""
+
+    span: object
+    """Where the part is written (payerlint.source.Span)."""
+    unless: bool
+    """The part is the rule's `unless` (the rule fires only when it does not hold)."""
+    outcome: str
+    """'yes', 'no', or 'unknown' (the value the part needs is missing, or has no data)."""
+    detail: str = ""
+    """For 'unknown': the JSON pointer of the missing value, or why there is no data."""
+
+
+def condition_steps(program, claim, rule_id: str, line: int | None = None,
+                    limit: int = 3) -> list[tuple[tuple, list[Step]]]:
+    """Where a rule's condition stopped on a claim: for each instance (up to `limit`, those
+    whose findings would name `line` when given), its initial frame and each part of its
+    `and` in order, up to the first that does not hold. What `payerlint test` shows when a
+    case expects a rule to fire and it does not; it says which part held, not its values."""
+    rule = program.compiled.rule(rule_id)
+    if rule is None:
+        return []
+    traced = program.traced(rule_id)
+    out = []
+    for initial, instance_line in _instances(rule.scope, claim):
+        if line is not None and instance_line is not None and instance_line != line:
+            continue
+        if len(out) == limit:
+            break
+        frame = [UNSET] * rule.frame_size
+        frame[:len(initial)] = initial
+        ctx = Ctx(claim)
+        ctx.trace = []
+        steps = []
+        for part, span, when in traced.parts:
+            try:
+                holds = bool(part(ctx, frame))
+            except Unknown as error:
+                steps.append(Step(span, not when, "unknown", getattr(error, "pointer", None) or getattr(error, "reason", "")))
+                continue
+            steps.append(Step(span, not when, "yes" if holds else "no"))
+            if not holds:
+                break
+        out.append((initial, steps))
+    return out
+
+
 def trace_rule(program, claim, rule_id: str, line: int | None = None) -> list[Read]:
     """Everything one rule reads on one claim, whether or not it fires: the quarter diff
     attributes changed outcomes to these reads. With `line`, only the scope instances

@@ -53,6 +53,9 @@ class RuleCode:
     """Fast form only: say(ctx, f) -> the message, placeholders filled in (`codegen.renderer`)."""
     fixes: tuple
     """(op, path fn(ctx, f) -> str, value fn, value type, loop slot, loop fn) for each fix."""
+    parts: tuple = ()
+    """Traced form only: (fn(ctx, f) -> bool, span, whether it is a part of `when` rather
+    than the `unless`, read negated) for each part of the rule's condition, in order."""
 
 
 class _NoClaim:
@@ -113,7 +116,8 @@ def _code(ns: dict, rule: ir.Rule, parts: dict) -> RuleCode:
         (op, ns[path], fn(value), value_type, loop_slot, fn(loop))
         for op, path, value, value_type, loop_slot, loop in parts["fixes"])
     return RuleCode(rule, fn(parts.get("run")), fn(parts.get("condition")),
-                    tuple((slot, ns[name]) for slot, name in parts["binders"]), message, fn(parts.get("say")), fixes)
+                    tuple((slot, ns[name]) for slot, name in parts["binders"]), message, fn(parts.get("say")), fixes,
+                    tuple((ns[name], span, when) for name, span, when in parts.get("parts", ())))
 
 
 def _constant_definitions(compiled, matchers) -> tuple[dict, dict]:
