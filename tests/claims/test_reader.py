@@ -115,6 +115,16 @@ def test_broken_first_line_of_jsonl_loses_nothing_else(tmp_path):
     assert [r.data for r in records[1:]] == [claim(2), claim(3)]
 
 
+def test_a_line_cut_short_is_named_at_its_end(tmp_path):
+    # The JSON stops at the line break: the place is the end of the line, not its column 1.
+    cut = json.dumps(claim(2))[:40]
+    path = write(tmp_path / "claims.jsonl", jsonl(claim(1)) + cut + "\n" + jsonl(claim(3)))
+    broken = read(path)[1]
+    assert broken.error.span == Span(path, 2, len(cut) + 1, 2, len(cut) + 2)
+    assert f"{path}:2:{len(cut) + 1}: invalid JSON:" in broken.error.message
+    assert "(the line ends before the claim does: is it cut short?)" in broken.error.message
+
+
 def test_truncated_last_line(tmp_path):
     path = write(tmp_path / "claims.jsonl", jsonl(claim(1)) + json.dumps(claim(2))[:25])
     records = read(path)

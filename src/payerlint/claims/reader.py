@@ -472,7 +472,14 @@ def _line_record(label: str, line: _Line) -> Record:
             return _error(origin, CLAIM_UNREADABLE, f"{span}: this line is not UTF-8 text", span)
         value, problem = _parse(line.text, line.raw)
         if problem is not None:
-            message, _, column = problem
+            message, where, column = problem
+            end = len(line.text.rstrip("\r\n")) + 1
+            if where > 1 or column >= end:
+                # At or past the line's end (its line break is the text's second line): the
+                # record stops before its JSON does. The place is where the line ends, not
+                # column 1 of a second line.
+                column = end
+                message += " (the line ends before the claim does: is it cut short?)"
             span = Span(label, line.number, column, line.number, column + 1)
             return _error(origin, CLAIM_UNREADABLE, f"{span}: invalid JSON: {message}{_utf16_hint(line.text)}", span)
         return _value_record(origin, value)
@@ -631,6 +638,9 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
 def _decode_message(text: str, exc: json.JSONDecodeError) -> str:
     if 0 <= exc.pos < len(text) and text[exc.pos] == _BOM:
         return "a byte-order mark (U+FEFF) may only start the file"
+    if exc.msg == "Invalid control character at":
+        # The json module's words, which end where its position used to follow.
+        return "a control character (a line break or tab) inside a string; write it as \\n or \\t"
     return exc.msg
 
 
