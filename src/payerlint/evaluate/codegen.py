@@ -506,13 +506,21 @@ class Gen:
             # point to), or of one code and date: kept per claim by those, so a claim's 50
             # lines of 8 codes work it out 8 times. An unknown is kept too: it names the
             # same missing value.
+            # Kept only where another line can read it again (`Ctx.many`, `Ctx.shared`): most
+            # claims bill each code once, and keeping a value no line reads again costs a key,
+            # a look-up and a store for each line.
             self.by_code[slot] = fields
             key = ", ".join([repr(self.fresh("_bind"))] + [f"f[1][{name!r}]" for name in sorted(fields)])
+            value = self.expr(binding.expr)
             body = [f"    value = f[{slot}]", "    if value.__class__ is _Raised:", "        raise value.error",
+                    f"    if not ctx.{'shared' if 'code' in fields else 'many'}:",
+                    "        try:", f"            value = {value}", "        except Unknown as error:",
+                    f"            f[{slot}] = _Raised(error)", "            raise", f"        f[{slot}] = value",
+                    "        return value",
                     f"    key = ({key},)", "    hit = ctx.cache.get(key)", "    if hit is not None:",
                     "        if hit.__class__ is _Raised:", f"            f[{slot}] = hit", "            raise hit.error",
                     f"        f[{slot}] = hit[0]", "        return hit[0]",
-                    "    try:", f"        value = {self.expr(binding.expr)}", "    except Unknown as error:",
+                    "    try:", f"        value = {value}", "    except Unknown as error:",
                     f"        f[{slot}] = ctx.cache[key] = _Raised(error)", "        raise",
                     f"    f[{slot}] = value", "    ctx.cache[key] = (value,)", "    return value"]
             return self.helper("_bind", body)

@@ -24,13 +24,19 @@ from payerlint.evaluate.values import UNSET, Unknown
 class Ctx:
     """Per-claim evaluation state. Never shared between threads."""
 
-    __slots__ = ("claim", "root", "cache", "trace")
+    __slots__ = ("claim", "root", "cache", "trace", "many", "shared")
 
     def __init__(self, claim):
         self.claim = claim
         self.root = claim.root
         self.cache: dict = {}
         self.trace: list | None = None
+        lines = claim.lines
+        self.many = len(lines) > 1
+        """More than one line: a line rule's binding that reads no line field, or only its
+        date, is worth keeping for the next line (codegen._binder)."""
+        self.shared = self.many and len({line["code"] for line in lines}) < len(lines)
+        """Two lines share a code: a binding kept by a line's code may be read again."""
 
 
 @dataclass(frozen=True)
