@@ -660,12 +660,11 @@ class Gen:
         if scope == "claim":
             # One instance, in a loop of one, so `continue` means "this instance does not
             # fire"; run with the other rules for the claim in one function (`fuse`).
-            self.fused["claim"].append((rule.frame_size, ["    for _ in (0,):",
-                                                           *instance("        ", "None", "(lines,)")]))
+            self.fused["claim"].append((rule.frame_size, _once("    ", instance("        ", "None", "(lines,)"))))
             return None
         if scope == "line":
             # Run inside one loop over the lines with the other line rules (`fuse`).
-            block = ["        for _ in (0,):", *instance("            ", "line['index']", "(lines, line)")]
+            block = _once("        ", instance("            ", "line['index']", "(lines, line)"))
             self.fused["line"].append((rule.frame_size, block, test1))
             return None
         fn = self.fresh("_run")
@@ -931,6 +930,18 @@ def _field_comparison(part) -> tuple | None:
     if left_slot == 1:
         return part, part.op, left_name, right_name
     return part, _FLIPPED[part.op], right_name, left_name
+
+
+def _once(indent: str, body: list[str]) -> list[str]:
+    """A rule's block in a shared function: run once, and left by `continue` where the rule
+    does not fire. As `while True:` ... `break`, each `continue` of the block a `break`: a
+    loop that sets up no iterator, unlike `for _ in (0,)`, which a block with a loop of its
+    own keeps (its `continue` would not be the block's)."""
+    if any(line.lstrip().startswith(("for ", "while ")) for line in body):
+        return [f"{indent}for _ in (0,):", *body]
+    return [f"{indent}while True:",
+            *(line[:len(line) - len(line.lstrip())] + "break" if line.strip() == "continue" else line for line in body),
+            f"{indent}    break"]
 
 
 def _filtered(name: str, test: str | None) -> str:
