@@ -457,7 +457,11 @@ def condition_report(compiled: CompiledRulebook, data: dict, rule_id: str,
     scope = compiled.rule(rule_id).scope
     sources: dict[str, list[str] | None] = {}
     out = []
-    for initial, steps in condition_steps(prepare(compiled), Claim(data), rule_id, line):
+    try:
+        found = condition_steps(prepare(compiled), Claim(data), rule_id, line)
+    except Exception as exc:  # noqa: BLE001 - an aid to the report: it never ends the run
+        return [(f"{rule_id}: its condition could not be shown", [f"{type(exc).__name__} while evaluating it"])]
+    for initial, steps in found:
         shown = []
         for step in steps:
             text = _written(step.span, sources)
