@@ -53,8 +53,11 @@ def payerlint_pass(router, path: Path) -> None:
     from payerlint.claims.reader import read_records
     from payerlint.output import write_results
 
+    from payerlint.check import CHUNK
+
     with open(os.devnull, "w", encoding="utf-8") as sink:
-        write_results(router.check_records(read_records([str(path)])), "jsonl", sink)
+        # As `payerlint check` reads a file: CHUNK records at a time, stage by stage.
+        write_results(router.check_records(read_records([str(path)]), chunk=CHUNK), "jsonl", sink)
 
 
 def cpu(fn, *args) -> float:

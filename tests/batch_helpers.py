@@ -19,8 +19,8 @@ class _Dying:
         self.checker = checker
         self.choice = checker.choice
 
-    def check_records(self, records):
-        for record in records:
+    def check_records(self, records, *, chunk=1):
+        for record in records:  # one at a time, whatever the chunk: it dies on the claim itself
             in_worker = multiprocessing.parent_process() is not None
             if in_worker and isinstance(record.data, dict) and record.data.get("claim_id") == CRASH_ID:
                 os._exit(70)

@@ -68,6 +68,36 @@ def records_of(path, defer):
     return list(read_records([str(path)], reading=Reading(defer=defer)))
 
 
+def test_checking_a_chunk_at_a_time_gives_the_same_results(corpus, monkeypatch):
+    """`payerlint check` of files takes 16 records at a time, stage by stage: the same
+    results, in order, as one at a time, and a claim that fails mid-chunk fails alone."""
+    import payerlint.check as check_module
+    from payerlint.api import Router
+    from payerlint.check import CHUNK
+
+    path, _ = corpus
+    checker = Router()
+    one = [r.dumps() for r in checker.check_records(records_of(path, False))]
+    chunked = [r.dumps() for r in checker.check_records(records_of(path, False), chunk=CHUNK)]
+    assert chunked == one
+    # The evaluator raises on one claim in the middle of a chunk: that claim is an internal
+    # error, and the claims before and after it in the chunk are checked as usual.
+    victim = next(i for i, text in enumerate(one) if '"verdict":"deny"' in text and i % CHUNK == 7)
+    victim_id = json.loads(one[victim])["claim_id"]
+    real = check_module.evaluate
+
+    def failing(program, claim, **kwargs):
+        if claim.root.get("claim_id") == victim_id:
+            raise RuntimeError("boom")
+        return real(program, claim, **kwargs)
+
+    monkeypatch.setattr(check_module, "evaluate", failing)
+    again = [r.dumps() for r in checker.check_records(records_of(path, False), chunk=CHUNK)]
+    assert len(again) == len(one)
+    assert json.loads(again[victim])["findings"][0]["rule"] == "internal.error"
+    assert [t for i, t in enumerate(again) if i != victim] == [t for i, t in enumerate(one) if i != victim]
+
+
 def test_a_worker_that_dies_loses_no_record(corpus, tmp_path):
     claims = list(generate(300, seed=5))
     claims[137]["claim_id"] = CRASH_ID

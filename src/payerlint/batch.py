@@ -40,6 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+from payerlint.check import CHUNK
 from payerlint.claims.reader import Record
 from payerlint.diagnostics import DiagnosticError
 
@@ -118,7 +119,7 @@ def _check_chunk(items: list, input_format: str) -> tuple[list, dict]:
     failed to compile since the last chunk (as diagnostics: a DiagnosticError does not
     survive pickling). Lines arrive unparsed: parsing them here keeps the reading
     process light."""
-    results = list(_worker_checker.check_records(convert(items, input_format, _worker_checker)))
+    results = list(_worker_checker.check_records(convert(items, input_format, _worker_checker), chunk=CHUNK))
     broken = getattr(getattr(_worker_checker, "choice", None), "rulebook_errors", {})
     new = {ref: list(error.diagnostics) for ref, error in broken.items() if ref not in _worker_reported}
     _worker_reported.update(new)
@@ -170,7 +171,9 @@ class ParallelChecker:
         local = getattr(getattr(self.local, "choice", None), "rulebook_errors", {})
         return {**self.worker_errors, **local}
 
-    def check_records(self, records: Iterable[Record]) -> Iterator:
+    def check_records(self, records: Iterable[Record], *, chunk: int = 1) -> Iterator:
+        """`Checker.check_records` (with `chunk` for the records checked in this process;
+        the workers' chunks are all there, and always go `CHUNK` at a time)."""
         records = iter(records)
         head: list[Record] = []
         if self.jobs > 1:
@@ -180,7 +183,8 @@ class ParallelChecker:
                     break
         if self.jobs == 1 or len(head) < self.min_parallel:
             self.parallel = False
-            yield from self.local.check_records(convert(_chain(head, records), self.spec.input_format, self.local))
+            yield from self.local.check_records(convert(_chain(head, records), self.spec.input_format, self.local),
+                                                chunk=chunk)
             return
         self.parallel = True
         yield from self._run(_chain(head, records))
@@ -204,7 +208,7 @@ class ParallelChecker:
         return None
 
     def _in_process(self, items) -> Iterator:
-        return self.local.check_records(convert(items, self.spec.input_format, self.local))
+        return self.local.check_records(convert(items, self.spec.input_format, self.local), chunk=CHUNK)
 
     def _run(self, records: Iterator[Record]) -> Iterator:
         pool = self._pool()

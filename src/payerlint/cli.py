@@ -240,11 +240,28 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _all_files(paths) -> bool:
+    """Whether every input is a regular file or a folder (not standard input, a pipe or a device)."""
+    import stat
+
+    for path in paths or ["-"]:
+        if path == "-":
+            return False
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # the reader reports it; it holds no claim to wait for
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return False
+    return True
+
+
 def _check(args) -> int:
     import time
 
     from payerlint.api import Checker, Router, load_rulebook
     from payerlint.batch import CheckerSpec, ParallelChecker, available_cores
+    from payerlint.check import CHUNK
     from payerlint.claims.reader import Reading, read_records
     from payerlint.compile.loader import Loader
     from payerlint.home import resolve_home
@@ -279,7 +296,9 @@ def _check(args) -> int:
         # After the last claim: the documentation records no 837P claim used.
         records = itertools.chain(records, _later(documentation.leftovers))
     records = counted.watch(_readable(records, unreadable))
-    results = runner.check_records(records)
+    # Files are all there: check them a few at a time, stage by stage (Checker.check_records).
+    # Standard input or a pipe may be fed one claim per answer: each is checked as it comes.
+    results = runner.check_records(records, chunk=CHUNK if _all_files(args.files) else 1)
     terminal = _is_terminal(sys.stderr)
     if terminal:
         results = Progress(sys.stderr, reading, _input_size(args.files)).watch(results)
