@@ -28,7 +28,7 @@ import traceback
 
 import orjson
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, TypeVar, cast
 
 from payerlint.claims.model import Claim, ClaimValueError
 from payerlint.claims.reader import Record
@@ -36,7 +36,7 @@ from payerlint.claims.validate import SCHEMA_VIOLATION, ClaimValidator
 from payerlint.contract import Result as PublicResult
 from payerlint.contract import public
 from payerlint.diagnostics import Diagnostic
-from payerlint.evaluate.engine import evaluate
+from payerlint.evaluate.engine import Evaluation, evaluate
 from payerlint.evaluate.result import Finding, NotEvaluated, Result, verdict_of
 
 if TYPE_CHECKING:
@@ -102,6 +102,8 @@ class OneRulebook:
 
 # ------------------------------------------------------------------ the checker
 
+_Out = TypeVar("_Out")
+
 CHUNK = 16
 """How many records `Checker.check_records` takes at a time where the input is all there
 (files, a worker's share): measured on the benchmark corpus, 8 and 32 do about as well,
@@ -162,9 +164,8 @@ class Checker:
         state = self._stage(record)
         if isinstance(state, _Staged):
             state = self._guarded(record, self._evaluate, state)
-        if isinstance(state, _Staged):
-            state = self._guarded(record, self._finish, state)
-        return self._annotated(record, state)
+        result = self._guarded(record, self._finish, state) if isinstance(state, _Staged) else state
+        return self._annotated(record, result)
 
     def check_records(self, records: Iterable[Record], *, chunk: int = 1) -> Iterator[PublicResult]:
         """One result per record, in order, streaming. With `chunk` above 1, records are
@@ -190,9 +191,8 @@ class Checker:
         staged = [self._stage(record) for record in records]
         staged = [self._guarded(r, self._evaluate, s) if isinstance(s, _Staged) else s for r, s in zip(records, staged)]
         for record, state in zip(records, staged):
-            if isinstance(state, _Staged):
-                state = self._guarded(record, self._finish, state)
-            yield self._annotated(record, state)
+            yield self._annotated(record, self._guarded(record, self._finish, state) if isinstance(state, _Staged)
+                                  else state)
 
     def _stage(self, record: Record) -> "Result | _Staged":
         """A record up to evaluation: its result when it stops before (unreadable, invalid,
@@ -211,7 +211,7 @@ class Checker:
             return internal_error(record.data, record.origin, exc)
 
     @staticmethod
-    def _guarded(record: Record, stage, state: "_Staged") -> "Result | _Staged":
+    def _guarded(record: Record, stage: Callable[[_Staged], _Out], state: _Staged) -> _Out | Result:
         """A later stage of one record; what it raises is that record's internal error."""
         try:
             return stage(state)
@@ -297,7 +297,7 @@ class _Staged:
 
     def __init__(self, data: Any, record: str | None, notes: tuple[Finding, ...], claim: Claim, route: Route):
         self.data, self.record, self.notes, self.claim, self.route = data, record, notes, claim, route
-        self.evaluations: list = []
+        self.evaluations: list[Evaluation] = []
 
 
 def line_keys(data: dict[str, Any]) -> list[dict[str, Any]]:
