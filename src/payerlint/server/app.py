@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from payerlint import __version__
 from payerlint.api import Checker, CompiledRulebook, Diagnostic, DiagnosticError, Loader, Registry, Result, Router
-from payerlint.check import error_result, input_findings
+from payerlint.check import CHUNK, error_result, input_findings
 from payerlint.formats import INPUTS, claim_records, is_x12
 from payerlint.claims.reader import FILE_UNREADABLE, LineFeed, Record, parse_json, value_record
 from payerlint.contract import SCHEMA_NAMES, load_schema
@@ -182,7 +182,8 @@ def _converted(service: Service, records: Iterable[Record], fmt: str) -> Iterabl
 
 
 def _check_all(checker: Checker, records: Iterable[Record]) -> list[Result]:
-    return [checker.check_record(record) for record in records]
+    # The records of a request body part are all there: a chunk at a time, stage by stage.
+    return list(checker.check_records(records, chunk=CHUNK))
 
 
 def _check_x12(service: Service, checker: Checker, raw: bytes) -> list[Result]:
