@@ -42,6 +42,36 @@ def test_check_many_yields_one_result_per_claim_in_order_as_it_goes(clean_claim)
     assert [r.verdict for r in rest] == ["deny", "error", "clean", "error"]
 
 
+def test_check_many_a_chunk_at_a_time_gives_the_same_results(clean_claim, monkeypatch):
+    # A list that is all there, checked 16 at a time, stage by stage: the same results in
+    # the same order, including claims that are not valid and values JSON cannot hold.
+    import payerlint.check as check_module
+
+    claims = []
+    for index in range(40):
+        claim = copy.deepcopy(clean_claim)
+        claim["claim_id"] = f"K-{index}"
+        claim["lines"][0]["units"] = (1, 2, "x", 3)[index % 4]
+        claims.append(claim)
+    claims[9] = ("not", "json")
+    claims[21]["lines"][0]["x-nan"] = float("nan")
+    router = Router()
+    one = [r.dumps() for r in router.check_many(claims)]
+    assert [r.dumps() for r in router.check_many(claims, chunk=16)] == one
+    # One claim's evaluation raises in the middle of a chunk: it alone is an internal error.
+    real = check_module.evaluate
+
+    def failing(program, claim, **kwargs):
+        if claim.root.get("claim_id") == "K-20":
+            raise RuntimeError("boom")
+        return real(program, claim, **kwargs)
+
+    monkeypatch.setattr(check_module, "evaluate", failing)
+    again = list(router.check_many(claims, chunk=16))
+    assert again[20].verdict == "error" and again[20].findings[0].rule == "internal.error"
+    assert [r.dumps() for i, r in enumerate(again) if i != 20] == [t for i, t in enumerate(one) if i != 20]
+
+
 def test_a_claim_that_contains_itself_is_an_error_result_and_shared_values_are_fine(clean_claim):
     # A cycle is no JSON value: it gets an error naming where, instead of a walk that
     # never ends. The same list object used by two lines is an ordinary claim.

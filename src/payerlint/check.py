@@ -139,11 +139,34 @@ class Checker:
         not text, text that is not Unicode), which a caller's own objects may contain."""
         return public(self._check_any(data, record, parsed))
 
-    def check_many(self, claims: Iterable[Any]) -> Iterator[PublicResult]:
+    def check_many(self, claims: Iterable[Any], *, chunk: int = 1) -> Iterator[PublicResult]:
         """One result per claim, in order, as each is checked: a generator, so a stream
-        of claims is never held in memory at once. Never raises for a claim."""
+        of claims is never held in memory at once. Never raises for a claim. `chunk`: as
+        for `check_records`, for claims that are all there (a list, an export read whole)."""
+        if chunk <= 1:
+            for data in claims:
+                yield public(self._check_any(data, None, False))
+            return
+        batch: list[Any] = []
         for data in claims:
-            yield public(self._check_any(data, None, False))
+            batch.append(data)
+            if len(batch) == chunk:
+                yield from self._staged_chunk([self._screen_any(item) for item in batch])
+                batch = []
+        if batch:
+            yield from self._staged_chunk([self._screen_any(item) for item in batch])
+
+    def _screen_any(self, data: Any) -> "Result | _Staged":
+        """`_check_any` up to evaluation: a caller's claim as JSON values, screened."""
+        try:
+            data, problems = _as_json(data, self.validator)
+            if problems:
+                return error_result(data, input_findings(problems), None)
+            return self._screen(data, None, ())
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - one claim must never end the batch
+            return internal_error(data, None, exc)
 
     def _check_any(self, data: Any, record: str | None, parsed: bool, notes: tuple[Finding, ...] = ()) -> Result:
         try:
@@ -163,8 +186,8 @@ class Checker:
         an error among them the claim is not checked; warnings sit beside the rules'."""
         state = self._stage(record)
         if isinstance(state, _Staged):
-            state = self._guarded(record, self._evaluate, state)
-        result = self._guarded(record, self._finish, state) if isinstance(state, _Staged) else state
+            state = self._guarded(self._evaluate, state)
+        result = self._guarded(self._finish, state) if isinstance(state, _Staged) else state
         return self._annotated(record, result)
 
     def check_records(self, records: Iterable[Record], *, chunk: int = 1) -> Iterator[PublicResult]:
@@ -189,10 +212,15 @@ class Checker:
 
     def _check_chunk(self, records: list[Record]) -> Iterator[PublicResult]:
         staged = [self._stage(record) for record in records]
-        staged = [self._guarded(r, self._evaluate, s) if isinstance(s, _Staged) else s for r, s in zip(records, staged)]
+        staged = [self._guarded(self._evaluate, s) if isinstance(s, _Staged) else s for s in staged]
         for record, state in zip(records, staged):
-            yield self._annotated(record, self._guarded(record, self._finish, state) if isinstance(state, _Staged)
-                                  else state)
+            yield self._annotated(record, self._guarded(self._finish, state) if isinstance(state, _Staged) else state)
+
+    def _staged_chunk(self, staged: list["Result | _Staged"]) -> Iterator[PublicResult]:
+        """The later stages of claims screened together, each stage for all before the next."""
+        staged = [self._guarded(self._evaluate, s) if isinstance(s, _Staged) else s for s in staged]
+        for state in staged:
+            yield public(self._guarded(self._finish, state) if isinstance(state, _Staged) else state)
 
     def _stage(self, record: Record) -> "Result | _Staged":
         """A record up to evaluation: its result when it stops before (unreadable, not
@@ -211,14 +239,14 @@ class Checker:
             return internal_error(record.data, record.origin, exc)
 
     @staticmethod
-    def _guarded(record: Record, stage: Callable[[_Staged], _Out], state: _Staged) -> _Out | Result:
-        """A later stage of one record; what it raises is that record's internal error."""
+    def _guarded(stage: Callable[[_Staged], _Out], state: _Staged) -> _Out | Result:
+        """A later stage of one claim; what it raises is that claim's internal error."""
         try:
             return stage(state)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as exc:  # noqa: BLE001 - one claim must never end the batch
-            return internal_error(record.data, record.origin, exc)
+            return internal_error(state.data, state.record, exc)
 
     @staticmethod
     def _annotated(record: Record, result: Result) -> PublicResult:
