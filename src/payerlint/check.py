@@ -151,10 +151,10 @@ class Checker:
         for data in claims:
             batch.append(data)
             if len(batch) == chunk:
-                yield from self._staged_chunk([self._screen_any(item) for item in batch])
+                yield from map(public, self._later_stages([self._screen_any(item) for item in batch]))
                 batch = []
         if batch:
-            yield from self._staged_chunk([self._screen_any(item) for item in batch])
+            yield from map(public, self._later_stages([self._screen_any(item) for item in batch]))
 
     def _screen_any(self, data: Any) -> "Result | _Staged":
         """`_check_any` up to evaluation: a caller's claim as JSON values, screened."""
@@ -168,13 +168,13 @@ class Checker:
         except BaseException as exc:  # noqa: BLE001 - one claim must never end the batch
             return internal_error(data, None, exc)
 
-    def _check_any(self, data: Any, record: str | None, parsed: bool, notes: tuple[Finding, ...] = ()) -> Result:
+    def _check_any(self, data: Any, record: str | None, parsed: bool) -> Result:
         try:
             if not parsed:
                 data, problems = _as_json(data, self.validator)
                 if problems:
                     return error_result(data, input_findings(problems), record)
-            return self._check(data, record, notes)
+            return self._check(data, record)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as exc:  # noqa: BLE001 - one claim must never end the batch
@@ -184,11 +184,7 @@ class Checker:
         """A claim as `claims.reader` read it, or the reason it could not be read. The
         problems a converting reader found (`Record.problems`) are `input` findings: with
         an error among them the claim is not checked; warnings sit beside the rules'."""
-        state = self._stage(record)
-        if isinstance(state, _Staged):
-            state = self._guarded(self._evaluate, state)
-        result = self._guarded(self._finish, state) if isinstance(state, _Staged) else state
-        return self._annotated(record, result)
+        return self._annotated(record, self._later_stages([self._stage(record)])[0])
 
     def check_records(self, records: Iterable[Record], *, chunk: int = 1) -> Iterator[PublicResult]:
         """One result per record, in order, streaming. With `chunk` above 1, records are
@@ -211,16 +207,15 @@ class Checker:
             yield from self._check_chunk(batch)
 
     def _check_chunk(self, records: list[Record]) -> Iterator[PublicResult]:
-        staged = [self._stage(record) for record in records]
-        staged = [self._guarded(self._evaluate, s) if isinstance(s, _Staged) else s for s in staged]
-        for record, state in zip(records, staged):
-            yield self._annotated(record, self._guarded(self._finish, state) if isinstance(state, _Staged) else state)
+        results = self._later_stages([self._stage(record) for record in records])
+        for record, result in zip(records, results):
+            yield self._annotated(record, result)
 
-    def _staged_chunk(self, staged: list["Result | _Staged"]) -> Iterator[PublicResult]:
-        """The later stages of claims screened together, each stage for all before the next."""
+    def _later_stages(self, staged: list["Result | _Staged"]) -> list[Result]:
+        """Evaluate and finish claims screened together, each stage for all of them before
+        the next; one that stopped earlier keeps its result."""
         staged = [self._guarded(self._evaluate, s) if isinstance(s, _Staged) else s for s in staged]
-        for state in staged:
-            yield public(self._guarded(self._finish, state) if isinstance(state, _Staged) else state)
+        return [self._guarded(self._finish, s) if isinstance(s, _Staged) else s for s in staged]
 
     def _stage(self, record: Record) -> "Result | _Staged":
         """A record up to evaluation: its result when it stops before (unreadable, not
@@ -258,8 +253,8 @@ class Checker:
                 result = internal_error(record.data, record.origin, exc)
         return public(result)
 
-    def _check(self, data: Any, record: str | None, notes: tuple[Finding, ...] = ()) -> Result:
-        staged = self._screen(data, record, notes)
+    def _check(self, data: Any, record: str | None) -> Result:
+        staged = self._screen(data, record, ())
         return self._finish(self._evaluate(staged)) if isinstance(staged, _Staged) else staged
 
     def _screen(self, data: Any, record: str | None, notes: tuple[Finding, ...]) -> "Result | _Staged":
