@@ -270,6 +270,9 @@ def test_each_distinct_override_set_compiles_once(tree):
     ('base = "claims/clean.json"\nquarters = ["2026Q2", "2027Q1"]\n[[case]]\nname = "x"\n', "cases.toml:2:23",
      "there is no rulebook medicare@2027Q1"),
     ('base = "claims/nope.json"\n[[case]]\nname = "x"\n', "cases.toml:1:8", "cannot read the claim file claims/nope.json"),
+    # A case's only quarter misspelled: the case is an error, not a case that never ran.
+    ('base = "claims/clean.json"\n[[case]]\nname = "x"\nquarters = ["2026-Q2"]\n', "cases.toml:4:13", "2026-Q2"),
+    ('base = "claims/clean.json"\n[[case]]\nname = "x"\nquarters = ["2026Q5"]\n', "cases.toml:4:13", "2026Q5"),
     ('base = "claims/clean.json"\n[[case]]\nname = "x"\n[case.params]\nkx_threshold_ot = "2,000"\n', "cases.toml:5:1",
      "this override:"),
     ('base = "claims/clean.json"\n[[case]]\nname = "x"\n[case.params]\nkx_treshold_ot = "$2,000.00"\n', "cases.toml:5:1",

@@ -251,6 +251,11 @@ class Runner:
                     quarters = [q for q in quarters if q in narrowed]
                 if not entry.files:
                     quarters = [q for q in quarters if q in under_test]
+                if not quarters and case.errors:
+                    # A case whose every quarter is malformed (`["2026-Q4"]`) runs nowhere;
+                    # its errors are still a result, not a case that silently vanishes.
+                    report.runs.append(Run(case, entry.folder.name, "error", errors=list(case.errors)))
+                    continue
                 for quarter in quarters:
                     coverage = self._coverage(available[quarter], report)
                     run = self._run_case(case, available[quarter], report)

@@ -291,6 +291,14 @@ def compile_rule(decl: syn.Rule, resolver: Resolver, origin: ir.Origin, errors: 
     message = compile_template(decl.say, resolver, env, errors) if decl.say else ir.Template(())
     fixes = tuple(compile_fix(fix, resolver, env, errors) for fix in decl.fixes)
     citation = "; ".join([cite for _, cite, _ in adopted] + ([decl.cite.value] if decl.cite else []))
+    if severity == "deny" and "ASSUMPTION" in citation:
+        # The project's promise to the practices it checks for: a claim is never held back on
+        # a ground no source states. The citation says ASSUMPTION; the compiler holds it to it.
+        where = adopted_severity or decl.severity
+        _error(errors, "assumption_denies",
+               f"rule {decl.id.id} cites an ASSUMPTION and denies: a rule that rests on no source warns, never denies",
+               where.span if where is not None else decl.id.span,
+               "write `severity warn`, or cite the policy the denial rests on in place of the ASSUMPTION")
     return ir.Rule(decl.id.id, decl.title.value, scope, category, severity, tuple(bindings), when, unless, message,
                    citation, fixes, env.size, origin, compile_denial(decl.denial, errors),
                    tuple(rulebook for rulebook, _, _ in adopted))

@@ -76,6 +76,7 @@ def _header(unit: _Unit, errors: list[Diagnostic]) -> None:
         except QuarterError as exc:
             errors.append(Diagnostic("bad_quarter", str(exc), span=header.quarter.span))
         unit.rulebook_id = f"{header.id.id}@{header.quarter.id}"
+    _named_by_place(unit, header, errors)
     if header.extends is None:
         return
     try:
@@ -88,6 +89,44 @@ def _header(unit: _Unit, errors: list[Diagnostic]) -> None:
             errors.append(Diagnostic("base_does_not_compile",
                                      f"the base rulebook {header.extends.id} does not compile", span=header.extends.span))
         errors.extend(exc.diagnostics)
+
+
+def _named_by_place(unit: _Unit, header, errors: list[Diagnostic]) -> None:
+    """A rulebook in a tree (`rulebooks/<family>/<quarter>.rules`) is found by its folder
+    and file name, and reported by its header: the two must agree. A copied file whose
+    header still names last quarter would otherwise check next quarter's claims under last
+    quarter's name (and `diff` would compare a rulebook with itself), and a file named
+    other than by a quarter is passed over by routing and tests while it compiles."""
+    path = Path(unit.path)
+    if path.parent.parent.name != "rulebooks" or path.suffix != ".rules":
+        return  # a rulebook given by its path alone (tests, examples): named by its header
+    family, stem = path.parent.name, path.stem
+    where = f"rulebooks/{family}/{path.name}"
+    if header.id.id != family:
+        errors.append(Diagnostic(
+            "rulebook_name_mismatch", f"the header names rulebook {header.id.id}, but the file is {where}",
+            span=header.id.span,
+            notes=(f"payerlint finds this file as {family}: write `rulebook {family}`, or move the file to "
+                   f"rulebooks/{header.id.id}/",)))
+    try:
+        named = Quarter.parse(stem)
+    except QuarterError:
+        errors.append(Diagnostic(
+            "rulebook_name_mismatch", f"{where} is not named by a quarter, so no claim and no test reaches it",
+            span=header.id.span,
+            notes=(f"rename it {header.quarter.id}.rules, the quarter its header names" if unit.quarter is not None
+                   else "name the file by the quarter it is in force, like 2026Q4.rules",)))
+        return
+    if header.quarter is None:
+        errors.append(Diagnostic(
+            "rulebook_name_mismatch", f"{where} has no `quarter` line", span=header.id.span,
+            notes=(f"add `quarter {named}` under the `rulebook` line",)))
+    elif unit.quarter is not None and unit.quarter != named:
+        errors.append(Diagnostic(
+            "rulebook_name_mismatch", f"the header says quarter {header.quarter.id}, but the file is {where}",
+            span=header.quarter.span,
+            notes=(f"a copied rulebook keeps its old quarter: write `quarter {named}`, or rename the file "
+                   f"{header.quarter.id}.rules",)))
 
 
 def _layer(unit: _Unit, errors: list[Diagnostic]) -> None:
