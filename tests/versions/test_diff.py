@@ -138,6 +138,17 @@ def test_a_rule_edit_names_the_part_that_changed(tmp_path, edit, parts):
     assert (change.kind, change.name, change.details["parts"]) == ("rule", "units.cap", parts)
 
 
+def test_a_severity_change_says_from_what_to_what(tmp_path):
+    # deny -> warn is the edit that lets claims through: the summary says it, not just
+    # "severity changed", and the JSON carries both values.
+    old = compile_text(tmp_path, "old", BASE)
+    text = BASE.replace("      ", "  ").replace("    ", "  ")
+    new = compile_text(tmp_path, "new", text.replace("severity deny\n  when timed_units", "severity warn\n  when timed_units"))
+    (change,) = diff(old, new).changes
+    assert change.summary() == "rule units.cap: severity deny -> warn"
+    assert change.to_json()["details"]["severity"] == {"old": "deny", "new": "warn"}
+
+
 def test_a_changed_condition_shows_the_old_and_new_source_text(tmp_path):
     # An analyst reviewing a quarter reads what the author wrote, comments and line
     # breaks aside, not just "condition changed".

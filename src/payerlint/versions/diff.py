@@ -78,7 +78,9 @@ class Change:
                 parts.append("columns changed")
             return f"table {self.name}: " + "; ".join(parts)
         if self.kind == "rule" and self.action == "changed":
-            return f"rule {self.name}: {', '.join(d['parts'])} changed"
+            valued = [f"{part} {d[part]['old']} -> {d[part]['new']}" for part in d["parts"] if part in d]
+            plain = [part for part in d["parts"] if part not in d]
+            return f"rule {self.name}: " + "; ".join(valued + ([f"{', '.join(plain)} changed"] if plain else []))
         if self.kind == "let" and self.action == "changed":
             return f"definition {self.name}: {', '.join(d['parts'])} changed"
         return f"{'definition' if self.kind == 'let' else self.kind} {self.name} {self.action}"
@@ -168,6 +170,11 @@ def diff(old, new) -> RulebookDiff:
             parts = _rule_parts(a, b)
             if parts:
                 details = {"parts": parts, **_rule_texts(a, b, parts)}
+                for part in ("severity", "category"):
+                    if part in parts:
+                        # What a reviewer needs first: deny -> warn is the change that lets
+                        # claims through; "severity changed" alone made them open both files.
+                        details[part] = {"old": getattr(a, part), "new": getattr(b, part)}
                 if "denial code" in parts:
                     details["denial"] = {"old": str(a.denial) if a.denial else None,
                                          "new": str(b.denial) if b.denial else None}
