@@ -253,3 +253,21 @@ def test_a_chunk_sent_to_a_pool_a_worker_just_broke_fails_into_the_retry_path():
             future.result(timeout=0)
     finally:
         pool.shutdown(wait=True)
+
+
+def test_a_reader_that_goes_away_ends_the_run_with_141_not_0(corpus):
+    # `payerlint check big.jsonl | head -1` under `set -o pipefail`: a run whose output was
+    # cut short must not look like a clean one, and no traceback goes to the terminal.
+    import subprocess
+
+    path, _ = corpus
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "payerlint", "check", str(path), "--format", "jsonl", "--jobs", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()
+    code = proc.wait(timeout=120)
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert code == 141
+    assert "Traceback" not in err and "Exception ignored" not in err, err

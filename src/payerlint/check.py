@@ -404,18 +404,25 @@ def error_result(data: Any, findings: tuple[Finding, ...], record: str | None,
     return Result(claim_id, payer_id, tuple(rulebooks), "error", findings, (), record)
 
 
-def internal_error(data: Any, record: str | None, exc: BaseException) -> Result:
-    """The result for a claim payerlint failed on: the exception's type and where in
-    payerlint it was raised. Its message is left out: it may quote the claim."""
+def internal_message(exc: BaseException, what: str = "check this claim") -> str:
+    """What payerlint says when it fails on something (`what` it could not do): the
+    exception's type and where in payerlint it was raised. Its message is left out: it may
+    quote the claim."""
     where = ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if "payerlint" in frame.filename.replace("\\", "/").split("/"):
             path = frame.filename.replace("\\", "/")
             where = f" at {path[path.rindex('payerlint/'):]}:{frame.lineno}"
             break
-    message = (f"payerlint could not check this claim: an internal error ({type(exc).__name__}{where}). "
-               f"This is a bug in payerlint, not a problem with the claim's billing; please report it at "
-               f"{BUG_REPORT} with the error and the rulebook, not the claim's contents")
+    blame = "not a problem with the claim's billing" if what == "check this claim" else "not a problem with your input"
+    return (f"payerlint could not {what}: an internal error ({type(exc).__name__}{where}). "
+            f"This is a bug in payerlint, {blame}; please report it at "
+            f"{BUG_REPORT} with the error and the rulebook, not the claim's contents")
+
+
+def internal_error(data: Any, record: str | None, exc: BaseException) -> Result:
+    """The result for a claim payerlint failed on (`internal_message`)."""
+    message = internal_message(exc)
     finding = Finding(INTERNAL_RULE, "", "internal", "error", None, message, f"payerlint {_version()}")
     try:
         return error_result(data, (finding,), record)

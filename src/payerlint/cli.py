@@ -19,6 +19,7 @@ from payerlint import __version__
 from payerlint.diagnostics import DiagnosticError
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_PIPE = 141
 # `check --fail-on`: which verdicts make the command exit 1.
 FAILING = {"deny": ("deny", "error"), "warn": ("warn", "deny", "error"), "error": ("error",)}
 
@@ -34,15 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     except DiagnosticError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # `payerlint check ... | head`
-        return EXIT_OK
+    except BrokenPipeError:
+        # `payerlint check ... | head`: the reader went away, so not every result was written.
+        # Exit as a shell reports a process a closed pipe stopped (128 + SIGPIPE), never 0:
+        # under `set -o pipefail` a cut-short run must not read as a clean one. Standard
+        # output is pointed at nothing first, so the interpreter's last flush stays quiet.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_PIPE
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, not a traceback of claim data
-        from payerlint.check import internal_error
+        from payerlint.check import internal_message
 
-        finding = internal_error(None, None, exc).findings[0]
-        print(f"payerlint: {finding.message}", file=sys.stderr)
+        print(internal_message(exc, f"finish `payerlint {args.command}`"), file=sys.stderr)
         return EXIT_INTERNAL
 
 

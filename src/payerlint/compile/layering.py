@@ -72,6 +72,13 @@ def merge(base: Layered | None, rulebook: syn.Rulebook, rulebook_id: str, base_s
                     errors.append(Diagnostic("duplicate_declaration", f"rule {rule_id} is adopted twice in this rulebook",
                                              span=ident.span, related=(adopted_here[rule_id].span,)))
                     continue
+                gone = next((d for d in disabled if d.rule_id == rule_id), None)
+                if gone is not None and rule_id not in rules:
+                    errors.append(Diagnostic(
+                        "nothing_to_adopt", f"cannot adopt rule {rule_id}: {gone.origin.rulebook} disabled it",
+                        span=ident.span, related=(gone.origin.span,),
+                        notes=("a disabled rule is not inherited; to apply it here, declare it in this rulebook",)))
+                    continue
                 if rule_id not in inherited_rules or rule_id not in rules:
                     hint = did_you_mean(rule_id, [r for r in rules if r in inherited_rules]) if base else None
                     errors.append(Diagnostic(
@@ -88,6 +95,14 @@ def merge(base: Layered | None, rulebook: syn.Rulebook, rulebook_id: str, base_s
             continue
         if isinstance(item, syn.Disable):
             rule_id = item.rule_id.id
+            gone = next((d for d in disabled if d.rule_id == rule_id), None)
+            if gone is not None and rule_id not in rules:
+                # Disabled below (or twice here): say where, not that the base lacks it.
+                errors.append(Diagnostic(
+                    "nothing_to_disable", f"cannot disable rule {rule_id}: {gone.origin.rulebook} already disabled it",
+                    span=item.rule_id.span, related=(gone.origin.span,),
+                    notes=(f"its reason there: {gone.reason}",) if gone.reason else ()))
+                continue
             if rule_id not in inherited_rules:
                 hint = did_you_mean(rule_id, inherited_rules) if base else None
                 errors.append(Diagnostic(
