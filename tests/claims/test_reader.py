@@ -125,6 +125,44 @@ def test_a_line_cut_short_is_named_at_its_end(tmp_path):
     assert "(the line ends before the claim does: is it cut short?)" in broken.error.message
 
 
+def test_a_key_written_twice_is_an_error_naming_the_key_and_its_object(tmp_path):
+    # {"units": 2, "units": 1}: this reader would keep the last, another the first, so the
+    # claim checked and the claim billed could differ. Neither is checked; the rest go on.
+    twice = json.dumps(claim(2)).replace('"claim_id"', '"lines": [{"units": 2, "units": 1}], "claim_id"')
+    path = write(tmp_path / "claims.jsonl", jsonl(claim(1)) + twice + "\n" + jsonl(claim(3)))
+    records = read(path)
+    assert [r.data is not None for r in records] == [True, False, True]
+    error = records[1].error
+    assert error.code == "claim_unreadable"
+    assert 'the key "units" is written twice in one object (in /lines/0)' in error.message
+    assert error.span.line == 2
+    assert_no_secret(records)
+
+
+def test_a_whole_document_with_a_key_written_twice_is_refused(tmp_path):
+    path = write(tmp_path / "one.json", '{\n  "claim_id": "C-1",\n  "claim_id": "C-2"\n}\n')
+    [record] = read(path)
+    assert 'the key "claim_id" is written twice in one object (in the top object)' in record.error.message
+
+
+def test_in_an_array_of_claims_only_the_claim_with_a_key_written_twice_is_refused(tmp_path):
+    twice = json.dumps(claim(2)).replace('"claim_id"', '"patient": {}, "claim_id"')
+    path = write(tmp_path / "claims.json", "[" + ", ".join([json.dumps(claim(1)), twice, json.dumps(claim(3))]) + "]")
+    records = read(path)
+    assert [r.origin for r in records] == [f"{path}[0]", f"{path}[1]", f"{path}[2]"]
+    assert records[0].data == claim(1) and records[2].data == claim(3)
+    assert 'the key "patient" is written twice in one object (in the top object)' in records[1].error.message
+    assert_no_secret(records)
+
+
+def test_keys_spaced_from_their_colons_are_read_as_usual(tmp_path):
+    # `"key" : value` has no `":` for the quick count to see: the exact check decides, and
+    # finds each key once.
+    path = write(tmp_path / "one.json", json.dumps(claim(1), indent=2).replace('": ', '" : '))
+    [record] = read(path)
+    assert record.data == claim(1)
+
+
 def test_truncated_last_line(tmp_path):
     path = write(tmp_path / "claims.jsonl", jsonl(claim(1)) + json.dumps(claim(2))[:25])
     records = read(path)

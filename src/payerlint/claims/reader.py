@@ -617,11 +617,28 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
         try:
             # orjson parses about 5x faster; when it refuses a text (malformed JSON, NaN,
             # a lone surrogate), the standard parser decides, with its precise position.
-            return orjson.loads(raw), None
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
+        else:
+            # A key written twice in one object: parsers keep the last (orjson, json) or
+            # the first, so the claim checked and the claim billed could differ. Written
+            # out again, the value has one `":` per key (and each a string holds, escaped
+            # as in the text); fewer than the text has means a key was dropped, or the text
+            # spaced a colon from its key: the standard parser, which sees every key, decides.
+            if raw.count(b'":') == orjson.dumps(value).count(b'":'):
+                return value, None
+    duplicates: list[tuple[dict, str]] = []
+
+    def pairs(items: list) -> dict:
+        made = dict(items)
+        if len(made) != len(items):
+            seen: set = set()
+            duplicates.append((made, next(k for k, _ in items if k in seen or seen.add(k))))
+        return made
+
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         return None, (_decode_message(text, exc), exc.lineno, exc.colno)
     except _Refused as exc:
@@ -632,7 +649,46 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
         match = _LONE_SURROGATE.search(text)
         line, column = _position(text, match.start()) if match else (1, 1)
         return None, ("a \\u escape names half a surrogate pair (U+D800 to U+DFFF), which is not text", line, column)
+    if duplicates:
+        found = [(_pointer_to(value, holder), key) for holder, key in duplicates]
+        if isinstance(value, list):
+            # An array of claims: only the claims with a key written twice are refused.
+            for pointer, key in found:
+                index = int(pointer.split("/")[1])
+                if not isinstance(value[index], _Duplicated):
+                    value[index] = _Duplicated(_twice(key, "/" + pointer.split("/", 2)[2] if pointer.count("/") > 1 else ""))
+            return value, None
+        pointer, key = found[0]
+        return None, (_twice(key, pointer), 1, 1)
     return value, None
+
+
+class _Duplicated:
+    """An element of an array of claims that wrote a key twice: its record is the error."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _twice(key: str, pointer: str) -> str:
+    return (f"the key {json.dumps(key)} is written twice in one object (in {pointer or 'the top object'}): "
+            f"JSON readers differ on which one counts, so payerlint checks neither; keep one")
+
+
+def _pointer_to(value: Any, target: dict) -> str:
+    """The JSON pointer of `target` (by identity) inside `value`; "" for the value itself."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, pointer = stack.pop()
+        if item is target:
+            return pointer
+        if isinstance(item, dict):
+            stack.extend((v, f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(item))
+    return ""
 
 
 def _decode_message(text: str, exc: json.JSONDecodeError) -> str:
@@ -756,6 +812,8 @@ def _value_record(origin: str, value: Any) -> Record:
     # parsed, so it is all data (the origin already says where it is).
     if isinstance(value, dict):
         return Record(origin, value, None)
+    if isinstance(value, _Duplicated):
+        return _error(origin, CLAIM_UNREADABLE, f"{origin}: invalid JSON: {value.message}")
     return _error(origin, CLAIM_NOT_OBJECT, f"{origin}: expected a claim (a JSON object), found {json_type(value)}")
 
 
