@@ -30,8 +30,12 @@ SECRET_LINE = "root:x:0:0:secret-first-line"
 
 
 def compile_with_table(folder, table_path: str):
-    (folder / "t.rules").write_text(RULEBOOK.format(path=table_path), encoding="utf-8")
-    return Loader(Home(folder, "t")).load(str(folder / "t.rules"))
+    # Named as a tree names it (rulebooks/<family>/<quarter>.rules), where it sits in one.
+    text = RULEBOOK.format(path=table_path)
+    if folder.parent.name == "rulebooks":
+        text = text.replace("rulebook t ", f"rulebook {folder.name} ", 1)
+    (folder / "2026Q2.rules").write_text(text, encoding="utf-8")
+    return Loader(Home(folder, "t")).load(str(folder / "2026Q2.rules"))
 
 
 @pytest.fixture

@@ -626,8 +626,11 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
             # out again, the value has one `":` per key (and each a string holds, escaped
             # as in the text); fewer than the text has means a key was dropped, or the text
             # spaced a colon from its key: the standard parser, which sees every key, decides.
-            if raw.count(b'":') == orjson.dumps(value).count(b'":'):
-                return value, None
+            try:
+                if raw.count(b'":') == orjson.dumps(value).count(b'":'):
+                    return value, None
+            except orjson.JSONEncodeError:
+                pass  # nested past orjson's depth for writing (a deep `x-` extension)
     duplicates: list[tuple[dict, str]] = []
 
     def pairs(items: list) -> dict:
