@@ -307,7 +307,9 @@ class Checker:
         findings.sort(key=Finding.sort_key)
         skipped.sort(key=NotEvaluated.sort_key)
         verdict = verdict_of(findings)
-        fix = combined_fix(data, findings) if verdict != "error" else ()
+        fix: tuple = ()
+        if verdict != "error":
+            fix, findings = valid_fix(data, findings, self.validator)
         extra = tuple(sorted(code_sets.items())) + (("lines", line_keys(data)),)
         return Result(_text_id(data.get("claim_id")), _text_id(data.get("payer_id")), tuple(rulebooks), verdict,
                       tuple(findings), tuple(skipped), record, extra, fix)
@@ -442,6 +444,41 @@ def combined_fix(data: dict[str, Any], findings: Iterable[Finding]) -> tuple[Any
     if not any(f.fix for f in findings):
         return ()
     return tuple(combine(data, [f.fix for f in findings]))
+
+
+def valid_fix(data: dict[str, Any], findings: list[Finding], validator: ClaimValidator) -> tuple[tuple, list[Finding]]:
+    """The combined fix and the findings, with no fix that would leave the claim invalid.
+
+    A fix is written for its own rule: adding GP to a line that already has four modifiers
+    makes a fifth, which no claim form holds. So the claim the combined fix makes is checked
+    against the claim schema (one apply and one validation, for a claim with fixes); when it
+    fails, each finding's fix is tried alone, a fix that fails alone is left out and its
+    finding says why, and the combined fix is made again from the rest (left empty if the
+    rest still fail together: each finding's own fix is then still there to apply)."""
+    from dataclasses import replace
+
+    from payerlint.evaluate.patch import PatchError, apply
+
+    def problems(ops) -> list[Diagnostic] | None:
+        try:
+            return validator.validate(apply(data, ops))
+        except (PatchError, KeyError, IndexError, TypeError, ValueError):
+            return None  # does not apply: as bad as a fix that makes the claim invalid
+
+    fix = combined_fix(data, findings)
+    if not fix or problems(fix) == []:
+        return fix, findings
+    kept = []
+    for finding in findings:
+        found = problems(finding.fix) if finding.fix else []
+        if found == []:
+            kept.append(finding)
+            continue
+        why = f"{found[0].pointer or 'the claim'}: {found[0].message}" if found else "it does not apply to the claim"
+        kept.append(replace(finding, fix=(), message=f"{finding.message} (payerlint offers no fix: its fix would "
+                                                     f"leave the claim invalid, {why}; correct it by hand)"))
+    fix = combined_fix(data, kept)
+    return (fix if fix and problems(fix) == [] else ()), kept
 
 
 def strict_findings(skipped: Iterable[NotEvaluated]) -> list[Finding]:

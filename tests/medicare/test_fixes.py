@@ -403,3 +403,24 @@ def test_two_fixes_that_set_one_count_differently_keep_the_smaller():
     recode = finding("coding.a", {"op": "replace", "path": "/lines/0/code", "value": "97112"})
     other = finding("coding.b", {"op": "replace", "path": "/lines/0/code", "value": "97116"})
     assert combined_fix(claim_data, (recode, other)) == ({"op": "replace", "path": "/lines/0/code", "value": "97112"},)
+
+
+# ------------------------------------------------------------------ fixes that would make the claim invalid
+
+
+def test_a_fix_that_would_leave_the_claim_invalid_is_not_offered_and_its_finding_says_why(check):
+    # A line with four modifiers already: adding GP makes a fifth, which no claim form holds.
+    # The other fixes still come, alone and combined, and their claim is valid.
+    data = claim(line("97140", 3, 22, mods=("KX", "GA", "76", "77")))
+    result = check(data)
+    [missing] = findings(result, "modifier.therapy_missing")
+    assert missing.fix == ()
+    assert "payerlint offers no fix: its fix would leave the claim invalid, /lines/0/modifiers: " in missing.message
+    [total] = findings(result, "units.total")
+    assert total.fix and all(op in result.fix for op in total.fix)
+    assert not any(op["path"].startswith("/lines/0/modifiers") for op in result.fix)
+    fixed = apply_patch(data, result.fix)
+    assert check(fixed).verdict != "error"
+    # A claim whose fixes all fit is untouched by this: the same findings, the same patch.
+    fits = claim(line("97140", 3, 22, mods=("KX",)))
+    assert all("offers no fix" not in f.message for f in check(fits).findings)
