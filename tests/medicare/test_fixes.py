@@ -123,7 +123,8 @@ def _technique(text, *more_lines):
 CORPUS = {
     # name: (claim, rulebook)
     "22 minutes billed as 2 units": (lambda: claim(line("97140", 2, 22)), None),
-    "lone 7-minute 97140": (lambda: claim(line("97140", 1, 7)), None),
+    # Beside an evaluation: the 97140 line leaves the claim (alone, it has no fix: nothing is billable).
+    "lone 7-minute 97140": (lambda: claim(line("97140", 1, 7), line("97161", 1, 40)), None),
     "CMS Example 3 all units to 97110": (lambda: claim(line("97110", 3, 33), line("97140", 0, 7)), None),
     "CMS example 2 all to one code": (lambda: claim(line("97112", 3, 20), line("97110", 0, 20)), None),
     "15 minutes at zero beside two billed codes": (
