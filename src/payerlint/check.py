@@ -307,7 +307,7 @@ class Checker:
         findings.sort(key=Finding.sort_key)
         skipped.sort(key=NotEvaluated.sort_key)
         verdict = verdict_of(findings)
-        fix: tuple = ()
+        fix: tuple[Any, ...] = ()
         if verdict != "error":
             fix, findings = valid_fix(data, findings, self.validator)
         extra = tuple(sorted(code_sets.items())) + (("lines", line_keys(data)),)
@@ -446,7 +446,7 @@ def combined_fix(data: dict[str, Any], findings: Iterable[Finding]) -> tuple[Any
     return tuple(combine(data, [f.fix for f in findings]))
 
 
-def valid_fix(data: dict[str, Any], findings: list[Finding], validator: ClaimValidator) -> tuple[tuple, list[Finding]]:
+def valid_fix(data: dict[str, Any], findings: list[Finding], validator: ClaimValidator) -> tuple[tuple[Any, ...], list[Finding]]:
     """The combined fix and the findings, with no fix that would leave the claim invalid.
 
     A fix is written for its own rule: adding GP to a line that already has four modifiers
@@ -459,7 +459,7 @@ def valid_fix(data: dict[str, Any], findings: list[Finding], validator: ClaimVal
 
     from payerlint.evaluate.patch import PatchError, apply
 
-    def problems(ops) -> list[Diagnostic] | None:
+    def problems(ops: Iterable[Any]) -> list[Diagnostic] | None:
         try:
             return validator.validate(apply(data, ops))
         except (PatchError, KeyError, IndexError, TypeError, ValueError):

@@ -58,6 +58,10 @@ class _Unit:
     refs: list = field(default_factory=list)
     graph: nx.DiGraph | None = None
     order: tuple = ()
+    deferred: list = field(default_factory=list)
+    """Errors that do not stop the stages after them (a header that disagrees with the
+    file's place): reported with the first stage's errors, or alone at the end, so an
+    author sees the rest of what is wrong too."""
 
 
 def _parse(unit: _Unit, errors: list[Diagnostic]) -> None:
@@ -76,7 +80,7 @@ def _header(unit: _Unit, errors: list[Diagnostic]) -> None:
         except QuarterError as exc:
             errors.append(Diagnostic("bad_quarter", str(exc), span=header.quarter.span))
         unit.rulebook_id = f"{header.id.id}@{header.quarter.id}"
-    _named_by_place(unit, header, errors)
+    _named_by_place(unit, header, unit.deferred)
     if header.extends is None:
         return
     try:
@@ -238,7 +242,9 @@ def compile_path(path: str, loader: Any = None, text: str | None = None) -> Comp
         errors: list[Diagnostic] = []
         stage(unit, errors)
         if errors:
-            raise DiagnosticError(errors)
+            raise DiagnosticError(unit.deferred + errors)
+    if unit.deferred:
+        raise DiagnosticError(unit.deferred)
     header = unit.tree.header
     order = {node: i for i, node in enumerate(unit.order)}
     rules = tuple(sorted(unit.rules, key=lambda r: order[f"rule:{r.id}"]))
