@@ -72,6 +72,17 @@ def test_check_many_a_chunk_at_a_time_gives_the_same_results(clean_claim, monkey
     assert [r.dumps() for i, r in enumerate(again) if i != 20] == [t for i, t in enumerate(one) if i != 20]
 
 
+@pytest.mark.parametrize("chunk, error", [(None, TypeError), (2.5, TypeError), (True, TypeError), (0, ValueError),
+                                          (-1, ValueError)])
+def test_a_chunk_that_is_not_a_whole_number_of_one_or_more_is_refused_at_the_call(clean_claim, chunk, error):
+    # The caller's mistake, said at once: not a TypeError from deep inside the first next().
+    router = Router()
+    with pytest.raises(error, match="chunk is a whole number of claims"):
+        router.check_many([clean_claim], chunk=chunk)
+    with pytest.raises(error, match="chunk is a whole number of claims"):
+        router.check_records([], chunk=chunk)
+
+
 def test_a_claim_that_contains_itself_is_an_error_result_and_shared_values_are_fine(clean_claim):
     # A cycle is no JSON value: it gets an error naming where, instead of a walk that
     # never ends. The same list object used by two lines is an ordinary claim.

@@ -141,9 +141,14 @@ class Checker:
 
     def check_many(self, claims: Iterable[Any], *, chunk: int = 1) -> Iterator[PublicResult]:
         """One result per claim, in order, as each is checked: a generator, so a stream
-        of claims is never held in memory at once. Never raises for a claim. `chunk`: as
-        for `check_records`, for claims that are all there (a list, an export read whole)."""
-        if chunk <= 1:
+        of claims is never held in memory at once. Never raises for a claim (a `chunk`
+        that is not a whole number of 1 or more is the caller's mistake, refused at the
+        call). `chunk`: as for `check_records`, for claims that are all there (a list, an
+        export read whole)."""
+        return self._check_many(claims, _chunk_size(chunk))
+
+    def _check_many(self, claims: Iterable[Any], chunk: int) -> Iterator[PublicResult]:
+        if chunk == 1:
             for data in claims:
                 yield public(self._check_any(data, None, False))
             return
@@ -193,7 +198,10 @@ class Checker:
         processor's caches across claims, about 7% faster end to end with 16 (paired runs). Only for
         input that is all there (files, a list): the first result waits for `chunk`
         records, which a stream fed one claim per answer would never send."""
-        if chunk <= 1:
+        return self._check_records(records, _chunk_size(chunk))
+
+    def _check_records(self, records: Iterable[Record], chunk: int) -> Iterator[PublicResult]:
+        if chunk == 1:
             for record in records:
                 yield self.check_record(record)
             return
@@ -313,6 +321,15 @@ class Checker:
         extra = tuple(sorted(code_sets.items())) + (("lines", line_keys(data)),)
         return Result(_text_id(data.get("claim_id")), _text_id(data.get("payer_id")), tuple(rulebooks), verdict,
                       tuple(findings), tuple(skipped), record, extra, fix)
+
+
+def _chunk_size(chunk: Any) -> int:
+    """`chunk` as given, when it is a whole number of 1 or more."""
+    if isinstance(chunk, bool) or not isinstance(chunk, int):
+        raise TypeError(f"chunk is a whole number of claims (1, 16, ...), not {type(chunk).__name__}")
+    if chunk < 1:
+        raise ValueError(f"chunk is a whole number of claims, 1 or more; got {chunk}")
+    return chunk
 
 
 class _Staged:
