@@ -163,6 +163,20 @@ def test_keys_spaced_from_their_colons_are_read_as_usual(tmp_path):
     assert record.data == claim(1)
 
 
+def test_json_messages_say_what_is_wrong_where_it_is(tmp_path):
+    # The json module's "Unterminated string starting at" stops where it printed a position;
+    # a number too long for Python names its own column, not 1:1.
+    unclosed = '{"claim_id": "C-1", "patient": {"name": "Jane Q Patient}}'
+    long_number = '{"claim_id": "C-2", "units": ' + "9" * 5000 + "}"
+    # The unclosed string on the last line, with no line break after it (a break would be
+    # a control character inside the string, which has its own message).
+    path = write(tmp_path / "claims.jsonl", jsonl(claim(0)) + long_number + "\n" + unclosed)
+    _, second, first = read(path)
+    assert f"{path}:3:41: invalid JSON: a string is not closed: it starts here" in first.error.message
+    assert f"{path}:2:30: invalid JSON: a number has too many digits" in second.error.message
+    assert_no_secret([first, second])
+
+
 def test_truncated_last_line(tmp_path):
     path = write(tmp_path / "claims.jsonl", jsonl(claim(1)) + json.dumps(claim(2))[:25])
     records = read(path)

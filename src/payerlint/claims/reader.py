@@ -589,6 +589,10 @@ _LONE_SURROGATE = re.compile(
     r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
+_LONG_NUMBER = re.compile(r"\d{4301}")
+"""More digits than Python turns into an integer (sys.int_info.default_max_str_digits)."""
+
+
 class _Refused(ValueError):
     """A value JSON allows the standard parser to accept but a claim never holds."""
 
@@ -647,7 +651,10 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
     except _Refused as exc:
         return None, (str(exc), 1, 1)
     except (ValueError, RecursionError) as exc:
-        return None, (_parse_failure(exc), 1, 1)
+        line, column = 1, 1
+        if not isinstance(exc, RecursionError) and (long := _LONG_NUMBER.search(text)) is not None:
+            line, column = _position(text, long.start())
+        return None, (_parse_failure(exc), line, column)
     if _has_surrogate(value):
         match = _LONE_SURROGATE.search(text)
         line, column = _position(text, match.start()) if match else (1, 1)
@@ -700,6 +707,10 @@ def _decode_message(text: str, exc: json.JSONDecodeError) -> str:
     if exc.msg == "Invalid control character at":
         # The json module's words, which end where its position used to follow.
         return "a control character (a line break or tab) inside a string; write it as \\n or \\t"
+    if exc.msg == "Unterminated string starting at":
+        return "a string is not closed: it starts here and no closing quote follows"
+    if exc.msg.endswith(" at"):
+        return exc.msg[:-3] + " here"
     return exc.msg
 
 
