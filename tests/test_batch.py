@@ -271,3 +271,34 @@ def test_a_reader_that_goes_away_ends_the_run_with_141_not_0(corpus):
     proc.stderr.close()
     assert code == 141
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_a_claim_that_is_not_the_chosen_rulebooks_is_checked_with_a_warning(tmp_path):
+    # --rulebook checks every claim against one rulebook: a claim of another payer, or dated
+    # outside its quarter, is still checked, but does not read CLEAN. The API's
+    # Checker(rulebook) (replay, a service that asks about one rulebook) adds nothing.
+    import copy
+
+    from payerlint.api import Checker, load_rulebook
+
+    clean = json.loads((DATA / "clean_claim.json").read_text(encoding="utf-8"))
+    other_payer = dict(copy.deepcopy(clean), claim_id="OTHER", payer_id="anthem")
+    old = copy.deepcopy(clean)
+    old.update(claim_id="OLD", date_of_service="2020-01-06")
+    for line in old["lines"]:
+        line["date"] = "2020-01-06"
+    path = tmp_path / "claims.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in (clean, other_payer, old)), encoding="utf-8")
+    outputs = []
+    for jobs in ("1", "2"):
+        code, out, _ = run(["check", str(path), "--rulebook", "medicare@2026Q2", "--format", "jsonl", "--jobs", jobs])
+        outputs.append(out)
+        results = [json.loads(line) for line in out.splitlines()]
+        assert [r["verdict"] for r in results] == ["clean", "warn", "warn"]
+        [payer] = [f["message"] for f in results[1]["findings"] if f["rule"] == "input.rulebook_mismatch"]
+        assert payer.startswith("payer anthem is checked by the anthem-commercial rulebooks, not medicare")
+        [dated] = [f["message"] for f in results[2]["findings"] if f["rule"] == "input.rulebook_mismatch"]
+        assert dated.startswith("the claim's date of service 2020-01-06 is outside 2026Q2 (2026-04-01 to 2026-06-30)")
+    assert outputs[0] == outputs[1]
+    checker = Checker(load_rulebook("medicare@2026Q2"))
+    assert all(f.rule != "input.rulebook_mismatch" for f in checker.check(old).findings)

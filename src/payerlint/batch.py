@@ -83,7 +83,10 @@ class CheckerSpec:
         home = resolve_home(self.home)
         loader = Loader(home)
         if self.rulebook is not None:
-            return Checker(load_rulebook(self.rulebook, loader=loader), strict=self.strict, explain=self.explain)
+            from payerlint.check import one_rulebook
+
+            return Checker(one_rulebook(load_rulebook(self.rulebook, loader=loader), home), strict=self.strict,
+                           explain=self.explain)
         return Router(Registry.load(home), loader, strict=self.strict, explain=self.explain)
 
 

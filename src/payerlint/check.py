@@ -79,6 +79,9 @@ class Route:
 
     parts: tuple[Part, ...] = ()
     errors: tuple[Finding, ...] = ()
+    notes: tuple[Finding, ...] = ()
+    """Warnings about the route itself (a claim of another payer or quarter checked
+    against a rulebook chosen for every claim); they do not stop the check."""
 
 
 class RulebookChoice(Protocol):
@@ -87,17 +90,76 @@ class RulebookChoice(Protocol):
     def route(self, claim: Claim) -> Route: ...
 
 
-class OneRulebook:
-    """Every claim against one compiled rulebook, whatever its payer and dates."""
+MISMATCH_RULE = "input.rulebook_mismatch"
 
-    def __init__(self, compiled: CompiledRulebook):
+
+def one_rulebook(compiled: CompiledRulebook, home: Any) -> "OneRulebook":
+    """`--rulebook`: every claim against `compiled`, warning of a claim the home's payer
+    registry would send elsewhere (without the payer part when the registry cannot be read:
+    the dates are still compared)."""
+    from payerlint.diagnostics import DiagnosticError
+    from payerlint.payers.registry import Registry
+
+    try:
+        registry = Registry.load(home)
+    except (DiagnosticError, OSError):
+        registry = None
+    return OneRulebook(compiled, warn_mismatch=True, registry=registry)
+
+
+class OneRulebook:
+    """Every claim against one compiled rulebook, whatever its payer and dates.
+
+    With `warn_mismatch` (the command line's `--rulebook`), a claim dated outside the
+    rulebook's quarter, or (given the payer `registry`) of a payer the registry sends to
+    other rulebooks, is still checked, with a warning saying so: a person who chose one
+    rulebook for a batch should hear that a claim in it is not that rulebook's, not read
+    CLEAN. Without it (replay, the API's `Checker(rulebook)`), the rulebook is the question
+    asked and nothing is added."""
+
+    def __init__(self, compiled: CompiledRulebook, *, warn_mismatch: bool = False, registry: Any = None):
         from payerlint.evaluate.prepare import prepare
 
         self.compiled = compiled
+        self.warn_mismatch = warn_mismatch
+        self.registry = registry
+        self._families, book = set(), compiled
+        while book is not None:
+            self._families.add(book.family)
+            book = book.base
         self._route = Route((Part(prepare(compiled)),))
 
     def route(self, claim: Claim) -> Route:
-        return self._route
+        if not self.warn_mismatch:
+            return self._route
+        notes = self._mismatches(claim)
+        return Route(self._route.parts, (), notes) if notes else self._route
+
+    def _mismatches(self, claim: Claim) -> tuple[Finding, ...]:
+        compiled, out = self.compiled, []
+
+        def note(message: str) -> None:
+            out.append(Finding(MISMATCH_RULE, compiled.id, "input", "warn", None,
+                               f"{message}; --rulebook chose {compiled.id} for every claim, so this one was checked "
+                               f"against it anyway", "payerlint check --rulebook"))
+
+        quarter = compiled.quarter
+        if quarter is not None:
+            outside = sorted(day for day in claim.days if not quarter.contains(day))
+            if outside:
+                note(f"the claim's date of service {outside[0].isoformat()} is outside {quarter} "
+                     f"({quarter.start.isoformat()} to {quarter.end.isoformat()}), when other rules may be in force")
+        if self.registry is None:
+            return tuple(out)
+        payer_id = claim.root.get("payer_id")
+        payer = self.registry.resolve(payer_id) if isinstance(payer_id, str) else None
+        if payer is None:
+            note(f"payer {payer_id!r} is not in the payer registry" if isinstance(payer_id, str)
+                 else "the claim names no payer")
+        elif payer.rulebook_family not in self._families:
+            # A rulebook extending the payer's own (a draft, a demonstration) is the payer's.
+            note(f"payer {payer_id} is checked by the {payer.rulebook_family} rulebooks, not {compiled.family}")
+        return tuple(out)
 
 
 # ------------------------------------------------------------------ the checker
@@ -311,6 +373,7 @@ class Checker:
         if self.strict:
             findings.extend(strict_findings(skipped))
         findings.extend(route.errors)
+        findings.extend(route.notes)
         findings.extend(notes)
         findings.sort(key=Finding.sort_key)
         skipped.sort(key=NotEvaluated.sort_key)

@@ -268,6 +268,7 @@ def _check(args) -> int:
     import time
 
     from payerlint.api import Checker, Router, load_rulebook
+    from payerlint.check import one_rulebook
     from payerlint.batch import CheckerSpec, ParallelChecker, available_cores
     from payerlint.check import CHUNK
     from payerlint.claims.reader import Reading, read_records
@@ -283,7 +284,7 @@ def _check(args) -> int:
     if args.rulebook:
         ref = _rulebook_ref(home, args.rulebook)
         rulebook = load_rulebook(ref, loader=loader)
-        checker: Checker = Checker(rulebook, strict=args.strict, explain=args.explain)
+        checker: Checker = Checker(one_rulebook(rulebook, home), strict=args.strict, explain=args.explain)
     else:
         from payerlint.payers.registry import Registry
 
