@@ -192,3 +192,23 @@ def test_the_documented_surface_is_importable_and_listed(name):
     assert sorted(module.__all__) == sorted(set(module.__all__))
     for exported in module.__all__:
         assert getattr(module, exported) is not None, exported
+
+
+def test_dates_that_contradict_each_other_are_input_errors_naming_the_field(clean_claim):
+    # A line that ends before it starts would be exported as DTP*472*RD8 backwards; a patient
+    # born after the service is no claim a payer can pay. Both are errors at their pointer.
+    router = Router()
+    backwards = copy.deepcopy(clean_claim)
+    backwards["lines"][0]["date_through"] = "2026-05-01"
+    result = router.check(backwards)
+    assert result.verdict == "error"
+    [finding] = result.findings
+    assert finding.pointer == "/lines/0/date_through"
+    assert "the line ends before it starts: date_through 2026-05-01 is earlier than its date 2026-05-14" in finding.message
+    unborn = copy.deepcopy(clean_claim)
+    unborn.setdefault("patient", {})["birth_date"] = "2027-01-01"
+    [finding] = router.check(unborn).findings
+    assert finding.pointer == "/patient/birth_date" and "is after the date of service 2026-05-14" in finding.message
+    through = copy.deepcopy(clean_claim)
+    through["lines"][0]["date_through"] = "2026-05-14"
+    assert router.check(through).verdict == "clean"

@@ -169,6 +169,18 @@ class Claim:
                 line["date"] = service_date
             elif line["date"] != service_date:
                 one_date = False
+            if "date_through" in line and line["date_through"] < line["date"]:
+                raise ClaimValueError(
+                    f"/lines/{line['index']}/date_through",
+                    f"the line ends before it starts: date_through {line['date_through'].isoformat()} is earlier than "
+                    f"its date {line['date'].isoformat()}",
+                    "a line's service runs from its date to its date_through: correct one of them")
+        born = (root.get("patient") or {}).get("birth_date")
+        if born is not None and service_date is not None and born > service_date:
+            raise ClaimValueError(
+                "/patient/birth_date",
+                f"the patient's birth date {born.isoformat()} is after the date of service {service_date.isoformat()}",
+                "correct the birth date or the date of service")
         self.lines: list[Node] = lines
         self.one_date = service_date if one_date and lines else None
         """The date of every line, when they all have the claim's date of service (most
