@@ -144,6 +144,9 @@ def test_a_broken_837p_envelope_is_an_error_result_and_bad_format_requests_are_4
     assert client.post("/v1/check", json=denied(), params={"format": "cobol"}).status_code == 400
     lines = client.post("/v1/check/jsonl", content=raw, headers={"Content-Type": "application/edi-x12"})
     assert lines.status_code == 400 and "/v1/check" in lines.json()["error"]
+    # Without a content type, the ISA segment tells: one 400, not an error result per segment.
+    sniffed = client.post("/v1/check/jsonl", content=b"\n  " + raw)
+    assert sniffed.status_code == 400 and "an 837P file (it starts with an ISA segment)" in sniffed.json()["error"]
 
 
 def test_fhir_claims_and_bundles_are_converted_and_located(client):
@@ -180,6 +183,10 @@ def test_malformed_json_is_a_400_naming_line_and_column(client):
     assert not_utf8.status_code == 400 and "not UTF-8" in not_utf8.json()["error"]
     empty = client.post("/v1/check", content=b"  ")
     assert empty.status_code == 400 and "empty" in empty.json()["error"]
+    # JSON Lines sent to the endpoint for one document: the error says where they go.
+    lines = client.post("/v1/check", content=(json.dumps(denied()) + "\n" + json.dumps(denied()) + "\n").encode())
+    assert lines.status_code == 400 and "line 2, column 1" in lines.json()["error"]
+    assert "JSON Lines (a claim per line) to /v1/check/jsonl" in lines.json()["error"]
 
 
 def test_a_body_over_the_limit_is_a_413(client, server):

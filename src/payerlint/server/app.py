@@ -142,6 +142,10 @@ def parse_body(raw: bytes) -> Any:
     value, problem = parse_json(text.removeprefix("\ufeff"))
     if problem is not None:
         message, line, column = problem
+        if message == "Extra data":
+            # The usual cause: JSON Lines sent to the endpoint for one document.
+            message = ("more than one JSON value: send one claim or an array of claims here, or JSON Lines "
+                       "(a claim per line) to /v1/check/jsonl")
         raise Problem(400, f"the request body is not JSON: line {line}, column {column}: {message}",
                       [_where(line, column, f"invalid JSON: {message}")])
     return value
@@ -260,11 +264,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fmt = _body_format(request)
         if fmt == "x12":
             raise Problem(400, "an 837P file is not JSON Lines: send it to /v1/check")
+        body = request.stream().__aiter__()
+        first = b""
+        try:
+            # The first bytes decide before the response begins: an 837P sent here (by its
+            # ISA segment) is refused whole, not answered with an error for every segment.
+            while not first.strip():
+                first += await body.__anext__()
+                if len(first) >= 512:
+                    break
+        except StopAsyncIteration:
+            pass
+        if fmt == "auto" and is_x12(first.lstrip()[:512]):
+            raise Problem(400, "this body is an 837P file (it starts with an ISA segment), not JSON Lines: "
+                               "send it to /v1/check")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            if first:
+                yield first
+            async for chunk in body:
+                yield chunk
 
         async def results() -> AsyncIterator[bytes]:
             feed = LineFeed("request")
             try:
-                async for chunk in request.stream():
+                async for chunk in chunks():
                     records = feed.feed(chunk)
                     if records:
                         done = await run_in_threadpool(_check_all, checker, _converted(service, records, fmt))
