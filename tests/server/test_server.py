@@ -343,6 +343,9 @@ def test_the_openapi_document_is_valid_openapi_3_1_built_from_the_shipped_schema
     assert schemas["Result.finding"]["properties"]["fix"]["$ref"] == "#/components/schemas/Result.patch"
     assert set(load_schema("claim")["definitions"]) <= {k.split(".", 1)[1] for k in schemas if k.startswith("Claim.")}
     assert document["security"] == [{"bearer": []}] and document["paths"]["/healthz"]["get"]["security"] == []
+    # The service runs with a token: every operation but the health check documents its 401.
+    operations = [(path, op) for path, ops in document["paths"].items() for op in ops.values()]
+    assert all(("401" in op["responses"]) == (path != "/healthz") for path, op in operations)
     # A result the service wrote validates against the document's own Result schema.
     resolver_doc = copy.deepcopy(document)
     for params in ({}, {"explain": "true"}):  # an explanation has a property named `definitions`

@@ -179,4 +179,11 @@ def document(version: str, token: bool) -> JSONObject:
     if token:
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         doc["security"] = secured
+        # Every operation but the health check answers 401 without the token (the
+        # middleware checks it before a byte of the body is read).
+        unauthorized = _problem("The bearer token is missing or wrong.")
+        for operations in paths.values():
+            for operation in operations.values():
+                if operation.get("security") != []:
+                    operation["responses"]["401"] = unauthorized
     return doc
