@@ -49,6 +49,7 @@ def batch_killers() -> list[str]:
     year_zero = claim("Y0", date_of_service="0000-01-01")
     year_999 = claim("Y999", date_of_service="0999-01-01")
     year_999["lines"][0]["date"] = "0999-01-01"
+    year_999.get("patient", {}).pop("birth_date", None)  # else born after the service: an error of its own
     deep = claim("DEEP")
     deep["lines"][0]["units"] = 2  # a finding with a fix, so the fixes are merged
     deep["x-deep"] = nested(600)

@@ -280,6 +280,11 @@ def test_diff_of_two_quarters_with_replayed_claims(client):
     body = answer.json()
     assert body["changed"] and any(c["name"] == "kx_threshold_pt_slp" for c in body["changes"])
     assert body["summary"]["claims_checked"] == len(claims) and body["summary"]["claims_changed"] == 9
+    assert body["summary"]["claims_invalid"] == 0
+    # Records neither rulebook can check are counted as such, not as claims compared.
+    odd = client.post("/v1/diff", json={"old": "medicare@2025Q4", "new": "medicare@2026Q1",
+                                        "claims": [1, None, {"a": 1}, claims[0]]}).json()["summary"]
+    assert (odd["claims_checked"], odd["claims_invalid"]) == (4, 3)
     assert body["claims"][0]["differences"][0]["causes"][0]["kind"] == "param"
     plain = client.post("/v1/diff", json={"old": "medicare@2025Q4", "new": "medicare@2026Q1"}).json()
     assert "claims" not in plain and plain["changes"] == body["changes"]

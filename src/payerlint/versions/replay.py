@@ -87,9 +87,12 @@ class Summary:
     """'param' / 'table row' / 'code set member' / 'rule edit' ... -> claims."""
     unattributed: int = 0
     """Claims whose comparison failed inside payerlint (a bug), counted rather than lost."""
+    invalid: int = 0
+    """Records neither rulebook could check (not JSON, not a claim, not valid): the same
+    error under both, so no change, but not claims the replay compared either."""
 
     def to_json(self) -> dict:
-        return {"claims_checked": self.checked, "claims_changed": self.changed,
+        return {"claims_checked": self.checked, "claims_changed": self.changed, "claims_invalid": self.invalid,
                 "verdict_changes": dict(sorted(self.verdicts.items())),
                 "by_kind_of_change": dict(sorted(self.cause_kinds.items())),
                 "by_change": dict(sorted(self.causes.items())), "internal_errors": self.unattributed}
@@ -138,6 +141,7 @@ class Replay:
         new = self.new_checker.check_record(record)
         self.summary.checked += 1
         if old.verdict == "error" and new.verdict == "error":
+            self.summary.invalid += 1
             return None  # an unreadable or invalid claim is the same under both
         try:
             claim = Claim(record.data) if record.data is not None else None

@@ -104,7 +104,8 @@ def write_impacts_text(impacts: Iterable[Impact], summary: Summary, out: TextIO)
 
 
 def _summary_text(summary: Summary, out: TextIO) -> None:
-    out.write(f"\nreplay: {summary.checked} claims checked, {summary.changed} changed outcome\n")
+    invalid = f" ({summary.invalid} not valid under either rulebook, so not compared)" if summary.invalid else ""
+    out.write(f"\nreplay: {summary.checked} claims checked, {summary.changed} changed outcome{invalid}\n")
     for transition, count in sorted(summary.verdicts.items()):
         out.write(f"  verdict {transition}: {count}\n")
     for kind, count in sorted(summary.cause_kinds.items()):
@@ -120,7 +121,9 @@ def write_impacts_markdown(impacts: Iterable[Impact], summary: Summary, out: Tex
             because = "; ".join(c["detail"] for c in d.causes).replace("|", "\\|")
             out.write(f"| {_cell(impact.claim_id)} | {impact.old.verdict} | {impact.new.verdict} | {d.rule} | "
                       f"{'' if d.line is None else d.line + 1} | {because} |\n")
-    out.write(f"\n**{summary.changed} of {summary.checked} claims change outcome.**\n")
+    out.write(f"\n**{summary.changed} of {summary.checked} claims change outcome.**"
+              + (f" {summary.invalid} are not valid under either rulebook, so not compared." if summary.invalid else "")
+              + "\n")
     for transition, count in sorted(summary.verdicts.items()):
         out.write(f"- verdict {transition}: {count}\n")
     for kind, count in sorted(summary.cause_kinds.items()):
