@@ -254,12 +254,37 @@ def _date_like(source: SourceFile, span: Span):
     return None
 
 
+_DENIAL = re.compile(r"^(\s*denial\s+)(\S+(?:\s+remark\b.*)?)\s*$")
+_DENIAL_CODE = re.compile(r"^[A-Z]{2}-[A-Z0-9]+(?:\s+remark(?:\s+[A-Z0-9]+)+)?$")
+
+
+def _bad_denial(source: SourceFile, span: Span):
+    """`denial 151`, `denial CO151`, `denial CO-15l`: the grammar reads a code, then wants the
+    '-' of a range on the next line. Said as what a denial is, at the denial."""
+    for number in (span.line, span.line - 1):
+        if number < 1:
+            continue
+        match = _DENIAL.match(_line_text(source, number))
+        if match is None or (number == span.line and span.column <= len(match.group(1))):
+            continue
+        written = match.group(2)
+        if _DENIAL_CODE.match(written):
+            return None
+        where = Span(source.path, number, len(match.group(1)) + 1, number, len(match.group(1)) + len(written) + 1)
+        return (f"'{written}' is not a denial code: write the group and the reason code joined by '-', like CO-151 "
+                f"(the group is CO, CR, OA, PI or PR), then any remark codes: denial CO-16 remark M76", where, [])
+    return None
+
+
 def _special_token(source: SourceFile, err: UnexpectedToken, accepted: set[str], span: Span):
     """Messages for slips that a list of expected words explains badly: (message, span, notes) or None."""
     token = str(err.token)
     date_like = _date_like(source, span)
     if date_like is not None:
         return date_like
+    denial = _bad_denial(source, span)
+    if denial is not None:
+        return denial
     foreign = _foreign_word(source, span, accepted)
     if foreign is not None:
         return foreign
