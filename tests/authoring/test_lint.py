@@ -301,3 +301,20 @@ def test_lint_runs_over_the_shipped_tree_without_errors():
     assert not report.errors
     assert len(report.rulebooks) == len(list((ROOT / "rulebooks").glob("*/*.rules")))
     assert {w.code for w in report.warnings} <= set(CHECKS)
+
+
+@pytest.mark.parametrize("title", ["Prior authorization required after visit 20 per year",
+                                   "Prior authorization required after the 20th visit",
+                                   "Prior authorization required after 20 visits"])
+def test_a_count_in_a_title_is_read_however_it_is_worded(title):
+    # A bulletin's "after visit 20" over a param of 24: the noun may come first, or the
+    # number be an ordinal. Numbers whose noun no param names are left alone.
+    from types import SimpleNamespace
+
+    from payerlint.lint.checks import _mismatch
+
+    visits = SimpleNamespace(name="authorization_visits", value=24, type=SimpleNamespace(name="integer"))
+    found = _mismatch(title, [visits])
+    assert found is not None and found[0] is visits and found[2] == 20
+    assert _mismatch(title.replace("20", "24"), [visits]) is None
+    assert _mismatch("Section 220 of the manual, line 3", [visits]) is None

@@ -155,7 +155,10 @@ _MONEY = re.compile(r"\$([0-9][0-9,]*(?:\.[0-9]{2})?)")
 _DAYS = re.compile(r"(?<![\d.])(\d+)[ -](days?|weeks?)\b", re.I)
 _MINUTES = re.compile(r"(?<![\d.])(\d+)[ -](minutes?|mins?)\b", re.I)
 _PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s?%")
-_COUNT = re.compile(r"(?<![\d.$,-])(\d{1,3})(?![\d.,%-]) ([a-z]+)")
+_COUNT = re.compile(r"(?<![\d.$,-])(\d{1,3})(?:st|nd|rd|th)? ([a-z]+)")
+"""A count before its noun: "20 visits", "the 20th visit"."""
+_COUNT_AFTER = re.compile(r"\b([a-z]+) (\d{1,3})(?![\d.,%:/-])")
+"""A count after its noun: "after visit 20" (a bare count is matched to a param only by its noun)."""
 
 
 def _stated(text: str) -> dict[str, list[tuple[object, str]]]:
@@ -174,6 +177,8 @@ def _stated(text: str) -> dict[str, list[tuple[object, str]]]:
         found["percent"].append((Decimal(m.group(1)), m.group(0)))
     for m in _COUNT.finditer(text):
         found["count"].append((int(m.group(1)), m.group(0), _stem(m.group(2))))
+    for m in _COUNT_AFTER.finditer(text):
+        found["count"].append((int(m.group(2)), m.group(0), _stem(m.group(1))))
     return found
 
 
