@@ -165,3 +165,15 @@ def test_every_builtin_has_a_signature_and_an_implementation():
     from payerlint.evaluate.functions import IMPLEMENTATIONS
 
     assert set(SIGNATURES) == set(IMPLEMENTATIONS)
+
+
+def test_an_explanation_shows_the_values_of_the_table_row_a_rule_used():
+    # "row (97140) of table mue, file line 6" said which row, not what it holds: the MUE of
+    # 2 the rule compared with is shown, in the text and in the JSON.
+    text = cli("check", "examples/mue", "--rulebook", "examples/mue/medicare-with-mue-fixture.rules", "--explain")
+    assert "used: table mue (97140): found, file line 6: mue = 2; mai = 1" in text.stdout
+    data = cli("check", "examples/mue", "--rulebook", "examples/mue/medicare-with-mue-fixture.rules", "--explain",
+               "--format", "json")
+    rows = [row for r in json.loads(data.stdout) for f in r["findings"] if f.get("explanation")
+            for row in f["explanation"]["table_rows"] if row["table"] == "mue" and row["key"] == ["97140"]]
+    assert rows and rows[0]["values"]["mue"] == "2"

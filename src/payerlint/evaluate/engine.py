@@ -180,13 +180,22 @@ def summarize(reads, compiled, bindings=()) -> dict:
         elif isinstance(read, DefinitionRead):
             let = compiled.lets[read.name]
             shown_key = ", ".join(format_value(k) for k in read.key) if read.key else None
+            if let.scope == "line" and len(read.key) == 1 and isinstance(read.key[0], int):
+                # A line's position, counted from 1 as every message counts lines.
+                shown_key = f"line {read.key[0] + 1}"
             lets[(read.name, shown_key)] = {"name": read.name, "for": shown_key,
                                             "value": hidden(let.private) if let.private
                                             else format_value(read.value, let.type)}
         elif isinstance(read, RowRead):
-            line = compiled.tables[read.table].row_lines.get(read.key) if read.found else None
+            table = compiled.tables[read.table]
+            line = table.row_lines.get(read.key) if read.found else None
+            # The row's other columns, the values a rule decided by (a daily cap's 2): by
+            # name, as the table file shows them; an empty cell is null.
+            row = table.rows.get(read.key) if read.found else None
+            values = {column.name: (None if row[i] is None else format_value(row[i], column.type))
+                      for i, column in enumerate(table.columns) if i >= len(table.keys)} if row is not None else {}
             rows[(read.table, read.key)] = {"table": read.table, "key": [format_value(k) for k in read.key],
-                                            "found": read.found, "file_line": line}
+                                            "found": read.found, "file_line": line, "values": values}
         elif isinstance(read, MemberRead):
             members[(read.code_set, str(read.value))] = {"code_set": read.code_set, "code": format_value(read.value),
                                                          "member": read.member}

@@ -93,7 +93,10 @@ def explained(explanation: dict) -> list[str]:
               for d in explanation.get("definitions", [])]
     for row in explanation.get("table_rows", []):
         where = f", file line {row['file_line']}" if row.get("file_line") else ""
-        items.append(f"table {row['table']} ({', '.join(row['key'])}): {'found' if row['found'] else 'no row'}{where}")
+        values = "; ".join(f"{name} = {'(empty)' if value is None else value}"
+                           for name, value in row.get("values", {}).items())
+        items.append(f"table {row['table']} ({', '.join(row['key'])}): {'found' if row['found'] else 'no row'}{where}"
+                     + (f": {values}" if values else ""))
     items += [f"{c['code']} {'is' if c['member'] else 'is not'} in code set {c['code_set']}"
               for c in explanation.get("code_sets", [])]
     items += [f"phrase \"{p['matched']}\" of {p['phrases']}" for p in explanation.get("phrases", [])]
