@@ -5,7 +5,7 @@ explicitly what it changes.
   an error showing both places.
 - `override <declaration>` replaces the inherited one of the same kind and id; there must
   be one to replace.
-- `disable rule <id>` drops an inherited rule, with an optional reason.
+- `disable rule <id> because "..."` drops an inherited rule, saying why (required).
 - `adopt rule <id>, ... cite "..."` keeps inherited rules and records the payer's own
   source for them: a payer rulebook says, rule by rule, whether the payer is known to
   apply what it inherits (adopt, with the source) or not (disable, with the reason).
@@ -112,6 +112,13 @@ def merge(base: Layered | None, rulebook: syn.Rulebook, rulebook_id: str, base_s
                     span=item.rule_id.span, related=(base_span,) if base_span else (),
                     notes=(hint,) if hint else ()))
                 continue
+            if item.reason is None or not item.reason.value.strip():
+                # A disabled rule stops checking a ground the base rulebook checks: a reviewer
+                # (and `diff`, `compile --rules`) must be able to read why.
+                errors.append(Diagnostic(
+                    "disable_without_reason", f"disable rule {rule_id} says no reason",
+                    span=item.rule_id.span,
+                    notes=(f'write why: disable rule {rule_id} because "the plan does not apply this edit"',)))
             old = rules.pop(rule_id)
             disabled.append(ir.Disabled(rule_id, item.reason.value if item.reason else None,
                                         ir.Origin(rulebook_id, item.span, old.origin)))
