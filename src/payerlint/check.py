@@ -123,11 +123,12 @@ class OneRulebook:
         self.compiled = compiled
         self.warn_mismatch = warn_mismatch
         self.registry = registry
-        self._families, book = set(), compiled
+        self._families: set[str] = set()
+        book: CompiledRulebook | None = compiled
         while book is not None:
             self._families.add(book.family)
             book = book.base
-        self._route = Route((Part(prepare(compiled)),))
+        self._route: Route = Route((Part(prepare(compiled)),))
 
     def route(self, claim: Claim) -> Route:
         if not self.warn_mismatch:
@@ -136,7 +137,8 @@ class OneRulebook:
         return Route(self._route.parts, (), notes) if notes else self._route
 
     def _mismatches(self, claim: Claim) -> tuple[Finding, ...]:
-        compiled, out = self.compiled, []
+        compiled = self.compiled
+        out: list[Finding] = []
 
         def note(message: str) -> None:
             out.append(Finding(MISMATCH_RULE, compiled.id, "input", "warn", None,
