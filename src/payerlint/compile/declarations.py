@@ -67,8 +67,11 @@ def compile_param(decl: syn.Param, origin: ir.Origin, errors: list[Diagnostic],
     literal = decl.value
     kind = "boolean" if literal.kind == "boolean" else literal.kind
     value = literal.value
-    if decl.type is not None:
-        wanted = decl.type.id
+    # An override takes the type the base declared: its value is checked here, at the
+    # override, not where the base's rules first read it (which named the base's lines).
+    inherited_type = inherited.type.name if inherited is not None and inherited.type.name in T.PARAM_TYPES else None
+    if decl.type is not None or inherited_type is not None:
+        wanted = decl.type.id if decl.type is not None else inherited_type
         if wanted not in T.PARAM_TYPES:
             _error(errors, "unknown_type", f"unknown type '{wanted}'", decl.type.span,
                    "types are: " + ", ".join(T.PARAM_TYPES))
@@ -78,8 +81,10 @@ def compile_param(decl: syn.Param, origin: ir.Origin, errors: list[Diagnostic],
             "decimal": ("decimal", "integer"), "code": ("text",), "text": ("text",),
         }.get(wanted, (wanted,))
         if kind not in allowed:
-            _error(errors, "type_mismatch", f"param {decl.name.id} is declared {wanted}, but its value is {kind}",
-                   literal.span, _literal_example(wanted))
+            declared = "declared" if decl.type is not None else f"declared {wanted} in {inherited.origin.rulebook}, so"
+            message = (f"param {decl.name.id} is declared {wanted}, but its value is {kind}" if decl.type is not None
+                       else f"param {decl.name.id} is {declared} its override must be {wanted} too, but this is {kind}")
+            _error(errors, "type_mismatch", message, literal.span, _literal_example(wanted))
         elif wanted == "money":
             value = Decimal(value).quantize(Decimal("0.01"))
         elif wanted == "decimal":
