@@ -189,16 +189,18 @@ def family_quarters(home: Home, family: str, prefer: Path | None = None) -> list
     return home.quarters_of(family)
 
 
-def types_of(home: Home, prefer: Path | None = None) -> dict[str, str]:
-    """Payer type -> base family, merged from every tree's `_types.toml` (top tree wins)."""
+def types_of(home: Home, prefer: Path | None = None, table: str = "base") -> dict[str, Any]:
+    """Payer type -> its setting in `table` of every tree's `_types.toml` (top tree wins):
+    `base`, the family a type's rulebooks build on; `adopts_inherited_rules`, whether they
+    must adopt or disable each rule they inherit."""
     import tomllib
 
     if prefer is not None and (prefer / "payers").is_dir():
         home = home.above(prefer)
-    merged: dict[str, str] = {}
+    merged: dict[str, Any] = {}
     for path in home.types_files():
         try:
-            merged.update(tomllib.loads(path.read_text(encoding="utf-8")).get("base", {}))
+            merged.update(tomllib.loads(path.read_text(encoding="utf-8")).get(table, {}))
         except (OSError, tomllib.TOMLDecodeError):
             continue
     return merged

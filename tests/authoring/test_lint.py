@@ -238,7 +238,12 @@ def test_the_scaffold_placeholders_are_reported_until_replaced(tmp_path):
     scaffold_payer(home, "acme-pt", "commercial", "Acme PT", None, [], "ama_per_code")
     report = lint_paths([str(tmp_path)], home)
     assert not report.errors
-    assert sorted(w.code for w in report.warnings) == ["placeholder_citation"] * 3
+    # A commercial payer applies none of the rules it inherits silently (payers/_types.toml):
+    # until the lead adopts or disables them, lint says so, once per rulebook.
+    assert sorted(w.code for w in report.warnings) == ["inherited_rule_not_adopted"] + ["placeholder_citation"] * 3
+    [silent] = [w for w in report.warnings if w.code == "inherited_rule_not_adopted"]
+    assert "inherited rules it neither adopts nor disables" in silent.message
+    assert silent.span.file.endswith("acme-pt/2026Q4.rules")  # at the header
 
 
 # ------------------------------------------------------------------ output

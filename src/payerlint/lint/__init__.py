@@ -45,6 +45,10 @@ CHECKS = {
                            "Write the category as a prefix (M54.1*) or list its codes."),
     "code_shape": ("A code set member with the shape of no CPT, HCPCS, modifier or ICD-10-CM code",
                    "Correct the code."),
+    "inherited_rule_not_adopted": ("A rulebook of a payer type that adopts its inherited rules "
+                                   "(payers/_types.toml, adopts_inherited_rules) applying one it neither adopts nor "
+                                   "disables",
+                                   "Adopt it with the payer's source, or disable it with the reason."),
 }
 
 
@@ -211,6 +215,7 @@ def _check_payer(path: Path, home, loader, report: Report) -> list[Diagnostic]:
                              f"{payer.rulebook_family}, which has no rulebook", at("rulebook_family"),
                              f"write rulebooks/{payer.rulebook_family}/<quarter>.rules, or correct rulebook_family")]
     bases = types_of(home, prefer=tree)
+    adopts = bool(types_of(home, prefer=tree, table="adopts_inherited_rules").get(payer.type))
     for quarter, rulebook_path in quarters:
         compiled = _compile(loader, rulebook_path, report)
         if compiled is None:
@@ -230,6 +235,17 @@ def _check_payer(path: Path, home, loader, report: Report) -> list[Diagnostic]:
                               f"(payers/_types.toml), but {compiled.id} does not extend {base}", at("type"),
                               f"extend {base}@{quarter}, or give the payer the type its rulebook is written for",
                               related=(compiled.header_span,) if compiled.header_span else ()))
+        if adopts:
+            silent = [r.id for r in compiled.rules
+                      if r.origin.rulebook.split("@")[0] != compiled.family and compiled.id not in r.adopted_by]
+            if silent:
+                shown = ", ".join(silent[:4]) + (f" and {len(silent) - 4} more" if len(silent) > 4 else "")
+                found.append(warn("inherited_rule_not_adopted",
+                                  f"{compiled.id} applies {len(silent)} inherited rule{'s' if len(silent) != 1 else ''} "
+                                  f"it neither adopts nor disables ({shown}): payers of type {payer.type} state which "
+                                  f"of another payer's rules are theirs", compiled.header_span or at("rulebook_family"),
+                                  "adopt each with the payer's source (adopt rule units.total cite \"...\"), or "
+                                  "disable it with the reason (disable rule units.total because \"...\")"))
     return found
 
 
