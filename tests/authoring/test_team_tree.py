@@ -155,6 +155,19 @@ def test_quarter_new_of_a_bundled_family_in_a_team_tree_brings_its_tables(tmp_pa
     assert Loader(home).load(f"medicare@{following}").id == f"medicare@{following}"
 
 
+def test_quarter_new_says_which_tables_the_two_quarters_now_share(tmp_path):
+    # The second team quarter of medicare reads the same tables/*.csv as the first: an edit
+    # for the new quarter would change what the old one decides, so the command says so.
+    home = resolve_home(str(tmp_path / "team"))
+    latest = Quarter.parse(max(p.stem for p in (ROOT / "rulebooks" / "medicare").glob("*.rules")))
+    new_quarter(home, "medicare", str(latest.next()))
+    made = new_quarter(home, "medicare", str(latest.next().next()))
+    shared = [c for c in made.changes if c.startswith("shares ")]
+    assert any(c.startswith(f"shares tables/mue_practitioner.csv with {latest.next()}: editing it changes {latest.next()} too")
+               for c in shared), made.changes
+    assert not any(c.startswith("copied table ") for c in made.changes)
+
+
 def test_payerlint_home_names_the_team_tree_as_well(team):
     claim = ROOT / "examples" / "claims" / "medicare" / "01-clean-ankle-mobilization.json"
     env = {**os.environ, "PAYERLINT_HOME": str(team)}

@@ -85,9 +85,16 @@ def new_quarter(home: Home, name: str, quarter_text: str) -> NewQuarter:
         text, count = re.subn(rf"(?m)^(\s*#.*?)\b{source_quarter}\b",
                               lambda m: m.group(0).replace(str(source_quarter), str(quarter)), text)
     folder.mkdir(parents=True, exist_ok=True)
-    copied = _copy_tables(text, source.parent, folder) if source.parent.resolve() != folder.resolve() else []
+    same_folder = source.parent.resolve() == folder.resolve()
+    copied = _copy_tables(text, source.parent, folder) if not same_folder else []
     target.write_text(text, encoding="utf-8")
     changes.extend(f"copied table {name} from the {home.where(source)} tree" for name in copied)
+    if same_folder:
+        # Both quarters now read the same files: an edit made for the new quarter would
+        # silently change what the earlier one decides (and `diff` would show no change).
+        changes.extend(f"shares {name} with {source_quarter}: editing it changes {source_quarter} too; for a change "
+                       f"from {quarter} on, copy it and point this quarter's `from` at the copy"
+                       for name in dict.fromkeys(_TABLE_FROM.findall(text)) if (folder / name).is_file())
     return NewQuarter(target, source, tuple(changes))
 
 
