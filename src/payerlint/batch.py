@@ -83,7 +83,7 @@ class CheckerSpec:
         home = resolve_home(self.home)
         loader = Loader(home)
         if self.rulebook is not None:
-            from payerlint.check import one_rulebook
+            from payerlint.payers.routing import one_rulebook
 
             return Checker(one_rulebook(load_rulebook(self.rulebook, loader=loader), home), strict=self.strict,
                            explain=self.explain)

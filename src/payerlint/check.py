@@ -93,20 +93,6 @@ class RulebookChoice(Protocol):
 MISMATCH_RULE = "input.rulebook_mismatch"
 
 
-def one_rulebook(compiled: CompiledRulebook, home: Any) -> "OneRulebook":
-    """`--rulebook`: every claim against `compiled`, warning of a claim the home's payer
-    registry would send elsewhere (without the payer part when the registry cannot be read:
-    the dates are still compared)."""
-    from payerlint.diagnostics import DiagnosticError
-    from payerlint.payers.registry import Registry
-
-    try:
-        registry = Registry.load(home)
-    except (DiagnosticError, OSError):
-        registry = None
-    return OneRulebook(compiled, warn_mismatch=True, registry=registry)
-
-
 class OneRulebook:
     """Every claim against one compiled rulebook, whatever its payer and dates.
 

@@ -268,7 +268,7 @@ def _check(args) -> int:
     import time
 
     from payerlint.api import Checker, Router, load_rulebook
-    from payerlint.check import one_rulebook
+    from payerlint.payers.routing import one_rulebook
     from payerlint.batch import CheckerSpec, ParallelChecker, available_cores
     from payerlint.check import CHUNK
     from payerlint.claims.reader import Reading, read_records

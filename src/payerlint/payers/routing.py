@@ -20,7 +20,7 @@ import threading
 from datetime import date
 from typing import Any
 
-from payerlint.check import Part, Route
+from payerlint.check import OneRulebook, Part, Route
 from payerlint.claims.model import Claim
 from payerlint.compile.loader import Loader
 from payerlint.diagnostics import Diagnostic, DiagnosticError
@@ -200,3 +200,14 @@ class ByPayer:
             "routing.no_rulebook",
             f"no {payer.id} rulebook is in force on {', '.join(dates)} (quarter {Quarter(*quarter)}); "
             f"quarters with a rulebook: {existing}")
+
+
+def one_rulebook(compiled: Any, home: Any) -> OneRulebook:
+    """`--rulebook`: every claim against `compiled`, warning of a claim the home's payer
+    registry would send elsewhere (without the payer part when the registry cannot be read:
+    the dates are still compared)."""
+    try:
+        registry = Registry.load(home)
+    except (DiagnosticError, OSError):
+        registry = None
+    return OneRulebook(compiled, warn_mismatch=True, registry=registry)
