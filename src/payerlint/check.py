@@ -37,6 +37,7 @@ from payerlint.contract import Result as PublicResult
 from payerlint.contract import public
 from payerlint.diagnostics import Diagnostic
 from payerlint.evaluate.engine import Evaluation, evaluate
+from payerlint.evaluate.patch import combine
 from payerlint.evaluate.result import Finding, NotEvaluated, Result, verdict_of
 
 if TYPE_CHECKING:
@@ -518,11 +519,26 @@ def valid_fix(data: dict[str, Any], findings: list[Finding], validator: ClaimVal
     """The combined fix and the findings, with no fix that would leave the claim invalid.
 
     A fix is written for its own rule: adding GP to a line that already has four modifiers
-    makes a fifth, which no claim form holds. So the claim the combined fix makes is checked
-    against the claim schema (one apply and one validation, for a claim with fixes); when it
-    fails, each finding's fix is tried alone, a fix that fails alone is left out and its
-    finding says why, and the combined fix is made again from the rest (left empty if the
-    rest still fail together: each finding's own fix is then still there to apply)."""
+    makes a fifth, which no claim form holds. So the claim the combined fix makes (built by
+    `combine` on the way) is screened: by the lines it touched when only lines changed (the
+    usual fix: units, modifiers, a code, a line removed), else whole. When it fails, each
+    finding's fix is tried alone, a fix that fails alone is left out and its finding says
+    why, and the combined fix is made again from the rest (left empty if the rest still fail
+    together: each finding's own fix is then still there to apply)."""
+    fixes = [f.fix for f in findings if f.fix]
+    if not fixes:
+        return (), findings
+    made: list[Any] = []
+    fix = tuple(combine(data, fixes, made))
+    if made[0] is not None:
+        verdict = validator.lines_changed_valid(data, made[0])
+        if verdict is True or (verdict is None and not validator.validate(made[0])):
+            return fix, findings
+    return _fixes_that_keep_it_valid(data, findings, validator)
+
+
+def _fixes_that_keep_it_valid(data: dict[str, Any], findings: list[Finding],
+                              validator: ClaimValidator) -> tuple[tuple[Any, ...], list[Finding]]:
     from dataclasses import replace
 
     from payerlint.evaluate.patch import PatchError, apply
@@ -533,9 +549,6 @@ def valid_fix(data: dict[str, Any], findings: list[Finding], validator: ClaimVal
         except (PatchError, KeyError, IndexError, TypeError, ValueError):
             return None  # does not apply: as bad as a fix that makes the claim invalid
 
-    fix = combined_fix(data, findings)
-    if not fix or problems(fix) == []:
-        return fix, findings
     kept = []
     for finding in findings:
         found = problems(finding.fix) if finding.fix else []

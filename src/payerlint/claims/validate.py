@@ -70,6 +70,9 @@ def load_claim_schema() -> dict:
     return json.loads(text)
 
 
+_ABSENT = object()
+
+
 class ClaimValidator:
     """Validates claim objects against a draft-07 claim schema. Build once, reuse."""
 
@@ -85,6 +88,13 @@ class ClaimValidator:
         self._errors = jsonschema_rs.Draft7Validator(self.schema, validate_formats=True).iter_errors
         self._reference = None
         self._date_tree = _date_tree(self.schema)
+        lines = self.schema.get("properties", {}).get("lines", {})
+        item = lines.get("items")
+        # One line against its own schema: what `lines_changed_valid` checks a fixed line by.
+        self._line_screen = jsonschema_rs.Draft7Validator(
+            {**item, "definitions": self.schema.get("definitions", {})}, validate_formats=True).is_valid \
+            if isinstance(item, dict) else None
+        self._line_count = (lines.get("minItems", 0), lines.get("maxItems", float("inf")))
 
     @property
     def name(self) -> str:
@@ -114,6 +124,31 @@ class ClaimValidator:
         if not valid:
             return self._json_problems_or_report(data)
         return []
+
+    def lines_changed_valid(self, original: dict, fixed: dict) -> bool | None:
+        """Whether `fixed`, made from a valid `original` copy-on-write (evaluate/patch.py: a
+        container an operation touched is a new object, every other is the original's own),
+        is valid, telling by the lines alone: None when anything but `lines` changed, so the
+        whole claim must be screened. A fix is nearly always a line's units, modifiers or
+        code, or a line removed; screening the lines it touched costs a tenth of the claim."""
+        if self._line_screen is None:
+            return None
+        for key, value in fixed.items():
+            if key != "lines" and original.get(key, _ABSENT) is not value:
+                return None
+        if len(fixed) != len(original):
+            return None
+        lines = fixed.get("lines")
+        if not isinstance(lines, list):
+            return None
+        low, high = self._line_count
+        if not low <= len(lines) <= high:
+            return False
+        before = {id(line) for line in original.get("lines", ())}
+        try:
+            return all(self._line_screen(line) for line in lines if id(line) not in before)
+        except Exception:  # noqa: BLE001 - what the screen cannot convert: let the whole check decide
+            return None
 
     def _json_problems_or_report(self, data: dict) -> list[Diagnostic]:
         problems = _json_problems(data)

@@ -172,8 +172,10 @@ def _line_removal(op: dict) -> bool:
     return op["op"] == "remove" and len(tokens) == 3 and tokens[1] == "lines" and tokens[2].isdigit()
 
 
-def combine(original: dict | None, fixes) -> list[dict]:
-    """Every fix's operations as one patch that applies to `original` in one go."""
+def combine(original: dict | None, fixes, made: list | None = None) -> list[dict]:
+    """Every fix's operations as one patch that applies to `original` in one go. With
+    `made` (a list), the document the patch makes is appended to it: built on the way (each
+    operation is applied to find conflicts), so a caller that checks it applies nothing."""
     ops: list[dict] = []
     seen: set = set()
     for fix in fixes:
@@ -187,6 +189,8 @@ def combine(original: dict | None, fixes) -> list[dict]:
                       reverse=True)
     others = [op for op in ops if not _line_removal(op)]
     if original is None:
+        if made is not None:
+            made.append(None)
         return others + removals
     doc = original  # never changed: the first operation copies what it changes
     owned: dict = {}
@@ -200,6 +204,14 @@ def combine(original: dict | None, fixes) -> list[dict]:
         except PatchError:
             continue  # conflicts with an earlier fix (the same member already changed): keep the earlier
         out.append(rebased)
+    if made is not None:
+        for op in removals:
+            try:
+                doc = apply_op(doc, op, owned)
+            except PatchError:
+                doc = None  # the patch does not apply: no document to hand back
+                break
+        made.append(doc)
     return out + removals
 
 
