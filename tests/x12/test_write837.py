@@ -44,7 +44,7 @@ _member = st.from_regex(r"\A[A-Z0-9][A-Z0-9-]{1,19}\Z")  # NM109: 2 to 80 charac
 def lines(draw, diagnoses: int):
     start = draw(_dates)
     line = {"code": draw(_code), "modifiers": draw(st.lists(_modifier, max_size=4, unique=True)),
-            "units": draw(st.integers(0, 999)), "charge": draw(_money),
+            "units": draw(st.integers(1, 999)), "charge": draw(_money),  # 0 is not written: not billed
             "diagnosis_pointers": draw(st.lists(st.integers(1, diagnoses), min_size=1, max_size=4, unique=True)),
             "date": start.isoformat()}
     if draw(st.booleans()) and draw(st.booleans()):
@@ -183,6 +183,19 @@ def test_more_modifiers_or_pointers_than_sv1_holds_are_not_written():
     assert [(p.index, p.severity) for p in problems if p.severity == "error"] == [(0, "error"), (1, "error")]
     assert "modifiers has 5; SV101 holds at most 4" in problems[0].message
     assert "diagnosis_pointers has 5; SV107 holds at most 4" in problems[1].message
+    assert [r.data for r in read_back(text)] == [good[1]]
+
+
+def test_a_line_at_zero_units_or_running_backwards_is_not_written():
+    # SV104 of 0 still sends the line's charge; a DTP RD8 range must not end before it starts.
+    good = [r.data for r in read_837p(three_claims(), "three.837", registry=REGISTRY) if r.ok]
+    zero = dict(good[0], lines=[dict(good[0]["lines"][0], units=0)])
+    backwards = dict(good[0], lines=[dict(good[0]["lines"][0], date="2026-05-14", date_through="2026-05-01")])
+    text, problems = write([zero, backwards, good[1]])
+    errors = [p for p in problems if p.severity == "error"]
+    assert [p.index for p in errors] == [0, 1]
+    assert "/lines/0/units is 0: a service that earns no unit is not billed; remove the line" in errors[0].message
+    assert "/lines/0/date_through is before its date" in errors[1].message
     assert [r.data for r in read_back(text)] == [good[1]]
 
 

@@ -149,6 +149,10 @@ def _missing(claim) -> list[str]:
             out.append(f"/lines/{i}/charge is required (SV102)")
         if line.get("units") is None and line.get("minutes") is None:
             out.append(f"/lines/{i}/units is required (SV104)")
+        elif line.get("units") == 0:
+            # A service that earns no unit is not billed (CMS Pub. 100-04 Ch. 5 sec. 20.2):
+            # SV104 of 0 would still send the line's charge.
+            out.append(f"/lines/{i}/units is 0: a service that earns no unit is not billed; remove the line (SV104)")
         if not line.get("diagnosis_pointers"):
             out.append(f"/lines/{i}/diagnosis_pointers needs at least one pointer (SV107-1)")
         elif len(line["diagnosis_pointers"]) > 4:
@@ -160,6 +164,8 @@ def _missing(claim) -> list[str]:
             out.append(f"/lines/{i}/date or /date_of_service is required (DTP*472)")
         elif not _iso_date(date) or (line.get("date_through") is not None and not _iso_date(line["date_through"])):
             out.append(f"/lines/{i}/date must be an ISO date like 2026-05-14 (DTP*472 writes CCYYMMDD)")
+        elif line.get("date_through") is not None and line["date_through"] < date:
+            out.append(f"/lines/{i}/date_through is before its date: DTP*472 RD8 would run backwards")
         control = line.get("control_number")
         if control is not None and not (isinstance(control, str) and 1 <= len(_clean(control)) <= 50):
             out.append(f"/lines/{i}/control_number must have 1 to 50 characters (REF02)")
