@@ -111,9 +111,10 @@ def scaffold_payer(home: Home, payer_id: str, payer_type: str, name: str, quarte
     rulebook_path.parent.mkdir(parents=True, exist_ok=True)
     rulebook_path.write_text(
         f"# {name}: rules for dates of service in {first} ({first.start} to {first.end}).\n"
-        f"# Inherits every rule of {base}@{first}. To change one, write `override rule <id> ...`;\n"
-        f"# to drop one, `disable rule <id> because \"...\"`; new rule ids are added as they are.\n"
-        f"# Cite the payer's own document in each rule.\n\n"
+        f"# Inherits every rule of {base}@{first}. To apply one as this payer's, `adopt rule <id>`\n"
+        f"# with a `cite` of the payer's document (`payerlint lint` lists those applied without);\n"
+        f"# to change one, `override rule <id> ...`; to drop one, `disable rule <id> because \"...\"`.\n"
+        f"# New rule ids are added as they are. Cite the payer's own document in each rule.\n\n"
         f"rulebook {payer_id} {quote(name)}\n"
         f"  payer {quote(name)}\n"
         f"  quarter {first}\n"
