@@ -300,5 +300,11 @@ def test_a_claim_that_is_not_the_chosen_rulebooks_is_checked_with_a_warning(tmp_
         [dated] = [f["message"] for f in results[2]["findings"] if f["rule"] == "input.rulebook_mismatch"]
         assert dated.startswith("the claim's date of service 2020-01-06 is outside 2026Q2 (2026-04-01 to 2026-06-30)")
     assert outputs[0] == outputs[1]
+    # A payer's rulebook that extends Medicare's (through therapy-common) is still that
+    # payer's: a Medicare claim checked against it is warned of.
+    code, out, _ = run(["check", str(path), "--rulebook", "anthem-commercial@2026Q2", "--format", "jsonl"])
+    first = json.loads(out.splitlines()[0])
+    assert any(f["rule"] == "input.rulebook_mismatch" and f["message"].startswith(
+        "payer medicare is checked by the medicare rulebooks, not anthem-commercial") for f in first["findings"])
     checker = Checker(load_rulebook("medicare@2026Q2"))
     assert all(f.rule != "input.rulebook_mismatch" for f in checker.check(old).findings)

@@ -110,11 +110,16 @@ class OneRulebook:
         self.compiled = compiled
         self.warn_mismatch = warn_mismatch
         self.registry = registry
-        self._families: set[str] = set()
-        book: CompiledRulebook | None = compiled
-        while book is not None:
-            self._families.add(book.family)
-            book = book.base
+        # Whose rulebook this is: the first family down its chain of bases that is some
+        # payer's (a demonstration extending medicare is medicare's; anthem-commercial,
+        # which extends therapy-common and so medicare, is anthem's, not medicare's).
+        self._payer_family: str | None = compiled.family
+        if registry is not None:
+            families = {p.rulebook_family for p in registry.payers.values()}
+            book: CompiledRulebook | None = compiled
+            while book is not None and book.family not in families:
+                book = book.base
+            self._payer_family = book.family if book is not None else None
         self._route: Route = Route((Part(prepare(compiled)),))
 
     def route(self, claim: Claim) -> Route:
@@ -145,8 +150,7 @@ class OneRulebook:
         if payer is None:
             note(f"payer {payer_id!r} is not in the payer registry" if isinstance(payer_id, str)
                  else "the claim names no payer")
-        elif payer.rulebook_family not in self._families:
-            # A rulebook extending the payer's own (a draft, a demonstration) is the payer's.
+        elif payer.rulebook_family != self._payer_family:
             note(f"payer {payer_id} is checked by the {payer.rulebook_family} rulebooks, not {compiled.family}")
         return tuple(out)
 

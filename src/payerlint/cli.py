@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         # under `set -o pipefail` a cut-short run must not read as a clean one. Standard
         # output is pointed at nothing first, so the interpreter's last flush stays quiet.
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            nothing = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nothing, sys.stdout.fileno())
+            os.close(nothing)
         except (OSError, ValueError):
             pass
         return EXIT_PIPE

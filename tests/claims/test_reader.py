@@ -155,6 +155,37 @@ def test_in_an_array_of_claims_only_the_claim_with_a_key_written_twice_is_refuse
     assert_no_secret(records)
 
 
+def test_no_text_hides_a_key_written_twice(tmp_path):
+    # A key spaced from its colon, or a quote written as an escape, must not balance out a
+    # dropped key; documents one after another, and claims whose repeated key sits in an
+    # object a later key replaced, are each refused alone; a key that is no field name (an
+    # extension's free text, perhaps a patient's) is not quoted.
+    spaced = '{"claim_id": "C-1", "units": 1, "units": 4, "patient" : {}}'
+    escaped = '{"claim_id": "C-1", "units": 1, "units": 4, "x-n": "\\u0022:"}'
+    for text in (spaced, escaped):
+        [record] = read(write(tmp_path / "one.json", text))
+        assert 'the key "units" is written twice' in record.error.message, text
+    pretty = json.dumps(claim(1), indent=1).replace('"claim_id"', '"claim_id": "X",\n "claim_id"', 1)
+    first, second = read(write(tmp_path / "docs.json", pretty + "\n" + json.dumps(claim(2), indent=1) + "\n"))
+    assert first.data is None and 'the key "claim_id" is written twice' in first.error.message
+    assert second.data == claim(2)
+    replaced = json.dumps(claim(2))[:-1] + ', "x-a": {"k": 1, "k": 2}, "x-a": 3}'
+    records = read(write(tmp_path / "claims.json", "[" + ", ".join([json.dumps(claim(1)), replaced,
+                                                                      json.dumps(claim(3))]) + "]"))
+    assert [r.data is not None for r in records] == [True, False, True]
+    assert "in an object a later key replaced" in records[1].error.message
+    [private] = read(write(tmp_path / "x.json", json.dumps(claim(4))[:-1] + f', "x-notes": {{"{SECRET}": 1, "{SECRET}": 2}}}}'))
+    assert "a key is written twice in one object (in /x-notes)" in private.error.message
+    assert_no_secret([private])
+
+
+def test_a_claim_nested_deeper_than_orjson_writes_is_still_read(tmp_path):
+    deep = json.dumps(claim(2))[:-1] + ', "x-deep": ' + "[" * 1000 + "]" * 1000 + "}"
+    records = read(write(tmp_path / "claims.json", "[" + ", ".join([json.dumps(claim(1)), deep,
+                                                                      json.dumps(claim(3))]) + "]"))
+    assert [r.data is not None for r in records] == [True, True, True]
+
+
 def test_keys_spaced_from_their_colons_are_read_as_usual(tmp_path):
     # `"key" : value` has no `":` for the quick count to see: the exact check decides, and
     # finds each key once.

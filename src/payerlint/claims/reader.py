@@ -542,7 +542,8 @@ def _utf16_hint(text: str) -> str:
 def _documents(text: str) -> list[tuple[int, Any]] | None:
     """(line, value) for each JSON document of a text that is several in a row, or None
     when one of them does not parse (the caller then reports line by line)."""
-    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+    pairs, duplicates = _pair_watch()
+    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=pairs)
     out, at, line = [], 0, 1
     while True:
         start = at
@@ -551,12 +552,17 @@ def _documents(text: str) -> list[tuple[int, Any]] | None:
         line += _breaks(text, start, at)
         if at == len(text):
             return out if len(out) > 1 else None
+        del duplicates[:]
         try:
             value, end = decoder.raw_decode(text, at)
         except (ValueError, RecursionError, _Refused):
             return None
         if _has_surrogate(value):
             return None
+        if duplicates:
+            # A document that writes a key twice is refused alone, like a line of JSON Lines.
+            holder, key = duplicates[0]
+            value = _Duplicated(_twice(key, _pointers(value).get(id(holder))))
         out.append((line, value))
         line += _breaks(text, at, end)
         at = end
@@ -593,6 +599,10 @@ _LONG_NUMBER = re.compile(r"\d{4301}")
 """More digits than Python turns into an integer (sys.int_info.default_max_str_digits)."""
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
+"""A key that names a field (as claims/validate.py shows them); any other may be data."""
+
+
 class _Refused(ValueError):
     """A value JSON allows the standard parser to accept but a claim never holds."""
 
@@ -626,24 +636,13 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
             pass
         else:
             # A key written twice in one object: parsers keep the last (orjson, json) or
-            # the first, so the claim checked and the claim billed could differ. Written
-            # out again, the value has one `":` per key (and each a string holds, escaped
-            # as in the text); fewer than the text has means a key was dropped, or the text
-            # spaced a colon from its key: the standard parser, which sees every key, decides.
-            try:
-                if raw.count(b'":') == orjson.dumps(value).count(b'":'):
-                    return value, None
-            except orjson.JSONEncodeError:
-                pass  # nested past orjson's depth for writing (a deep `x-` extension)
-    duplicates: list[tuple[dict, str]] = []
-
-    def pairs(items: list) -> dict:
-        made = dict(items)
-        if len(made) != len(items):
-            seen: set = set()
-            duplicates.append((made, next(k for k, _ in items if k in seen or seen.add(k))))
-        return made
-
+            # the first, so the claim checked and the claim billed could differ. The keys
+            # the text writes are compared with the members of the value (`_no_key_twice`);
+            # where that does not show them equal, the standard parser, which sees every
+            # key, decides and says which.
+            if _no_key_twice(raw, value):
+                return value, None
+    pairs, duplicates = _pair_watch()
     try:
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
@@ -660,17 +659,118 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
         line, column = _position(text, match.start()) if match else (1, 1)
         return None, ("a \\u escape names half a surrogate pair (U+D800 to U+DFFF), which is not text", line, column)
     if duplicates:
-        found = [(_pointer_to(value, holder), key) for holder, key in duplicates]
-        if isinstance(value, list):
-            # An array of claims: only the claims with a key written twice are refused.
-            for pointer, key in found:
-                index = int(pointer.split("/")[1])
-                if not isinstance(value[index], _Duplicated):
-                    value[index] = _Duplicated(_twice(key, "/" + pointer.split("/", 2)[2] if pointer.count("/") > 1 else ""))
-            return value, None
-        pointer, key = found[0]
-        return None, (_twice(key, pointer), 1, 1)
+        if isinstance(value, list) and text.lstrip(_JSON_SPACE + "\ufeff").startswith("["):
+            # An array of claims: each element is read again on its own, so only the claims
+            # with a key written twice are refused, whatever else the file holds.
+            elements = _elements(text)
+            if elements is not None:
+                return elements, None
+        holder, key = duplicates[0]
+        return None, (_twice(key, _pointers(value).get(id(holder))), 1, 1)
     return value, None
+
+
+_ESCAPE = re.compile(rb"\\.", re.S)
+
+
+def _no_key_twice(raw: bytes, value: Any) -> bool:
+    """True when the text `raw`, which orjson read as `value`, writes no key twice in one
+    object; False when that is not shown this way (the standard parser then decides).
+
+    Every colon of a JSON text is a key's, or inside a string. orjson writes the value back
+    with one colon per member and the strings' colons as they are: the two counts agree
+    exactly when every key written is a member, wherever the text put its spaces. A colon
+    written as an escape (\\u003a) is not counted in the text, so such a text is left to the
+    standard parser."""
+    if b"\\" in raw and b"\\u003" in raw.lower():
+        return False
+    try:
+        out = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _no_key_twice_deep(raw, value)
+    return raw.count(b":") == out.count(b":")
+
+
+def _no_key_twice_deep(raw: bytes, value: Any) -> bool:
+    """`_no_key_twice` for a value nested past the depth orjson writes (a deep `x-` value,
+    on which the standard parser would run out of stack): the colons outside strings (each
+    escape made one plain byte, so no string holds a quote) against the members, walked."""
+    text = _ESCAPE.sub(b"_", raw) if b"\\" in raw else raw
+    outside = b"".join(text.split(b'"')[::2]).count(b":")
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            count += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return outside == count
+
+
+def _pair_watch() -> tuple[Any, list[tuple[dict, str]]]:
+    """An `object_pairs_hook` that builds each object and notes (object, key) where a key
+    is written twice in it, and the list it notes them in."""
+    duplicates: list[tuple[dict, str]] = []
+
+    def pairs(items: list) -> dict:
+        made = dict(items)
+        if len(made) != len(items):
+            seen: set = set()
+            duplicates.append((made, next(k for k, _ in items if k in seen or seen.add(k))))
+        return made
+
+    return pairs, duplicates
+
+
+def _elements(text: str) -> list | None:
+    """The elements of a JSON array, each read on its own; an element that writes a key
+    twice becomes `_Duplicated`. None when the text is not read so (the caller then
+    reports the whole document)."""
+    pairs, duplicates = _pair_watch()
+    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=pairs)
+    at = text.index("[") + 1
+    out: list = []
+    try:
+        while True:
+            while at < len(text) and text[at] in _JSON_SPACE:
+                at += 1
+            if text.startswith("]", at):
+                return out
+            if out:
+                if not text.startswith(",", at):
+                    return None
+                at += 1
+                while at < len(text) and text[at] in _JSON_SPACE:
+                    at += 1
+            del duplicates[:]
+            item, at = decoder.raw_decode(text, at)
+            if duplicates:
+                holder, key = duplicates[0]
+                item = _Duplicated(_twice(key, _pointers(item).get(id(holder))))
+            out.append(item)
+    except (ValueError, RecursionError, _Refused):
+        return None
+
+
+def _pointers(value: Any) -> dict[int, str]:
+    """The JSON pointer of every object inside `value`, by identity, in one walk."""
+    found: dict[int, str] = {}
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, pointer = stack.pop()
+        if isinstance(item, dict):
+            found[id(item)] = pointer
+            stack.extend((v, f"{pointer}/{_token(k)}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(item))
+    return found
+
+
+def _token(key: Any) -> str:
+    # A key that is no field name may be data (an extension's free text): not shown.
+    key = str(key)
+    return key.replace("~", "~0").replace("/", "~1") if _FIELD_NAME.fullmatch(key) else "(a key not shown)"
 
 
 class _Duplicated:
@@ -682,23 +782,13 @@ class _Duplicated:
         self.message = message
 
 
-def _twice(key: str, pointer: str) -> str:
-    return (f"the key {json.dumps(key)} is written twice in one object (in {pointer or 'the top object'}): "
-            f"JSON readers differ on which one counts, so payerlint checks neither; keep one")
-
-
-def _pointer_to(value: Any, target: dict) -> str:
-    """The JSON pointer of `target` (by identity) inside `value`; "" for the value itself."""
-    stack: list[tuple[Any, str]] = [(value, "")]
-    while stack:
-        item, pointer = stack.pop()
-        if item is target:
-            return pointer
-        if isinstance(item, dict):
-            stack.extend((v, f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}") for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(item))
-    return ""
+def _twice(key: str, pointer: str | None) -> str:
+    # The key is quoted only when it looks like a field name: a key of an extension may be
+    # free text, even a patient's. An object a later duplicate replaced is in no place.
+    named = f"the key {json.dumps(key)}" if _FIELD_NAME.fullmatch(key) else "a key"
+    where = "the top object" if pointer == "" else pointer if pointer is not None else "an object a later key replaced"
+    return (f"{named} is written twice in one object (in {where}): JSON readers differ on which one counts, "
+            f"so payerlint checks neither; keep one")
 
 
 def _decode_message(text: str, exc: json.JSONDecodeError) -> str:

@@ -89,11 +89,14 @@ class ClaimValidator:
         self._reference = None
         self._date_tree = _date_tree(self.schema)
         lines = self.schema.get("properties", {}).get("lines", {})
-        item = lines.get("items")
         # One line against its own schema: what `lines_changed_valid` checks a fixed line by.
-        self._line_screen = jsonschema_rs.Draft7Validator(
-            {**item, "definitions": self.schema.get("definitions", {})}, validate_formats=True).is_valid \
-            if isinstance(item, dict) else None
+        # Only for the shipped schema, whose `lines` says nothing but items and their count:
+        # a caller's own schema may say more about lines (or refer to them from elsewhere),
+        # so a fixed claim is then screened whole.
+        self._line_screen = None
+        if schema is None:
+            self._line_screen = jsonschema_rs.Draft7Validator(
+                {**lines["items"], "definitions": self.schema.get("definitions", {})}, validate_formats=True).is_valid
         self._line_count = (lines.get("minItems", 0), lines.get("maxItems", float("inf")))
 
     @property

@@ -269,10 +269,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             # The first bytes decide before the response begins: an 837P sent here (by its
             # ISA segment) is refused whole, not answered with an error for every segment.
-            while not first.strip():
+            # Until three visible bytes (an ISA segment's name) or 512 bytes have come.
+            while len(first.lstrip()) < 3 and len(first) < 512:
                 first += await body.__anext__()
-                if len(first) >= 512:
-                    break
         except StopAsyncIteration:
             pass
         if fmt == "auto" and is_x12(first.lstrip()[:512]):
