@@ -111,8 +111,8 @@ class OneRulebook:
         self.warn_mismatch = warn_mismatch
         self.registry = registry
         # Whose rulebook this is: the first family down its chain of bases that is some
-        # payer's (a demonstration extending medicare is medicare's; anthem-commercial,
-        # which extends therapy-common and so medicare, is anthem's, not medicare's).
+        # payer's. A demonstration extending a payer's rulebook is that payer's; a payer's
+        # rulebook that extends another payer's (through a common base) is its own payer's.
         self._payer_family: str | None = compiled.family
         if registry is not None:
             families = {p.rulebook_family for p in registry.payers.values()}
