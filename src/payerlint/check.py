@@ -479,19 +479,19 @@ def error_result(data: Any, findings: tuple[Finding, ...], record: str | None,
     return Result(claim_id, payer_id, tuple(rulebooks), "error", findings, (), record)
 
 
-def internal_message(exc: BaseException, what: str = "check this claim") -> str:
-    """What payerlint says when it fails on something (`what` it could not do): the
-    exception's type and where in payerlint it was raised. Its message is left out: it may
-    quote the claim."""
+def internal_message(exc: BaseException, what: str = "check this claim",
+                     blameless: str = "the claim's billing") -> str:
+    """What payerlint says when it fails on something (`what` it could not do, and what is
+    not to blame): the exception's type and where in payerlint it was raised. Its message
+    is left out: it may quote the claim."""
     where = ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if "payerlint" in frame.filename.replace("\\", "/").split("/"):
             path = frame.filename.replace("\\", "/")
             where = f" at {path[path.rindex('payerlint/'):]}:{frame.lineno}"
             break
-    blame = "not a problem with the claim's billing" if what == "check this claim" else "not a problem with your input"
     return (f"payerlint could not {what}: an internal error ({type(exc).__name__}{where}). "
-            f"This is a bug in payerlint, {blame}; please report it at "
+            f"This is a bug in payerlint, not a problem with {blameless}; please report it at "
             f"{BUG_REPORT} with the error and the rulebook, not the claim's contents")
 
 

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, not a traceback of claim data
         from payerlint.check import internal_message
 
-        print(internal_message(exc, f"finish `payerlint {args.command}`"), file=sys.stderr)
+        print(internal_message(exc, f"finish `payerlint {args.command}`", "your input"), file=sys.stderr)
         return EXIT_INTERNAL
 
 

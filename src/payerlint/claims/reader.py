@@ -542,8 +542,7 @@ def _utf16_hint(text: str) -> str:
 def _documents(text: str) -> list[tuple[int, Any]] | None:
     """(line, value) for each JSON document of a text that is several in a row, or None
     when one of them does not parse (the caller then reports line by line)."""
-    pairs, duplicates = _pair_watch()
-    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=pairs)
+    watch = _KeyWatch()
     out, at, line = [], 0, 1
     while True:
         start = at
@@ -552,17 +551,13 @@ def _documents(text: str) -> list[tuple[int, Any]] | None:
         line += _breaks(text, start, at)
         if at == len(text):
             return out if len(out) > 1 else None
-        del duplicates[:]
         try:
-            value, end = decoder.raw_decode(text, at)
+            # A document that writes a key twice is refused alone, like a line of JSON Lines.
+            value, end = watch.decode(text, at)
         except (ValueError, RecursionError, _Refused):
             return None
         if _has_surrogate(value):
             return None
-        if duplicates:
-            # A document that writes a key twice is refused alone, like a line of JSON Lines.
-            holder, key = duplicates[0]
-            value = _Duplicated(_twice(key, _pointers(value).get(id(holder))))
         out.append((line, value))
         line += _breaks(text, at, end)
         at = end
@@ -599,8 +594,9 @@ _LONG_NUMBER = re.compile(r"\d{4301}")
 """More digits than Python turns into an integer (sys.int_info.default_max_str_digits)."""
 
 
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
-"""A key that names a field (as claims/validate.py shows them); any other may be data."""
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
+"""A key that names a field, which messages may show; any other key may be data (an
+extension's free text, even a patient's), which they never show."""
 
 
 class _Refused(ValueError):
@@ -642,9 +638,9 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
             # key, decides and says which.
             if _no_key_twice(raw, value):
                 return value, None
-    pairs, duplicates = _pair_watch()
+    watch = _KeyWatch()
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=pairs)
+        value = watch.decoder.decode(text)
     except json.JSONDecodeError as exc:
         return None, (_decode_message(text, exc), exc.lineno, exc.colno)
     except _Refused as exc:
@@ -658,15 +654,14 @@ def _parse(text: str, raw: bytes | None = None) -> tuple[Any, tuple[str, int, in
         match = _LONE_SURROGATE.search(text)
         line, column = _position(text, match.start()) if match else (1, 1)
         return None, ("a \\u escape names half a surrogate pair (U+D800 to U+DFFF), which is not text", line, column)
-    if duplicates:
+    if watch.duplicates:
         if isinstance(value, list) and text.lstrip(_JSON_SPACE + "\ufeff").startswith("["):
             # An array of claims: each element is read again on its own, so only the claims
             # with a key written twice are refused, whatever else the file holds.
             elements = _elements(text)
             if elements is not None:
                 return elements, None
-        holder, key = duplicates[0]
-        return None, (_twice(key, _pointers(value).get(id(holder))), 1, 1)
+        return None, (watch.refused(value).message, 1, 1)
     return value, None
 
 
@@ -708,27 +703,41 @@ def _no_key_twice_deep(raw: bytes, value: Any) -> bool:
     return outside == count
 
 
-def _pair_watch() -> tuple[Any, list[tuple[dict, str]]]:
-    """An `object_pairs_hook` that builds each object and notes (object, key) where a key
-    is written twice in it, and the list it notes them in."""
-    duplicates: list[tuple[dict, str]] = []
+class _KeyWatch:
+    """The standard parser with an `object_pairs_hook` that notes (object, key) wherever a
+    key is written twice in one object."""
 
-    def pairs(items: list) -> dict:
+    __slots__ = ("duplicates", "decoder")
+
+    def __init__(self) -> None:
+        self.duplicates: list[tuple[dict, str]] = []
+        self.decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite,
+                                        object_pairs_hook=self._pairs)
+
+    def _pairs(self, items: list) -> dict:
         made = dict(items)
         if len(made) != len(items):
             seen: set = set()
-            duplicates.append((made, next(k for k, _ in items if k in seen or seen.add(k))))
+            self.duplicates.append((made, next(k for k, _ in items if k in seen or seen.add(k))))
         return made
 
-    return pairs, duplicates
+    def decode(self, text: str, at: int) -> tuple[Any, int]:
+        """The value starting at `at` (`_Duplicated` when it writes a key twice) and where it ends."""
+        self.duplicates.clear()
+        value, end = self.decoder.raw_decode(text, at)
+        return (self.refused(value) if self.duplicates else value), end
+
+    def refused(self, value: Any) -> "_Duplicated":
+        """What is said of `value`, which holds the first duplicate noted."""
+        holder, key = self.duplicates[0]
+        return _Duplicated(_twice(key, _pointers(value).get(id(holder))))
 
 
 def _elements(text: str) -> list | None:
     """The elements of a JSON array, each read on its own; an element that writes a key
     twice becomes `_Duplicated`. None when the text is not read so (the caller then
     reports the whole document)."""
-    pairs, duplicates = _pair_watch()
-    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=pairs)
+    watch = _KeyWatch()
     at = text.index("[") + 1
     out: list = []
     try:
@@ -743,11 +752,7 @@ def _elements(text: str) -> list | None:
                 at += 1
                 while at < len(text) and text[at] in _JSON_SPACE:
                     at += 1
-            del duplicates[:]
-            item, at = decoder.raw_decode(text, at)
-            if duplicates:
-                holder, key = duplicates[0]
-                item = _Duplicated(_twice(key, _pointers(item).get(id(holder))))
+            item, at = watch.decode(text, at)
             out.append(item)
     except (ValueError, RecursionError, _Refused):
         return None
@@ -770,7 +775,7 @@ def _pointers(value: Any) -> dict[int, str]:
 def _token(key: Any) -> str:
     # A key that is no field name may be data (an extension's free text): not shown.
     key = str(key)
-    return key.replace("~", "~0").replace("/", "~1") if _FIELD_NAME.fullmatch(key) else "(a key not shown)"
+    return key.replace("~", "~0").replace("/", "~1") if FIELD_NAME.fullmatch(key) else "(a key not shown)"
 
 
 class _Duplicated:
@@ -785,7 +790,7 @@ class _Duplicated:
 def _twice(key: str, pointer: str | None) -> str:
     # The key is quoted only when it looks like a field name: a key of an extension may be
     # free text, even a patient's. An object a later duplicate replaced is in no place.
-    named = f"the key {json.dumps(key)}" if _FIELD_NAME.fullmatch(key) else "a key"
+    named = f"the key {json.dumps(key)}" if FIELD_NAME.fullmatch(key) else "a key"
     where = "the top object" if pointer == "" else pointer if pointer is not None else "an object a later key replaced"
     return (f"{named} is written twice in one object (in {where}): JSON readers differ on which one counts, "
             f"so payerlint checks neither; keep one")

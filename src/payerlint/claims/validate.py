@@ -22,11 +22,10 @@ from typing import Any, Iterator
 
 import jsonschema_rs
 
-from payerlint.claims.reader import json_type
+from payerlint.claims.reader import FIELD_NAME, json_type
 from payerlint.diagnostics import Diagnostic, did_you_mean
 
 SCHEMA_VIOLATION = "claim_schema_violation"
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 DATE_EXPECTED = "expected a date like 2026-05-14"
 MONEY_EXPECTED = 'expected money as a string with two decimals, like "48.00"'
 
@@ -482,7 +481,7 @@ def _unknown_fields(path: Path, schema: dict, value: dict) -> Iterator[tuple[Pat
             continue
         hint = did_you_mean(field, known)
         notes = (hint,) if hint else ("fields of your own may be added with an 'x-' prefix",)
-        if _FIELD_NAME.fullmatch(field):
+        if FIELD_NAME.fullmatch(field):
             at = path + (field,)
             yield at, Diagnostic(SCHEMA_VIOLATION, f"unknown field '{field}'", pointer=pointer(at), notes=notes)
         else:
